@@ -1,0 +1,291 @@
+"""Claim facts -> typed input values, validated against the policy's input schema.
+
+Every problem is reported with its field path (`items[2].amount: expected money, got
+"abc"`); nothing is silently defaulted except fields that declare a default.
+
+What the reader accepts, per type:
+- money: a JSON string or number with at most 2 decimals, not negative, read exactly
+  (a Python float is read through its shortest repr, so 0.1 is 0.10, never 0.1000000000000000055).
+- ratio: a number (0.75) or a string with a percent sign ("75%").
+- int / months: a whole number (JSON integer); months may not be negative.
+- bool: JSON true or false (not 0/1). date: "YYYY-MM-DD". text: a string.
+- enum: one of the declared members, exactly. list: a JSON array. record: a JSON object;
+  a field the schema does not declare is an error (a typo must not silently fall back
+  to a default).
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import json
+import math
+import re
+from decimal import Decimal, InvalidOperation
+
+from . import types as t
+from .diagnostics import FactError
+
+_MONEY_TEXT = re.compile(r"\d+(\.\d{1,2})?\Z")
+_NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?\Z")
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_FEN = Decimal("0.01")
+
+
+class NonFinite:
+    """What the JSON reader makes of NaN / Infinity, so the field path can be reported."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def loads(text: str):
+    """Parse JSON with exact decimals; NaN and Infinity become `NonFinite` markers."""
+    return json.loads(text, parse_float=Decimal, parse_constant=NonFinite)
+
+
+class Invalid(Exception):
+    """Raised by a converter; carries (path parts, message) pairs for every problem found."""
+
+    def __init__(self, problems: list[tuple[tuple, str]]):
+        self.problems = problems
+
+
+def show(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 60 else text[:57] + '..."'
+    if isinstance(value, (int, Decimal, NonFinite)):
+        text = str(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
+def _fail(message: str):
+    raise Invalid([((), message)])
+
+
+def _money(value):
+    if isinstance(value, str):
+        if not _MONEY_TEXT.match(value):
+            if _NUMBER_TEXT.match(value.strip()) and value.strip().startswith("-"):
+                _fail(f"money may not be negative, got {show(value)}")
+            if re.fullmatch(r"\d+\.\d{3,}", value):
+                _fail(f"money has at most 2 decimals (fen), got {show(value)}")
+            _fail(f"expected money, got {show(value)}")
+        return Decimal(value)
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
+        _fail(f"expected money, got {show(value)}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            _fail(f"expected money, got {show(value)}")
+        value = Decimal(repr(value))
+    elif isinstance(value, int):
+        value = Decimal(value)
+    elif not value.is_finite():
+        _fail(f"expected money, got {show(value)}")
+    if value < 0:
+        _fail(f"money may not be negative, got {show(value)}")
+    if value.as_tuple().exponent < -2 and value != value.quantize(_FEN):
+        _fail(f"money has at most 2 decimals (fen), got {show(value)}")
+    if value.adjusted() > 14:
+        _fail(f"money amount is implausibly large, got {show(value)}")
+    return value
+
+
+def _ratio(value):
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            result = Decimal(value[:-1]).scaleb(-2)
+        except InvalidOperation:
+            _fail(f"expected ratio, got {show(value)}")
+    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        result = Decimal(value)
+    elif isinstance(value, float) and math.isfinite(value):
+        result = Decimal(repr(value))
+    else:
+        _fail(f"expected ratio (0.75 or \"75%\"), got {show(value)}")
+    if not result.is_finite() or not 0 <= result <= 1:
+        _fail(f"a ratio must be between 0% and 100%, got {show(value)}")
+    return result
+
+
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
+        _fail(f"expected number, got {show(value)}")
+    result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not result.is_finite():
+        _fail(f"expected number, got {show(value)}")
+    return result
+
+
+def _int(value):
+    if type(value) is int:
+        return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value() and not isinstance(value, bool):
+        return int(value)
+    _fail(f"expected int, got {show(value)}")
+
+
+def _months(value):
+    value = _int(value) if type(value) is not int else value
+    if value < 0:
+        _fail(f"months may not be negative, got {value}")
+    return value
+
+
+def _bool(value):
+    if value is True or value is False:
+        return value
+    _fail(f"expected true or false, got {show(value)}")
+
+
+def _date(value):
+    if type(value) is datetime.date:
+        return value
+    if isinstance(value, str) and _DATE_TEXT.match(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            _fail(f"{show(value)} is not a calendar date")
+    _fail(f"expected date (YYYY-MM-DD), got {show(value)}")
+
+
+def _text(value):
+    if isinstance(value, str):
+        return value
+    _fail(f"expected text, got {show(value)}")
+
+
+_SCALARS = {
+    t.MONEY: _money,
+    t.RATIO: _ratio,
+    t.NUMBER: _number,
+    t.INT: _int,
+    t.MONTHS: _months,
+    t.BOOL: _bool,
+    t.DATE: _date,
+    t.TEXT: _text,
+}
+
+
+def _enum(enum_type: t.EnumType):
+    members = frozenset(enum_type.members)
+    listing = ", ".join(map(str, enum_type.members))
+
+    def convert(value):
+        if value in members and not isinstance(value, bool) and type(value) in (str, int):
+            return value
+        hint = ""
+        if isinstance(value, str):
+            close = difflib.get_close_matches(value, [m for m in members if isinstance(m, str)], n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+        _fail(f"expected one of {enum_type.name} ({listing}), got {show(value)}{hint}")
+
+    return convert
+
+
+def _list(element):
+    def convert(value):
+        if not isinstance(value, (list, tuple)):
+            _fail(f"expected a list, got {show(value)}")
+        out = []
+        problems = []
+        for index, item in enumerate(value):
+            try:
+                out.append(element(item))
+            except Invalid as invalid:
+                problems.extend(((index, *path), message) for path, message in invalid.problems)
+        if problems:
+            raise Invalid(problems)
+        return tuple(out)
+
+    return convert
+
+
+def _record(fields: list[tuple[str, object, object]], what: str):
+    """fields: (name, converter, default or _REQUIRED). Produces a tuple in field order."""
+    names = [name for name, _, _ in fields]
+    known = frozenset(names)
+
+    def convert(value):
+        if not isinstance(value, dict):
+            _fail(f"expected {what}, got {show(value)}")
+        out = []
+        problems = []
+        found = 0
+        for name, converter, default in fields:
+            if name in value:
+                found += 1
+                try:
+                    out.append(converter(value[name]))
+                except Invalid as invalid:
+                    problems.extend(((name, *path), message) for path, message in invalid.problems)
+            elif default is _REQUIRED:
+                problems.append(((name,), "missing (required field)"))
+            else:
+                out.append(default)
+        if found < len(value):
+            for extra in value:
+                if extra not in known:
+                    close = difflib.get_close_matches(str(extra), names, n=1)
+                    hint = f' (did you mean "{close[0]}"?)' if close else ""
+                    problems.append(((str(extra),), f"unknown field{hint}"))
+        if problems:
+            raise Invalid(problems)
+        return tuple(out)
+
+    return convert
+
+
+_REQUIRED = object()
+
+
+def format_path(parts: tuple) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def build_reader(env, defaults: dict[tuple[str | None, str], object]):
+    """A function facts(dict) -> tuple of input values, raising `Invalid` on bad facts.
+
+    `defaults` maps (record or None, field) to the already-evaluated default value.
+    """
+    def converter(type_):
+        if type_ in _SCALARS:
+            return _SCALARS[type_]
+        if isinstance(type_, t.EnumType):
+            return _enum(type_)
+        if isinstance(type_, t.ListType):
+            return _list(converter(type_.element))
+        if isinstance(type_, t.RecordType):  # records never contain themselves (checked)
+            return record(type_.name, f"a {type_.name} object")
+        raise AssertionError(type_)
+
+    def record(name: str | None, what: str):
+        fields = []
+        for field in env.record_fields(name):
+            default = defaults.get((name, field.name), _REQUIRED)
+            fields.append((field.name, converter(env.field_types[(name, field.name)]), default))
+        return _record(fields, what)
+
+    return record(None, "a claim (a JSON object)")
+
+
+def problems_to_errors(invalid: Invalid) -> list[FactError]:
+    return [FactError(format_path(path), message) for path, message in invalid.problems]

@@ -1,0 +1,328 @@
+"""Stage 2: Lark parse tree -> AST (`nodes.py`).
+
+The second and last module that knows the grammar's tree shape. Literal values are
+read exactly here (money and percentages as Decimal, dates as datetime.date); a
+malformed literal becomes a diagnostic, not an exception.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+
+import lark
+from lark import Token, Transformer, v_args
+
+from . import nodes as n
+from .diagnostics import Diagnostic
+from .source import SourceFile, Span
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+def _unescape(token: Token) -> str:
+    body = str(token)[1:-1]
+    return re.sub(
+        r"\\(u[0-9a-fA-F]{4}|.)",
+        lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u" and len(m.group(1)) == 5 else _ESCAPES.get(m.group(1), m.group(1)),
+        body,
+    )
+
+
+class _Lower(Transformer):
+    def __init__(self, source: SourceFile):
+        super().__init__()
+        self.source = source
+        self.diagnostics: list[Diagnostic] = []
+
+    # ---- positions ---------------------------------------------------------
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", False) or not hasattr(meta, "line"):
+            return Span.whole_file(self.source)
+        return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos)
+
+    def _tspan(self, token: Token) -> Span:
+        return Span(self.source, token.line, token.column, token.end_line, token.end_column, token.start_pos, token.end_pos)
+
+    def _error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, hint=hint))
+
+    # ---- literals ----------------------------------------------------------
+    def _number(self, token: Token) -> int | Decimal:
+        digits = str(token).replace("_", "")
+        return Decimal(digits) if "." in digits else int(digits)
+
+    @v_args(meta=True)
+    def number(self, meta, children):
+        value = self._number(children[0])
+        return n.Literal("number" if isinstance(value, Decimal) else "int", value, span=self._span(meta))
+
+    @v_args(meta=True)
+    def money(self, meta, children):
+        return n.Literal("money", Decimal(str(children[0]).replace("_", "")), span=self._span(meta))
+
+    @v_args(meta=True)
+    def months(self, meta, children):
+        value = self._number(children[0])
+        span = self._span(meta)
+        if not isinstance(value, int):
+            self._error("P110", f"a number of months must be whole, not {children[0]}", span)
+            value = int(value)
+        return n.Literal("months", value, span=span)
+
+    @v_args(meta=True)
+    def percent(self, meta, children):
+        return n.Literal("ratio", Decimal(str(children[0])[:-1]).scaleb(-2), span=self._span(meta))
+
+    @v_args(meta=True)
+    def date(self, meta, children):
+        span = self._span(meta)
+        try:
+            value = datetime.date.fromisoformat(str(children[0]))
+        except ValueError:
+            self._error("P111", f"{children[0]} is not a valid date", span, hint="dates are written YYYY-MM-DD")
+            value = datetime.date(1970, 1, 1)
+        return n.Literal("date", value, span=span)
+
+    @v_args(meta=True)
+    def text(self, meta, children):
+        return n.Literal("text", _unescape(children[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def true(self, meta, children):
+        return n.Literal("bool", True, span=self._span(meta))
+
+    @v_args(meta=True)
+    def false(self, meta, children):
+        return n.Literal("bool", False, span=self._span(meta))
+
+    # ---- expressions -------------------------------------------------------
+    @v_args(meta=True)
+    def name(self, meta, children):
+        return n.Name(str(children[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def attr(self, meta, children):
+        return n.Attr(children[0], str(children[1]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def index(self, meta, children):
+        return n.Index(children[0], children[1], span=self._span(meta))
+
+    @v_args(meta=True)
+    def neg(self, meta, children):
+        return n.Unary("-", children[0], span=self._span(meta))
+
+    @v_args(meta=True)
+    def not_op(self, meta, children):
+        return n.Unary("not", children[0], span=self._span(meta))
+
+    def _binary(op):  # noqa: N805 - builds transformer methods
+        @v_args(meta=True)
+        def method(self, meta, children):
+            return n.Binary(op, children[0], children[-1], span=self._span(meta))
+
+        return method
+
+    add, sub, mul, div = _binary("+"), _binary("-"), _binary("*"), _binary("/")
+    and_op, or_op = _binary("and"), _binary("or")
+
+    @v_args(meta=True)
+    def compare(self, meta, children):
+        op = {"≠": "!=", "≤": "<=", "≥": ">="}.get(str(children[1]), str(children[1]))
+        return n.Binary(op, children[0], children[2], span=self._span(meta))
+
+    @v_args(meta=True)
+    def member(self, meta, children):
+        return n.Member(children[0], children[1], False, span=self._span(meta))
+
+    @v_args(meta=True)
+    def not_member(self, meta, children):
+        return n.Member(children[0], children[1], True, span=self._span(meta))
+
+    @v_args(meta=True)
+    def call(self, meta, children):
+        args = tuple(c for c in children[1:] if c is not None)
+        return n.Call(str(children[0]), args, span=self._span(meta))
+
+    @v_args(meta=True)
+    def apply_tiers(self, meta, children):
+        return n.ApplyTiers(str(children[0]), children[1], children[2], span=self._span(meta))
+
+    @v_args(meta=True)
+    def sum_agg(self, meta, children):
+        body, var, source, where = children
+        return n.Aggregate("sum", str(var), source, body, where, span=self._span(meta))
+
+    def _aggregate(kind):  # noqa: N805
+        @v_args(meta=True)
+        def method(self, meta, children):
+            var, source, where = children
+            return n.Aggregate(kind, str(var), source, None, where, span=self._span(meta))
+
+        return method
+
+    count_agg, any_agg, all_agg = _aggregate("count"), _aggregate("any"), _aggregate("all")
+
+    @v_args(meta=True)
+    def set_lit(self, meta, children):
+        return n.SetLiteral(tuple(c for c in children if c is not None), span=self._span(meta))
+
+    # ---- conditionals ------------------------------------------------------
+    @v_args(meta=True)
+    def when_clause(self, meta, children):
+        return n.Branch(children[0], children[1], tuple(children[2:]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def otherwise_clause(self, meta, children):
+        return n.Branch(None, children[0], tuple(children[1:]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def conditional(self, meta, children):
+        return n.Conditional(tuple(children), span=self._span(meta))
+
+    @v_args(meta=True)
+    def because(self, meta, children):
+        return n.Annotation("because", _unescape(children[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def cite(self, meta, children):
+        return n.Annotation("cite", _unescape(children[0]), span=self._span(meta))
+
+    # ---- types -------------------------------------------------------------
+    @v_args(meta=True)
+    def named_type(self, meta, children):
+        return n.NamedType(str(children[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def list_type(self, meta, children):
+        return n.ListType(children[0], span=self._span(meta))
+
+    # ---- definitions -------------------------------------------------------
+    @staticmethod
+    def _split(children):
+        annotations = tuple(c for c in children if isinstance(c, n.Annotation))
+        rest = [c for c in children if not isinstance(c, n.Annotation)]
+        return rest, annotations
+
+    @v_args(meta=True)
+    def enum_member(self, meta, children):
+        token = children[0]
+        if token.type == "NUMBER":
+            value = self._number(token)
+            if not isinstance(value, int):
+                self._error("P112", f"an enum member must be a name or a whole number, not {token}", self._tspan(token))
+                value = int(value)
+            return n.EnumMember(value, span=self._tspan(token))
+        return n.EnumMember(str(token), span=self._tspan(token))
+
+    @v_args(meta=True)
+    def enum_def(self, meta, children):
+        rest, annotations = self._split(children)
+        return n.EnumDef(str(rest[0]), tuple(rest[1:]), annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def field(self, meta, children):
+        name, type_ref, default = children
+        return n.Field(str(name), type_ref, default, span=self._span(meta))
+
+    @v_args(meta=True)
+    def record_def(self, meta, children):
+        rest, annotations = self._split(children)
+        return n.RecordDef(str(rest[0]), tuple(rest[1:]), annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def input_def(self, meta, children):
+        rest, annotations = self._split(children)
+        return n.InputDef(tuple(rest), annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def param_def(self, meta, children):
+        rest, annotations = self._split(children)
+        name, type_ref, value = rest
+        return n.ParamDef(str(name), type_ref, value, annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def table_key(self, meta, children):
+        token = children[0]
+        if token.type == "DEFAULT":
+            return (None, self._tspan(token))
+        if token.type == "NUMBER":
+            value = self._number(token)
+            if not isinstance(value, int):
+                self._error("P112", f"a table key must be a name or a whole number, not {token}", self._tspan(token))
+                value = int(value)
+            return (value, self._tspan(token))
+        return (str(token), self._tspan(token))
+
+    @v_args(meta=True)
+    def table_row(self, meta, children):
+        rest, annotations = self._split(children)
+        (key, _key_span), value = rest
+        return n.TableRow(key, value, annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def table_def(self, meta, children):
+        rest, annotations = self._split(children)
+        name, key_type, value_type, *rows = rest
+        return n.TableDef(str(name), key_type, value_type, tuple(rows), annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def bounded_band(self, meta, children):
+        rest, annotations = self._split(children)
+        lower, upper, rate = rest
+        return n.TierBand(lower, upper, rate, annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def open_band(self, meta, children):
+        rest, annotations = self._split(children)
+        lower, rate = rest
+        return n.TierBand(lower, None, rate, annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def tiers_def(self, meta, children):
+        rest, annotations = self._split(children)
+        return n.TiersDef(str(rest[0]), tuple(rest[1:]), annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def plain_body(self, meta, children):
+        return children  # [expr, *annotations]; rule_def splits them
+
+    @v_args(meta=True)
+    def rule_def(self, meta, children):
+        name, type_ref, *rest = children
+        body = rest[-1]
+        annotations = tuple(rest[:-1])
+        if isinstance(body, list):
+            expr, *trailing = body
+            annotations += tuple(trailing)
+            body = expr
+        return n.RuleDef(str(name), type_ref, body, annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def output_def(self, meta, children):
+        names = tuple(n.OutputName(str(t), span=self._tspan(t)) for t in children if t is not None)
+        return n.OutputDef(names, span=self._span(meta))
+
+    @v_args(meta=True)
+    def header(self, meta, children):
+        return ("header", _unescape(children[0]), _unescape(children[1]) if children[1] is not None else None)
+
+    @v_args(meta=True)
+    def start(self, meta, children):
+        title = version = None
+        definitions = []
+        for child in children:
+            if isinstance(child, tuple) and child[0] == "header":
+                _, title, version = child
+            elif child is not None:
+                definitions.append(child)
+        return n.PolicyFile(title, version, tuple(definitions), span=Span.whole_file(self.source))
+
+
+def lower(tree: lark.Tree, source: SourceFile) -> tuple[n.PolicyFile, list[Diagnostic]]:
+    """Turn a parse tree into a `PolicyFile`, with any literal errors found on the way."""
+    lowering = _Lower(source)
+    policy = lowering.transform(tree)
+    return policy, lowering.diagnostics

@@ -1,0 +1,160 @@
+"""Stage 1: policy text -> Lark parse tree, or a friendly syntax diagnostic.
+
+Only this module and `lower.py` import Lark. The grammar lives in `grammar/policy.lark`
+at the top of the repository; `policydsl/policy.lark` links to it so that an installed
+wheel carries a copy.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .diagnostics import Diagnostic
+from .source import SourceFile, Span
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package or else from the source tree."""
+    packaged = resources.files("policydsl").joinpath("policy.lark")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "grammar" / "policy.lark").read_text(encoding="utf-8")
+
+
+@functools.cache
+def _lark() -> lark.Lark:
+    return lark.Lark(
+        grammar_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+# Malformed snippets mapped to what the author most likely meant (lark's match_examples).
+_EXAMPLES: dict[str, list[str]] = {
+    "missing `then` after the condition: write `when CONDITION then VALUE`": [
+        "rule x = when a b",
+        "rule x = when a: b",
+        "rule x = when a = 1 b",
+    ],
+    "a conditional needs an `otherwise` branch: `when ... then ... otherwise VALUE`": [
+        "rule x = when a then b rule",
+        "rule x = when a then b output",
+        "rule x = when a then b",
+        "rule x = when a then b param",
+        "rule x = when a then b table",
+    ],
+    "equality is a single `=` (e.g. `person.category = newborn`)": [
+        "rule x = a == b",
+        "rule x = a = = b",
+    ],
+    "conditions are written `when CONDITION then VALUE otherwise VALUE`, not `if`": [
+        "rule x = if a",
+        "rule x = if (a)",
+    ],
+    "a definition starts with a keyword: enum, record, input, param, table, tiers, rule or output": [
+        "x = 1",
+        "let x = 1",
+        "def x",
+    ],
+    "a rule needs `=` before its value: `rule NAME = VALUE` or `rule NAME: TYPE = VALUE`": [
+        "rule x 1",
+        "rule x: money 1",
+        "rule x: money money",
+    ],
+    "a list type is written `list of TYPE`": [
+        "input { a: list TYPE }",
+        "input { a: list[",
+    ],
+}
+
+_TOKEN_NAMES = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": 'a string ("...")',
+    "PERCENT": "a percentage",
+    "DATE": "a date (YYYY-MM-DD)",
+    "COMPARE": "a comparison (=, !=, <, <=, >, >=)",
+    "YUAN": "`yuan`",
+    "MONTHS": "`months`",
+    "$END": "the end of the file",
+}
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _TOKEN_NAMES:
+        return _TOKEN_NAMES[terminal]
+    try:
+        pattern = _lark().get_terminal(terminal).pattern
+    except KeyError:
+        return terminal
+    if isinstance(pattern, lark.lexer.PatternStr):
+        return f"`{pattern.value}`"
+    return terminal.lower()
+
+
+def _expected_list(expected) -> str:
+    names = sorted({_describe(t) for t in expected})
+    if len(names) > 8:
+        names = names[:8] + [f"... and {len(names) - 8} more"]
+    return ", ".join(names)
+
+
+def _error_span(source: SourceFile, error: UnexpectedInput) -> Span:
+    token = getattr(error, "token", None)
+    if isinstance(token, lark.Token) and token.type != "$END" and token.line is not None:
+        return Span(source, token.line, token.column, token.end_line, token.end_column, token.start_pos, token.end_pos)
+    # End of file or an unlexable character: point at the position itself.
+    offset = error.pos_in_stream if error.pos_in_stream is not None else len(source.text)
+    line = getattr(error, "line", None)
+    column = getattr(error, "column", None)
+    if not isinstance(line, int) or line < 1:
+        text = source.text[:offset]
+        line = text.count("\n") + 1
+        column = offset - (text.rfind("\n") + 1) + 1
+    return Span.point(source, line, column, offset)
+
+
+def _friendly(error: UnexpectedInput, source: SourceFile) -> str | None:
+    try:
+        return error.match_examples(_lark().parse, _EXAMPLES, use_accepts=True)
+    except Exception:  # noqa: BLE001 - a failed match only loses the friendly hint
+        return None
+
+
+def syntax_diagnostic(source: SourceFile, error: UnexpectedInput) -> Diagnostic:
+    span = _error_span(source, error)
+    hint = _friendly(error, source)
+    if isinstance(error, UnexpectedCharacters):
+        char = source.text[error.pos_in_stream] if error.pos_in_stream < len(source.text) else ""
+        if char == '"':
+            return Diagnostic("P102", "unterminated string", span, hint="close the string with `\"` on the same line")
+        return Diagnostic("P101", f"unexpected character {char!r}", span, hint=hint)
+    if isinstance(error, UnexpectedEOF) or (
+        isinstance(error, UnexpectedToken) and error.token.type == "$END"
+    ):
+        return Diagnostic(
+            "P103", "unexpected end of file", span, hint=hint or f"expected {_expected_list(error.expected)}"
+        )
+    assert isinstance(error, UnexpectedToken), error
+    got = error.token
+    return Diagnostic(
+        "P100",
+        f"unexpected {_describe(got.type) if got.type in _TOKEN_NAMES and got.type != 'NAME' else repr(str(got))}",
+        span,
+        hint=hint or f"expected {_expected_list(error.expected)}",
+    )
+
+
+def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:
+    """Parse `source` into a Lark tree, or return the first syntax error as a diagnostic."""
+    try:
+        return _lark().parse(source.text)
+    except UnexpectedInput as error:
+        return syntax_diagnostic(source, error)

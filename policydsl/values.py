@@ -1,0 +1,59 @@
+"""How policy values are written out: to JSON (settlement systems) and to text (people).
+
+Money is written with exactly two decimals (`"8625.00"`); a money output that is not a
+whole number of fen is refused at evaluation, so no rounding ever happens here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from . import types as t
+
+FEN = Decimal("0.01")
+
+
+def percent(value: Decimal) -> str:
+    text = format((value * 100).normalize(), "f")
+    return f"{text}%"
+
+
+def money(value: Decimal) -> str:
+    return format(value.quantize(FEN), "f") if value == value.quantize(FEN) else format(value, "f")
+
+
+def to_json(value, type_):
+    """A JSON-ready value: money and ratios as strings, dates ISO, months and ints as numbers."""
+    if type_ == t.MONEY:
+        return money(value)
+    if type_ in (t.RATIO, t.NUMBER):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, tuple):
+        return [to_json(v, None) for v in value]
+    return value
+
+
+def to_text(value, type_=None) -> str:
+    """A short human rendering: 8625.00, 75%, 4 months, 2025-07-31, true."""
+    if type_ == t.MONEY or (type_ is None and isinstance(value, Decimal)):
+        return money(value)
+    if type_ == t.RATIO:
+        return percent(value)
+    if type_ == t.MONTHS:
+        return f"{value} month{'s' if value != 1 else ''}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, tuple):
+        return f"{len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, str) and type_ == t.TEXT:
+        return f'"{value}"'
+    return str(value)
