@@ -48,7 +48,10 @@ def loads(text: str):
 
 
 class Invalid(Exception):
-    """Raised by a converter; carries (path parts, message) pairs for every problem found."""
+    """Raised by a converter; carries (path parts, message, code) for every problem found.
+
+    Codes: F301 missing required field, F302 wrong type or value, F303 unknown field.
+    """
 
     def __init__(self, problems: list[tuple[tuple, str]]):
         self.problems = problems
@@ -75,7 +78,7 @@ def show(value) -> str:
 
 
 def _fail(message: str):
-    raise Invalid([((), message)])
+    raise Invalid([((), message, "F302")])
 
 
 def _money(value):
@@ -208,7 +211,7 @@ def _list(element):
             try:
                 out.append(element(item))
             except Invalid as invalid:
-                problems.extend(((index, *path), message) for path, message in invalid.problems)
+                problems.extend(((index, *path), message, code) for path, message, code in invalid.problems)
         if problems:
             raise Invalid(problems)
         return tuple(out)
@@ -233,9 +236,9 @@ def _record(fields: list[tuple[str, object, object]], what: str):
                 try:
                     out.append(converter(value[name]))
                 except Invalid as invalid:
-                    problems.extend(((name, *path), message) for path, message in invalid.problems)
+                    problems.extend(((name, *path), message, code) for path, message, code in invalid.problems)
             elif default is _REQUIRED:
-                problems.append(((name,), "missing (required field)"))
+                problems.append(((name,), "missing (required field)", "F301"))
             else:
                 out.append(default)
         if found < len(value):
@@ -243,7 +246,7 @@ def _record(fields: list[tuple[str, object, object]], what: str):
                 if extra not in known:
                     close = difflib.get_close_matches(str(extra), names, n=1)
                     hint = f' (did you mean "{close[0]}"?)' if close else ""
-                    problems.append(((str(extra),), f"unknown field{hint}"))
+                    problems.append(((str(extra),), f"unknown field{hint}", "F303"))
         if problems:
             raise Invalid(problems)
         return tuple(out)
@@ -288,4 +291,4 @@ def build_reader(env, defaults: dict[tuple[str | None, str], object]):
 
 
 def problems_to_errors(invalid: Invalid) -> list[FactError]:
-    return [FactError(format_path(path), message) for path, message in invalid.problems]
+    return [FactError(format_path(path), message, code) for path, message, code in invalid.problems]

@@ -36,14 +36,18 @@ def _lark() -> lark.Lark:
     )
 
 
+_OTHERWISE_HINT = "a conditional needs an `otherwise` branch: `when ... then ... otherwise VALUE`"
+_THEN_HINT = "missing `then` after the condition: write `when CONDITION then VALUE`"
+
+
 # Malformed snippets mapped to what the author most likely meant (lark's match_examples).
 _EXAMPLES: dict[str, list[str]] = {
-    "missing `then` after the condition: write `when CONDITION then VALUE`": [
+    _THEN_HINT: [
         "rule x = when a b",
         "rule x = when a: b",
         "rule x = when a = 1 b",
     ],
-    "a conditional needs an `otherwise` branch: `when ... then ... otherwise VALUE`": [
+    _OTHERWISE_HINT: [
         "rule x = when a then b rule",
         "rule x = when a then b output",
         "rule x = when a then b",
@@ -85,6 +89,7 @@ _TOKEN_NAMES = {
     "MONTHS": "`months`",
     "$END": "the end of the file",
 }
+_GOT_NAMES = {"NAME": "name", "NUMBER": "number", "STRING": "string", "PERCENT": "percentage", "DATE": "date"}
 
 
 def _describe(terminal: str) -> str:
@@ -123,9 +128,18 @@ def _error_span(source: SourceFile, error: UnexpectedInput) -> Span:
 
 def _friendly(error: UnexpectedInput, source: SourceFile) -> str | None:
     try:
-        return error.match_examples(_lark().parse, _EXAMPLES, use_accepts=True)
+        matched = error.match_examples(_lark().parse, _EXAMPLES, use_accepts=True)
     except Exception:  # noqa: BLE001 - a failed match only loses the friendly hint
-        return None
+        matched = None
+    if matched:
+        return matched
+    # The examples match exact parser states; these cover the same mistakes in any state.
+    expected = set(getattr(error, "expected", ()) or ())
+    if "OTHERWISE" in expected and "THEN" not in expected:
+        return _OTHERWISE_HINT
+    if "THEN" in expected:
+        return _THEN_HINT
+    return None
 
 
 def syntax_diagnostic(source: SourceFile, error: UnexpectedInput) -> Diagnostic:
@@ -144,12 +158,8 @@ def syntax_diagnostic(source: SourceFile, error: UnexpectedInput) -> Diagnostic:
         )
     assert isinstance(error, UnexpectedToken), error
     got = error.token
-    return Diagnostic(
-        "P100",
-        f"unexpected {_describe(got.type) if got.type in _TOKEN_NAMES and got.type != 'NAME' else repr(str(got))}",
-        span,
-        hint=hint or f"expected {_expected_list(error.expected)}",
-    )
+    what = f"{_GOT_NAMES[got.type]} `{got}`" if got.type in _GOT_NAMES else f"`{got}`"
+    return Diagnostic("P100", f"unexpected {what}", span, hint=hint or f"expected {_expected_list(error.expected)}")
 
 
 def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:

@@ -15,7 +15,7 @@ from . import types as t
 from . import values
 from .checker import CheckEnv, check
 from .compiler import Program, compile_policy
-from .diagnostics import Diagnostic, EvaluationError, FactError, FactsError, PolicyError
+from .diagnostics import Diagnostic, EvaluationError, FactError, FactsError, PolicyError, sort_key
 from .facts import Invalid, build_reader, problems_to_errors
 from .lower import lower
 from .parser import parse_tree
@@ -37,7 +37,7 @@ def analyze(source: SourceFile) -> tuple[CheckEnv | None, list[Diagnostic]]:
     except RecursionError:
         return None, [Diagnostic("P104", "the policy nests expressions too deeply", None, hint="split deep expressions into named rules")]
     env = check(policy_file, source)
-    return env, diagnostics + env.diagnostics
+    return env, sorted(diagnostics + env.diagnostics, key=sort_key)
 
 
 def loads(text: str, name: str = "<policy>") -> "Policy":

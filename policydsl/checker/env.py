@@ -7,6 +7,7 @@ that the compiler reads.
 from __future__ import annotations
 
 import difflib
+import re
 
 import attrs
 
@@ -53,6 +54,19 @@ class CheckEnv:
 
     def warning(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint=hint, severity=Severity.WARNING))
+
+    def name_span(self, definition) -> Span:
+        """The span of a definition's name (diagnostics about a definition point there)."""
+        span = definition.span
+        text = span.text
+        match = re.search(rf"(?<!\w){re.escape(definition.name)}(?!\w)", text)
+        if match is None:
+            return span
+        start = span.start + match.start()
+        before = span.source.text[:start]
+        line = before.count("\n") + 1
+        column = start - (before.rfind("\n") + 1) + 1
+        return Span(span.source, line, column, line, column + len(definition.name), start, start + len(definition.name))
 
     def suggest(self, name: str, candidates) -> str | None:
         close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

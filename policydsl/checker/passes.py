@@ -36,7 +36,7 @@ def collect_definitions(env: CheckEnv) -> None:
     for definition in env.policy.definitions:
         match definition:
             case n.EnumDef(name=name, members=members):
-                define(name, Symbol("enum", name, definition), definition.span)
+                define(name, Symbol("enum", name, definition), env.name_span(definition))
                 env.enums.setdefault(name, definition)
                 seen = set()
                 for member in members:
@@ -47,7 +47,7 @@ def collect_definitions(env: CheckEnv) -> None:
                     if name not in env.enum_of_member[member.value]:
                         env.enum_of_member[member.value].append(name)
             case n.RecordDef(name=name):
-                define(name, Symbol("record", name, definition), definition.span)
+                define(name, Symbol("record", name, definition), env.name_span(definition))
                 env.records.setdefault(name, definition)
             case n.InputDef(fields=fields):
                 if env.input is not None:
@@ -55,15 +55,15 @@ def collect_definitions(env: CheckEnv) -> None:
                     continue
                 env.input = definition
                 for index, field in enumerate(fields):
-                    define(field.name, Symbol("input", field.name, field, index), field.span)
+                    define(field.name, Symbol("input", field.name, field, index), env.name_span(field))
             case n.ParamDef(name=name):
-                define(name, Symbol("param", name, definition), definition.span)
+                define(name, Symbol("param", name, definition), env.name_span(definition))
             case n.TableDef(name=name):
-                define(name, Symbol("table", name, definition), definition.span)
+                define(name, Symbol("table", name, definition), env.name_span(definition))
             case n.TiersDef(name=name):
-                define(name, Symbol("tiers", name, definition), definition.span)
+                define(name, Symbol("tiers", name, definition), env.name_span(definition))
             case n.RuleDef(name=name):
-                define(name, Symbol("rule", name, definition), definition.span)
+                define(name, Symbol("rule", name, definition), env.name_span(definition))
             case n.OutputDef(names=names):
                 env.outputs.extend(names)
             case _:
@@ -219,7 +219,7 @@ def find_cycles(env: CheckEnv) -> None:
             env.error(
                 "C202",
                 f"`{name}` depends on itself: {' -> '.join(cycle)}",
-                symbol.node.span,
+                env.name_span(symbol.node),
                 hint="a value cannot be computed from itself; break the cycle",
             )
             return
@@ -246,7 +246,7 @@ def check_constants(env: CheckEnv) -> None:
                 env.error(
                     "C207",
                     f"{what} `{name}` uses `{bad[0]}`, which depends on the claim",
-                    symbol.node.span,
+                    env.name_span(symbol.node),
                     hint="parameters, tables, tiers and defaults are constants; compute claim-dependent values in a `rule`",
                 )
 

@@ -224,9 +224,13 @@ class _Inferrer:
     def comparable(self, a, b, a_node, b_node) -> bool:
         if t.unify(a, b) is not None:
             return True
+        # An enum of whole numbers (hospital level 1, 2, 3) compares with ints; a literal
+        # int must be one of its members.
         for enum_side, other, other_node in ((a, b, b_node), (b, a, a_node)):
-            if isinstance(enum_side, t.EnumType) and other == t.INT and isinstance(other_node, n.Literal):
-                return other_node.value in enum_side.members
+            if isinstance(enum_side, t.EnumType) and other == t.INT:
+                if isinstance(other_node, n.Literal):
+                    return other_node.value in enum_side.members
+                return all(isinstance(m, int) for m in enum_side.members)
         return False
 
     def key_fits(self, key_type, got, key_node) -> bool:

@@ -1,0 +1,288 @@
+"""The `policydsl` command: check, eval, explain.
+
+Only this module prints or exits. Exit codes: 0 ok; 1 findings (a policy has errors,
+or a claim could not be decided); 2 usage (bad arguments, unreadable files);
+70 internal error (a bug in policydsl: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from .diagnostics import FactsError, PolicydslError, PolicyError, render_all
+from .facts import loads as json_loads
+from .policy import analyze, error_record, load
+from .source import SourceFile
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+class UsageError(Exception):
+    pass
+
+
+# ---- reading claims ---------------------------------------------------------------
+
+
+def read_claims(spec: str) -> Iterator[tuple[int, object]]:
+    """(line number, parsed claim or the exception that parsing raised), one per record.
+
+    A `.jsonl` file (or stdin, `-`) holds one claim per line; a `.json` file holds one
+    claim, or a JSON array of claims. Blank lines are not records.
+    """
+    if spec == "-":
+        stream = sys.stdin
+        yield from _lines(stream)
+        return
+    path = Path(spec)
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{spec}: no such claims file") from None
+    except OSError as error:
+        raise UsageError(f"{spec}: cannot read claims: {error.strerror or error}") from None
+    with handle:
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            yield from _lines(handle)
+            return
+        try:
+            text = handle.read()
+        except UnicodeDecodeError as error:
+            raise UsageError(f"{spec}: claims are not UTF-8 text ({error.reason})") from None
+        try:
+            document = json_loads(text)
+        except ValueError as error:
+            yield 1, ValueError(_json_problem(error, with_line=True))
+            return
+        if isinstance(document, list):
+            for index, claim in enumerate(document, start=1):
+                yield index, claim
+        else:
+            yield 1, document
+
+
+def _lines(stream) -> Iterator[tuple[int, object]]:
+    number = 0
+    while True:
+        try:
+            line = stream.readline()
+        except UnicodeDecodeError as error:
+            number += 1
+            yield number, ValueError(f"line is not UTF-8 text ({error.reason})")
+            continue
+        if not line:
+            return
+        number += 1
+        if not line.strip():
+            continue
+        try:
+            yield number, json_loads(line)
+        except ValueError as error:
+            yield number, ValueError(_json_problem(error))
+
+
+def _json_problem(error: ValueError, with_line: bool = False) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        where = f"line {error.lineno}, column {error.colno}" if with_line else f"column {error.colno}"
+        return f"malformed JSON at {where}: {error.msg}"
+    return f"malformed JSON: {error}"
+
+
+def _claim_id(claim) -> str | None:
+    if isinstance(claim, dict) and isinstance(claim.get("claim_id"), (str, int)) and not isinstance(claim.get("claim_id"), bool):
+        return claim["claim_id"]
+    return None
+
+
+# ---- commands ------------------------------------------------------------------------
+
+
+def cmd_check(args) -> int:
+    status = EXIT_OK
+    for name in args.files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            print(f"{name}: error[L500]: no such policy file", file=sys.stderr)
+            status = max(status, EXIT_FINDINGS)
+            continue
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"{name}: error[L500]: cannot read policy: {error}", file=sys.stderr)
+            status = max(status, EXIT_FINDINGS)
+            continue
+        _, diagnostics = analyze(SourceFile(name, text))
+        errors = [d for d in diagnostics if d.is_error]
+        if diagnostics:
+            print(render_all(diagnostics))
+        if errors:
+            status = EXIT_FINDINGS
+        else:
+            print(f"{name}: ok")
+    return status
+
+
+def _load(policy_path: str):
+    try:
+        return load(policy_path)
+    except PolicyError as error:
+        print(str(error), file=sys.stderr)
+        return None
+
+
+def cmd_eval(args) -> int:
+    policy = _load(args.policy)
+    if policy is None:
+        return EXIT_FINDINGS
+    failed = 0
+    out = sys.stdout
+    for line, claim in read_claims(args.claims):
+        claim_id = _claim_id(claim)
+        if isinstance(claim, Exception):
+            record = error_record(claim, None, line)
+        elif not isinstance(claim, dict):
+            record = error_record(FactsError([_not_an_object(claim)]), None, line)
+        else:
+            try:
+                record = policy.evaluate(claim).to_json()
+                if claim_id is not None and "claim_id" not in record:
+                    record = {"claim_id": claim_id, **record}
+            except PolicydslError as error:
+                record = error_record(error, claim_id, None if claim_id is not None else line)
+        if "error" in record:
+            failed += 1
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if failed:
+        print(f"policydsl: {failed} claim{'s' if failed != 1 else ''} could not be decided", file=sys.stderr)
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _not_an_object(claim):
+    from .diagnostics import FactError
+    from .facts import show
+
+    return FactError("", f"a claim must be a JSON object, got {show(claim)}", "F302")
+
+
+def cmd_explain(args) -> int:
+    policy = _load(args.policy)
+    if policy is None:
+        return EXIT_FINDINGS
+    status = EXIT_OK
+    first = True
+    for line, claim in read_claims(args.claim):
+        if not first:
+            print("\n" + "=" * 72 + "\n")
+        first = False
+        label = _claim_id(claim) or f"line {line}"
+        if isinstance(claim, Exception):
+            print(f"claim {label}: {claim}")
+            status = EXIT_FINDINGS
+            continue
+        if not isinstance(claim, dict):
+            print(f"claim {label}: {_not_an_object(claim).render()}")
+            status = EXIT_FINDINGS
+            continue
+        try:
+            decision = policy.evaluate(claim)
+        except FactsError as error:
+            print(f"claim {label}: invalid facts:")
+            for problem in error.errors:
+                print(f"  {problem.render()}")
+            status = EXIT_FINDINGS
+            continue
+        except PolicydslError as error:
+            print(f"claim {label}: {error}")
+            status = EXIT_FINDINGS
+            continue
+        if args.json:
+            print(json.dumps({"claim_id": decision.claim_id, **decision.explanation().to_dict()}, ensure_ascii=False, indent=2))
+        else:
+            sys.stdout.write(decision.explain())
+    return status
+
+
+# ---- the parser --------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors exit 2 with a one-line hint, never a traceback
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="policydsl",
+        description="Check health-insurance policies written as text, and evaluate claims with them.",
+        epilog="Exit codes: 0 ok, 1 findings (policy errors or undecided claims), 2 usage, 70 internal error.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = commands.add_parser(
+        "check",
+        help="check policy files and report every error",
+        description="Parse and check policy files. Prints every error and warning as file:line:col "
+        "with the source line; exits 0 when all files are clean, 1 otherwise.",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="policy files to check")
+    check.set_defaults(run=cmd_check)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="evaluate claims and print one JSON decision per claim",
+        description="Evaluate claims with a policy. CLAIMS is a .json file (one claim, or an array), "
+        "a .jsonl file (one claim per line) or - for JSON lines on stdin. Writes one JSON object per claim "
+        "to stdout: claim_id and the outputs (money as strings with two decimals, dates ISO). A claim that "
+        "cannot be decided gives an error object in its place, and the run goes on; the exit code is then 1.",
+    )
+    evaluate.add_argument("policy", metavar="POLICY", help="the policy file")
+    evaluate.add_argument("claims", metavar="CLAIMS", help="claims: FILE.json, FILE.jsonl or -")
+    evaluate.set_defaults(run=cmd_eval)
+
+    explain = commands.add_parser(
+        "explain",
+        help="explain how a claim's decision was computed",
+        description="Evaluate a claim and explain every output: how it was computed, with the numbers, "
+        "the reasons and the clauses cited.",
+    )
+    explain.add_argument("policy", metavar="POLICY", help="the policy file")
+    explain.add_argument("claim", metavar="CLAIM", help="the claim: FILE.json, FILE.jsonl or -")
+    explain.add_argument("--json", action="store_true", help="print the explanation as JSON data")
+    explain.set_defaults(run=cmd_explain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"policydsl: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except PolicydslError as error:
+        print(f"policydsl: {error}", file=sys.stderr)
+        return EXIT_FINDINGS
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as error:  # noqa: BLE001 - a bug must not show users a traceback
+        if os.environ.get("POLICYDSL_DEBUG"):
+            raise
+        print(f"policydsl: internal error: {type(error).__name__}: {error} (set POLICYDSL_DEBUG=1 for details; please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

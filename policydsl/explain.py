@@ -1,0 +1,346 @@
+"""Decision trace -> explanation (data), and explanation -> text.
+
+The compiled program records events while it runs with tracing on (which branch of a
+conditional, which table row, which tier slices, which list elements). Here they are
+joined with the AST: every value gets its formula, the values it used, the reason and
+the clause it cites. Rendering is separate from building, so other formats can follow.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from . import nodes as n
+from . import printer
+from . import types as t
+from . import values
+
+
+@attrs.frozen
+class Used:
+    """A value a step used: an input path, a parameter, or another rule."""
+
+    name: str
+    value: str
+    citations: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Detail:
+    """A line under a step: a table row, a tier slice or a list element, with its reason."""
+
+    kind: str  # lookup | tiers | tier-slice | element | branch
+    text: str
+    reasons: tuple[str, ...] = ()
+    citations: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Step:
+    name: str
+    value: str
+    is_output: bool
+    formula: str
+    condition: str | None  # the `when` that chose the branch; "otherwise" when none held
+    reasons: tuple[str, ...]
+    citations: tuple[str, ...]
+    uses: tuple[Used, ...]
+    details: tuple[Detail, ...]
+    location: str
+
+
+@attrs.frozen
+class Explanation:
+    policy: str
+    version: str | None
+    outputs: tuple[tuple[str, str], ...]
+    steps: tuple[Step, ...]
+
+    def to_dict(self) -> dict:
+        return attrs.asdict(self)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).replace("( ", "(").replace(" )", ")").strip()
+
+
+def _texts(annotations, kind: str) -> tuple[str, ...]:
+    return n.annotation_texts(annotations, kind)
+
+
+class _Builder:
+    def __init__(self, policy, inputs: tuple):
+        self.policy = policy
+        self.env = policy.env
+        self.inputs = inputs
+        self.program = policy.program
+        self.node_id = {id(node): nid for nid, node in self.program.traced_nodes.items()}
+        self.rule_values: dict[str, object] = {}
+
+    # ---- values used by a rule -----------------------------------------------
+    def input_value(self, name: str):
+        return self.inputs[self.env.symbols[name].index]
+
+    def uses(self, body) -> tuple[Used, ...]:
+        found: dict[str, Used] = {}
+
+        def visit(expr, loop_vars: frozenset):
+            match expr:
+                case n.Attr() if self.env.resolved.get(id(expr)) is None:
+                    chain = self.attr_chain(expr)
+                    if chain is not None and chain[0] not in loop_vars:
+                        root, fields = chain
+                        value = self.input_value(root)
+                        for index in fields:
+                            value = value[index]
+                        text = _one_line(expr.span.text)
+                        found.setdefault(text, Used(text, values.to_text(value, self.env.types.get(id(expr)))))
+                        return
+                case n.Name(id=name) if name not in loop_vars:
+                    symbol = self.env.resolved.get(id(expr))
+                    if symbol is None:
+                        return
+                    if symbol.kind == "input":
+                        value = self.input_value(name)
+                        if not isinstance(value, tuple):
+                            found.setdefault(name, Used(name, values.to_text(value, self.env.types.get(id(expr)))))
+                    elif symbol.kind == "param":
+                        found.setdefault(
+                            name,
+                            Used(
+                                name,
+                                self.constant_text(name),
+                                _texts(symbol.node.annotations, "cite"),
+                            ),
+                        )
+                    elif symbol.kind == "rule" and name in self.rule_values:
+                        found.setdefault(name, Used(name, values.to_text(self.rule_values[name], self.env.def_types[name])))
+                    return
+                case n.Aggregate(var=var, source=source, body=agg_body, where=where):
+                    visit(source, loop_vars)
+                    for part in (agg_body, where):
+                        if part is not None:
+                            visit(part, loop_vars | {var})
+                    return
+            for child in n.children(expr):
+                visit(child, loop_vars)
+
+        visit(body, frozenset())
+        return tuple(found.values())
+
+    def attr_chain(self, expr):
+        fields = []
+        while isinstance(expr, n.Attr):
+            if id(expr) not in self.env.field_index:
+                return None
+            fields.append(self.env.field_index[id(expr)])
+            expr = expr.obj
+        if isinstance(expr, n.Name) and self.env.resolved.get(id(expr)) is not None and self.env.resolved[id(expr)].kind == "input":
+            return expr.id, list(reversed(fields))
+        if isinstance(expr, n.Name):
+            return expr.id, None
+        return None
+
+    def constant_text(self, name: str) -> str:
+        value = self.program.constants[name]
+        type_ = self.env.def_types.get(name)
+        if isinstance(type_, t.SetType):
+            return "{" + ", ".join(sorted(map(str, value))) + "}"
+        return values.to_text(value, type_)
+
+    # ---- events --------------------------------------------------------------
+    def details(self, rule: str, body, events: list) -> tuple[tuple[Detail, ...], int | None]:
+        """Turn a rule's events into detail lines; also return the top-level branch taken."""
+        top_branch = None
+        details: list[Detail] = []
+        pending: list = []
+        top_id = self.node_id.get(id(body)) if isinstance(body, n.Conditional) else None
+        for event in events:
+            kind, nid = event[0], event[1]
+            if kind == "branch" and nid == top_id:
+                top_branch = event[2]
+            elif kind == "element":
+                details.append(self.element_detail(nid, event[2], event[3], pending))
+                pending = []
+            else:
+                pending.append(event)
+        for event in pending:
+            details.extend(self.event_detail(event))
+        return tuple(details), top_branch
+
+    def event_detail(self, event) -> list[Detail]:
+        kind, nid = event[0], event[1]
+        node = self.program.traced_nodes[nid]
+        if kind == "lookup":
+            _, _, key, value = event
+            table = self.env.symbols[node.obj.id].node
+            row = next((r for r in table.rows if r.key == key), None) or next((r for r in table.rows if r.key is None), None)
+            row_annotations = row.annotations if row is not None else ()
+            value_type = self.env.types.get(id(node))
+            return [
+                Detail(
+                    "lookup",
+                    f"{table.name}[{key}] = {values.to_text(value, value_type)}",
+                    _texts(row_annotations, "because"),
+                    _texts(table.annotations, "cite") + _texts(row_annotations, "cite"),
+                )
+            ]
+        if kind == "tiers":
+            _, _, lower, upper, slices = event
+            schedule = self.env.symbols[node.schedule].node
+            lines = [
+                Detail(
+                    "tiers",
+                    f"{schedule.name} over {values.money(lower)} to {values.money(upper)}"
+                    + ("" if slices else ": no part of the band is inside any tier"),
+                    _texts(schedule.annotations, "because"),
+                    _texts(schedule.annotations, "cite"),
+                )
+            ]
+            for band_index, low, high, rate, paid in slices:
+                band = schedule.bands[band_index]
+                lines.append(
+                    Detail(
+                        "tier-slice",
+                        f"{values.money(low)} to {values.money(high)}: {values.money(high - low)} x {values.percent(rate)} = {values.money(paid)}",
+                        _texts(band.annotations, "because"),
+                        _texts(band.annotations, "cite"),
+                    )
+                )
+            return lines
+        if kind == "branch":
+            branch = node.branches[event[2]]
+            return [Detail("branch", self.branch_text(branch), _texts(branch.annotations, "because"), _texts(branch.annotations, "cite"))]
+        raise AssertionError(event)
+
+    def element_detail(self, nid: int, index: int, value, events: list) -> Detail:
+        aggregate = self.program.traced_nodes[nid]
+        source_type = self.env.types.get(id(aggregate.source))
+        source_text = _one_line(aggregate.source.span.text)
+        element = self.element_value(aggregate, index)
+        described = self.describe_record(element, source_type.element if isinstance(source_type, t.ListType) else None)
+        reasons: tuple[str, ...] = ()
+        citations: tuple[str, ...] = ()
+        for event in events:
+            if event[0] == "branch":
+                branch = self.program.traced_nodes[event[1]].branches[event[2]]
+                reasons += _texts(branch.annotations, "because")
+                citations += _texts(branch.annotations, "cite")
+        value_type = self.env.types.get(id(aggregate.body)) if aggregate.body is not None else t.INT
+        return Detail("element", f"{source_text}[{index}] {described}: {values.to_text(value, value_type)}", reasons, citations)
+
+    def element_value(self, aggregate: n.Aggregate, index: int):
+        source = aggregate.source
+        chain = self.attr_chain(source) if isinstance(source, n.Attr) else None
+        if isinstance(source, n.Name) and self.env.resolved.get(id(source)) and self.env.resolved[id(source)].kind == "input":
+            return self.input_value(source.id)[index]
+        if chain and chain[1] is not None:
+            value = self.input_value(chain[0])
+            for field in chain[1]:
+                value = value[field]
+            return value[index]
+        return None
+
+    def describe_record(self, element, element_type) -> str:
+        if not isinstance(element_type, t.RecordType) or element is None:
+            return ""
+        record = self.env.records[element_type.name]
+        parts = [
+            f"{field.name}={values.to_text(value, self.env.field_types[(record.name, field.name)])}"
+            for field, value in zip(record.fields, element)
+        ]
+        return "(" + ", ".join(parts) + ")"
+
+    @staticmethod
+    def branch_text(branch: n.Branch) -> str:
+        if branch.condition is None:
+            return "otherwise"
+        return f"when {_one_line(branch.condition.span.text)}"
+
+    # ---- steps -----------------------------------------------------------------
+    def build(self, outputs: dict, steps: list) -> Explanation:
+        output_names = set(self.policy.output_names)
+        built = []
+        for rule_index, value, events in steps:
+            name = self.program.rule_names[rule_index]
+            rule: n.RuleDef = self.env.symbols[name].node
+            self.rule_values[name] = value
+            details, branch_index = self.details(name, rule.body, events)
+            reasons = _texts(rule.annotations, "because")
+            citations = _texts(rule.annotations, "cite")
+            condition = None
+            formula_node = rule.body
+            if isinstance(rule.body, n.Conditional) and branch_index is not None:
+                branch = rule.body.branches[branch_index]
+                condition = self.branch_text(branch)
+                formula_node = branch.value
+                reasons += _texts(branch.annotations, "because")
+                citations += _texts(branch.annotations, "cite")
+                uses = self.uses(branch.value)
+                if branch.condition is not None:
+                    uses = self.uses(branch.condition) + tuple(u for u in uses if u not in self.uses(branch.condition))
+                else:
+                    for earlier in rule.body.branches[:branch_index]:
+                        uses += tuple(u for u in self.uses(earlier.condition) if u not in uses)
+            else:
+                uses = self.uses(rule.body)
+            built.append(
+                Step(
+                    name=name,
+                    value=values.to_text(value, self.env.def_types[name]),
+                    is_output=name in output_names,
+                    formula=printer.expression(formula_node, brief=True),
+                    condition=condition,
+                    reasons=reasons,
+                    citations=tuple(dict.fromkeys(citations)),
+                    uses=uses,
+                    details=details,
+                    location=rule.span.location,
+                )
+            )
+        shown_outputs = tuple(
+            (name, values.to_text(outputs[name], ty)) for name, ty in zip(self.policy.output_names, self.policy.output_types)
+        )
+        return Explanation(self.policy.title or self.policy.name, self.policy.version, shown_outputs, tuple(built))
+
+
+def build_explanation(policy, inputs: tuple, outputs: dict, steps: list) -> Explanation:
+    return _Builder(policy, inputs).build(outputs, steps)
+
+
+def _used(used: Used) -> str:
+    cited = f" [{'; '.join(used.citations)}]" if used.citations else ""
+    return f"{used.name} = {used.value}{cited}"
+
+
+def render_text(explanation: Explanation, claim_id: str | None = None) -> str:
+    """The readable explanation: outputs first, then every computed value in order."""
+    title = explanation.policy + (f" (version {explanation.version})" if explanation.version else "")
+    lines = [f"Decision for claim {claim_id}" if claim_id else "Decision", f"Policy: {title}", ""]
+    width = max((len(name) for name, _ in explanation.outputs), default=0)
+    for name, value in explanation.outputs:
+        lines.append(f"  {name.ljust(width)}  {value}")
+    lines += ["", "How each value was computed:"]
+    for step in explanation.steps:
+        marker = "  [output]" if step.is_output else ""
+        lines.append("")
+        lines.append(f"{step.name} = {step.value}{marker}")
+        if step.condition:
+            lines.append(f"  {step.condition}")
+        lines.append(f"  = {step.formula}")
+        if step.uses:
+            lines.append("  using " + ", ".join(_used(u) for u in step.uses))
+        for reason in step.reasons:
+            lines.append(f"  because: {reason}")
+        for citation in step.citations:
+            lines.append(f"  cite: {citation}")
+        for detail in step.details:
+            line = f"  {'    ' if detail.kind == 'tier-slice' else ''}- {detail.text}"
+            if detail.reasons:
+                line += " -- " + "; ".join(detail.reasons)
+            if detail.citations:
+                line += " [" + "; ".join(dict.fromkeys(detail.citations)) + "]"
+            lines.append(line)
+    return "\n".join(lines) + "\n"

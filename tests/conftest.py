@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import policydsl
+from policydsl.facts import loads as json_loads
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "policies" / "example"
+EXAMPLE_POLICY = EXAMPLE / "resident-2025.policy"
+DATA = Path(__file__).resolve().parent / "data"
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+
+def example_claims() -> list[dict]:
+    return [json_loads(line) for line in (EXAMPLE / "claims.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def example_expected() -> list[dict]:
+    return [json.loads(line) for line in (EXAMPLE / "expected.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def example_policy() -> policydsl.Policy:
+    return policydsl.load(EXAMPLE_POLICY)
+
+
+@pytest.fixture
+def claim(example_policy):
+    """A fresh copy of the first example claim, to modify in a test."""
+    return example_claims()[0]
+
+
+def policy_text(body: str, inputs: str = "amount: money") -> str:
+    """A small policy around `body`, for language tests."""
+    return f"input {{ {inputs} }}\n{body}\n"

@@ -1,0 +1,89 @@
+"""The command line: help, exit codes, error records in place, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from policydsl.cli import main
+
+from .conftest import DATA, EXAMPLE, EXAMPLE_POLICY, example_claims
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "policydsl", *args], input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["eval"], ["explain"]])
+def test_help_says_what_each_command_does(command, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: policydsl" in out
+    if command:
+        assert {"check": "check", "eval": "Evaluate claims", "explain": "explain every output"}[command[0]] in out
+
+
+def test_no_command_is_a_usage_error(capsys):
+    assert main([]) == 2
+
+
+@pytest.mark.parametrize(
+    "args,code,message",
+    [
+        (["eval", "missing.policy", "x.json"], 1, "no such policy file"),
+        (["eval", str(EXAMPLE_POLICY), "missing.jsonl"], 2, "no such claims file"),
+        (["check", "missing.policy"], 1, "no such policy file"),
+        (["eval", str(DATA / "broken" / "cycle.policy"), str(EXAMPLE / "claims.jsonl")], 1, "depends on itself"),
+        (["explain", str(EXAMPLE_POLICY), str(DATA / "facts" / "bad-claims.jsonl")], 1, "invalid facts"),
+        (["frobnicate"], 2, "invalid choice"),
+    ],
+)
+def test_user_errors_never_print_a_traceback(args, code, message):
+    result = run(*args)
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert message in result.stdout + result.stderr
+
+
+def test_bad_records_keep_their_position_and_the_run_goes_on():
+    good = json.dumps(example_claims()[0], default=str)
+    stdin = "\n".join([good, "{not json", '{"claim_id": "c-3"}', "", good]) + "\n"
+    result = run("eval", str(EXAMPLE_POLICY), "-", stdin=stdin)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1
+    assert [r.get("claim_id") for r in records] == ["ex-01-county-stay", None, "c-3", "ex-01-county-stay"]
+    assert records[1]["line"] == 2 and "malformed JSON" in records[1]["error"]
+    assert records[2]["errors"][0] == {"path": "person", "message": "missing (required field)", "code": "F301"}
+    assert "2 claims could not be decided" in result.stderr
+
+
+def test_json_array_of_claims(tmp_path, capsys):
+    path = tmp_path / "claims.json"
+    path.write_text(json.dumps(example_claims()[:3], default=str), encoding="utf-8")
+    assert main(["eval", str(EXAMPLE_POLICY), str(path)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_explain_json_carries_citations(tmp_path, capsys):
+    path = tmp_path / "claim.json"
+    path.write_text(json.dumps(example_claims()[1], default=str), encoding="utf-8")
+    assert main(["explain", "--json", str(EXAMPLE_POLICY), str(path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    excluded = next(step for step in data["steps"] if step["name"] == "excluded")
+    assert excluded["value"] == "950.50"
+    third_party = next(d for d in excluded["details"] if "third_party" in d["text"])
+    assert third_party["citations"] and third_party["reasons"] == ["Costs a third party is liable for are not paid by the fund"]
+
+
+def test_check_reports_many_files(capsys):
+    status = main(["check", str(EXAMPLE_POLICY), str(DATA / "broken" / "table_key.policy")])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert f"{EXAMPLE_POLICY}: ok" in out and "error[C208]" in out
