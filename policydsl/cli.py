@@ -8,6 +8,7 @@ or a claim could not be decided); 2 usage (bad arguments, unreadable files);
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -255,7 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("claim", metavar="CLAIM", help="the claim: FILE.json, FILE.jsonl or -")
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON data")
     explain.set_defaults(run=cmd_explain)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
     return parser
+
+
+# Commands that live beside the stage they drive: each module has `register(commands)`,
+# which adds its subparser and sets `run` to a function(args) -> exit code.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def main(argv: list[str] | None = None) -> int:
