@@ -17,6 +17,7 @@ from pathlib import Path
 from .claims_io import UsageError, read_claims
 from .claims_io import claim_id_of as _claim_id
 from .diagnostics import FactsError, PolicydslError, PolicyError, render_all
+from .inherit import find_root
 from .policy import analyze, error_record, load
 from .source import SourceFile
 
@@ -39,7 +40,7 @@ def cmd_check(args) -> int:
             print(f"{name}: error[L500]: cannot read policy: {error}", file=sys.stderr)
             status = max(status, EXIT_FINDINGS)
             continue
-        _, diagnostics = analyze(SourceFile(name, text))
+        _, diagnostics = analyze(SourceFile(name, text), find_root(Path(name)))
         errors = [d for d in diagnostics if d.is_error]
         if diagnostics:
             print(render_all(diagnostics))

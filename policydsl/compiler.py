@@ -11,7 +11,6 @@ Two functions are generated from the same AST: `run` (fast, no trace) and `run_t
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
 import attrs
@@ -20,7 +19,6 @@ from . import nodes as n
 from . import runtime
 from . import types as t
 from .checker import CheckEnv
-from .diagnostics import Diagnostic, EvaluationError, PolicyError
 
 _ARITH = {"+": "+", "-": "-", "*": "*"}
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -29,15 +27,27 @@ _ZERO = {t.MONEY: Decimal(0), t.RATIO: Decimal(0), t.NUMBER: Decimal(0), t.INT: 
 
 @attrs.define
 class Program:
-    """A compiled policy: `run(inputs) -> outputs`, `run_traced(inputs) -> (outputs, steps)`."""
+    """A compiled policy: one pair of functions per time segment (see checker/periods.py).
 
-    run: object
-    run_traced: object
+    `runs[i](inputs)` -> outputs and `traced[i](inputs, steps)` -> outputs for the claims
+    dated in segment i; None where no policy value is in force.
+    """
+
+    runs: list
+    traced: list
+    cuts: list  # segment i+1 starts on cuts[i]
+    segments: list  # checker Segment objects (what is in force, constants)
+    as_of_index: int | None  # the input field that dates a claim
     rule_names: list[str]  # index used in traced steps -> rule name
     traced_nodes: dict[int, object]  # node id used in trace events -> AST node
-    constants: dict[str, object]  # param / table name -> value
     defaults: dict[tuple[str | None, str], object]
-    source: str  # the generated Python, for debugging and tests
+    source: str  # the generated Python of every segment, for tests and debugging
+
+    @property
+    def run(self):
+        """The program of the only segment, for policies without dated values."""
+        (run,) = [r for r in self.runs if r is not None]
+        return run
 
 
 class _Writer:
@@ -199,107 +209,90 @@ def compile_policy(env: CheckEnv) -> Program:
     """Compile a checked policy (no errors) into a `Program`."""
     shared = {"slots": {}, "slot_of": {}, "node_ids": {}, "traced_nodes": {}, "mangled": _mangle(env)}
     mangled = shared["mangled"]
-    namespace: dict[str, object] = {
-        "__builtins__": {},
-        "min": min,
-        "max": max,
-        "sum": sum,
-        "any": any,
-        "all": all,
-        "enumerate": enumerate,
-        "_FEN": runtime.FEN,
-        "_add_months": runtime.add_months,
-        "_divide": runtime.divide,
-        "_tiers": runtime.apply_tiers,
-        "_tiers_traced": runtime.traced_tiers,
-        "_lookup": runtime.traced_lookup,
-        "_element": runtime.traced_element,
-    }
-    constants = _evaluate_constants(env, shared, namespace)
-
-    inputs = [mangled[f.name] for f in env.input.fields]
     rules = [name for name in env.order if env.symbols[name].kind == "rule"]
+    inputs = [mangled[f.name] for f in env.input.fields]
     outputs = [mangled[o.name] for o in env.outputs]
-    unpack = f"    ({', '.join(inputs)},) = inputs\n" if inputs else ""
-
-    fast = _Writer(env, traced=False, shared=shared)
-    lines = ["def run(inputs):", unpack.rstrip("\n")]
-    for name in rules:
-        lines.append(f"    {mangled[name]} = {fast.expr(env.symbols[name].node.body)}")
-    lines.append(f"    return ({', '.join(outputs)},)")
-
-    slow = _Writer(env, traced=True, shared=shared)
-    lines += ["", "def run_traced(inputs, steps):", unpack.rstrip("\n")]
-    for index, name in enumerate(rules):
-        lines.append("    _e = []")
-        lines.append(f"    {mangled[name]} = {slow.expr(env.symbols[name].node.body)}")
-        lines.append(f"    steps.append(({index}, {mangled[name]}, _e))")
-    lines.append(f"    return ({', '.join(outputs)},)")
-    source = "\n".join(line for line in lines if line) + "\n"
-
-    namespace.update(shared["slots"])
-    exec(compile(source, "<policydsl compiled policy>", "exec"), namespace)  # noqa: S102 - source built from AST only
+    runs: list = []
+    traced: list = []
+    sources: list[str] = []
+    for index, segment in enumerate(env.segments):
+        if not segment.in_force:
+            runs.append(None)
+            traced.append(None)
+            continue
+        source = _segment_source(env, segment, shared, rules, inputs, outputs)
+        namespace = dict(_RUNTIME)
+        namespace.update(shared["slots"])
+        namespace.update({mangled[name]: value for name, value in segment.constants.items()})
+        exec(compile(source, f"<policydsl segment {index}>", "exec"), namespace)  # noqa: S102 - built from the AST only
+        runs.append(namespace["run"])
+        traced.append(namespace["run_traced"])
+        sources.append(f"# segment {index}: {segment.describe()}\n{source}")
+    as_of = env.policy.header.as_of
     return Program(
-        run=namespace["run"],
-        run_traced=namespace["run_traced"],
+        runs=runs,
+        traced=traced,
+        cuts=list(env.cuts),
+        segments=list(env.segments),
+        as_of_index=env.symbols[as_of].index if as_of and as_of in env.symbols else None,
         rule_names=rules,
         traced_nodes=shared["traced_nodes"],
-        constants=constants["by_name"],
-        defaults=constants["defaults"],
-        source=source,
+        defaults=dict(env.defaults),
+        source="\n".join(sources),
     )
 
 
-def _evaluate_constants(env: CheckEnv, shared: dict, namespace: dict) -> dict:
-    """Compute params, table rows, tier bands and field defaults once, at load time."""
-    writer = _Writer(env, traced=False, shared=shared)
+_RUNTIME = {
+    "__builtins__": {},
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "any": any,
+    "all": all,
+    "enumerate": enumerate,
+    "_FEN": runtime.FEN,
+    "_add_months": runtime.add_months,
+    "_divide": runtime.divide,
+    "_tiers": runtime.apply_tiers,
+    "_tiers_traced": runtime.traced_tiers,
+    "_lookup": runtime.traced_lookup,
+    "_element": runtime.traced_element,
+    "_violated": runtime.invariant_violated,
+}
+
+
+def _segment_source(env: CheckEnv, segment, shared: dict, rules: list[str], inputs: list[str], outputs: list[str]) -> str:
     mangled = shared["mangled"]
-    by_name: dict[str, object] = {}
+    unpack = f"    ({', '.join(inputs)},) = inputs" if inputs else ""
+    checks = []
+    for number, invariant in enumerate(env.invariants):
+        checks.append((number, invariant))
 
-    def value_of(expr, owner):
-        code = writer.expr(expr)
-        scope = {**namespace, **shared["slots"]}
-        try:
-            return eval(compile(code, "<policydsl constant>", "eval"), scope)  # noqa: S307 - code built from AST only
-        except EvaluationError as error:
-            raise PolicyError([Diagnostic(error.code, f"{owner}: {error}", expr.span)]) from None
-        except ArithmeticError as error:
-            raise PolicyError([Diagnostic("R400", f"{owner}: {error}", expr.span)]) from None
+    def body(traced: bool) -> list[str]:
+        writer = _Writer(env, traced=traced, shared=shared)
+        lines = []
+        for index, name in enumerate(rules):
+            expr = segment.active[name].body
+            if traced:
+                lines.append("    _e = []")
+            lines.append(f"    {mangled[name]} = {writer.expr(expr)}")
+            if traced:
+                lines.append(f"    steps.append(({index}, {mangled[name]}, _e))")
+        if traced:
+            lines.append("    _e = []")
+        for number, invariant in checks:
+            lines.append(f"    if not {writer.expr(invariant.condition)}: _violated({number})")
+        lines.append(f"    return ({', '.join(outputs)},)")
+        return lines
 
-    for name in env.order:
-        symbol = env.symbols[name]
-        node = symbol.node
-        match symbol.kind:
-            case "param":
-                value = value_of(node.value, f"parameter `{name}`")
-            case "table":
-                rows = {row.key: value_of(row.value, f"table `{name}`") for row in node.rows if row.key is not None}
-                default = next((value_of(r.value, f"table `{name}`") for r in node.rows if r.key is None), None)
-                value = runtime.Table(rows, name, default)
-            case "tiers":
-                value = tuple(
-                    (
-                        value_of(band.lower, f"tiers `{name}`"),
-                        None if band.upper is None else value_of(band.upper, f"tiers `{name}`"),
-                        value_of(band.rate, f"tiers `{name}`"),
-                    )
-                    for band in node.bands
-                )
-            case _:
-                continue
-        namespace[mangled[name]] = value
-        by_name[name] = value
-    defaults: dict[tuple[str | None, str], object] = {}
-    for record in [None, *env.records]:
-        for field in env.record_fields(record):
-            if field.default is not None:
-                defaults[(record, field.name)] = value_of(field.default, f"default of `{field.name}`")
-    return {"by_name": by_name, "defaults": defaults}
+    lines = ["def run(inputs):", unpack, *body(False), "", "def run_traced(inputs, steps):", unpack, *body(True)]
+    return "\n".join(line for line in lines if line) + "\n"
 
 
-def is_fen(value) -> bool:
-    return isinstance(value, Decimal) and value == value.quantize(runtime.FEN)
-
-
-def describe_date(value: datetime.date) -> str:
-    return value.isoformat()
+def _mangle(env: CheckEnv) -> dict[str, str]:
+    prefix = {"input": "i", "param": "p", "rule": "r", "table": "t", "tiers": "s"}
+    mangled = {}
+    for index, (name, symbol) in enumerate(env.symbols.items()):
+        if symbol.kind in prefix:
+            mangled[name] = f"{prefix[symbol.kind]}{index}"
+    return mangled

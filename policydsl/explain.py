@@ -25,6 +25,7 @@ class Used:
     name: str
     value: str
     citations: tuple[str, ...] = ()
+    in_force: str | None = None  # for a dated value: the period it is in force
 
 
 @attrs.frozen
@@ -35,6 +36,8 @@ class Detail:
     text: str
     reasons: tuple[str, ...] = ()
     citations: tuple[str, ...] = ()
+    reason_codes: tuple[str, ...] = ()
+    in_force: str | None = None
 
 
 @attrs.frozen
@@ -46,15 +49,19 @@ class Step:
     condition: str | None  # the `when` that chose the branch; "otherwise" when none held
     reasons: tuple[str, ...]
     citations: tuple[str, ...]
+    reason_codes: tuple[str, ...]  # stable codes for settlement systems
     uses: tuple[Used, ...]
     details: tuple[Detail, ...]
     location: str
+    in_force: str | None = None
 
 
 @attrs.frozen
 class Explanation:
     policy: str
     version: str | None
+    lang: str
+    period: str | None  # the dates whose values applied, when the policy has dated values
     outputs: tuple[tuple[str, str], ...]
     steps: tuple[Step, ...]
 
@@ -66,18 +73,64 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).replace("( ", "(").replace(" )", ")").strip()
 
 
-def _texts(annotations, kind: str) -> tuple[str, ...]:
-    return n.annotation_texts(annotations, kind)
+LABELS = {
+    "en": {
+        "decision": "Decision for claim {claim}",
+        "decision_anonymous": "Decision",
+        "policy": "Policy",
+        "version": "version",
+        "period": "Values in force",
+        "how": "How each value was computed:",
+        "output": "[output]",
+        "using": "using",
+        "because": "because",
+        "cite": "cite",
+        "when": "when",
+        "otherwise": "otherwise",
+        "in_force": "in force",
+        "no_tier": "no part of the band is inside any tier",
+        "over": "over",
+        "to": "to",
+    },
+    "zh": {
+        "decision": "理赔 {claim} 的结算结果",
+        "decision_anonymous": "结算结果",
+        "policy": "政策",
+        "version": "版本",
+        "period": "适用的政策期间",
+        "how": "各项计算过程：",
+        "output": "[输出]",
+        "using": "使用",
+        "because": "理由",
+        "cite": "依据",
+        "when": "当",
+        "otherwise": "其他情况",
+        "in_force": "施行期间",
+        "no_tier": "该区间不在任何分段内",
+        "over": "区间",
+        "to": "至",
+    },
+}
+
+
+def _period(validity) -> str | None:
+    return validity.describe() if validity is not None else None
 
 
 class _Builder:
-    def __init__(self, policy, inputs: tuple):
+    def __init__(self, policy, inputs: tuple, segment: int, lang: str):
         self.policy = policy
         self.env = policy.env
         self.inputs = inputs
         self.program = policy.program
+        self.segment = self.program.segments[segment]
+        self.lang = lang
+        self.labels = LABELS[lang]
         self.node_id = {id(node): nid for nid, node in self.program.traced_nodes.items()}
         self.rule_values: dict[str, object] = {}
+
+    def texts(self, annotations, kind: str) -> tuple[str, ...]:
+        return n.annotation_texts(annotations, kind, self.lang)
 
     # ---- values used by a rule -----------------------------------------------
     def input_value(self, name: str):
@@ -107,13 +160,10 @@ class _Builder:
                         if not isinstance(value, tuple):
                             found.setdefault(name, Used(name, values.to_text(value, self.env.types.get(id(expr)))))
                     elif symbol.kind == "param":
+                        definition = self.segment.active[name]
                         found.setdefault(
                             name,
-                            Used(
-                                name,
-                                self.constant_text(name),
-                                _texts(symbol.node.annotations, "cite"),
-                            ),
+                            Used(name, self.constant_text(name), self.texts(definition.annotations, "cite"), _period(definition.validity)),
                         )
                     elif symbol.kind == "rule" and name in self.rule_values:
                         found.setdefault(name, Used(name, values.to_text(self.rule_values[name], self.env.def_types[name])))
@@ -144,7 +194,7 @@ class _Builder:
         return None
 
     def constant_text(self, name: str) -> str:
-        value = self.program.constants[name]
+        value = self.segment.constants[name]
         type_ = self.env.def_types.get(name)
         if isinstance(type_, t.SetType):
             return "{" + ", ".join(sorted(map(str, value))) + "}"
@@ -176,27 +226,33 @@ class _Builder:
         if kind == "lookup":
             _, _, key, value = event
             table = self.env.symbols[node.obj.id].node
-            row = next((r for r in table.rows if r.key == key), None) or next((r for r in table.rows if r.key is None), None)
+            rows = self.segment.rows[table.name]
+            row = next((r for r in rows if r.key == key), None) or next((r for r in rows if r.key is None), None)
             row_annotations = row.annotations if row is not None else ()
             value_type = self.env.types.get(id(node))
             return [
                 Detail(
                     "lookup",
                     f"{table.name}[{key}] = {values.to_text(value, value_type)}",
-                    _texts(row_annotations, "because"),
-                    _texts(table.annotations, "cite") + _texts(row_annotations, "cite"),
+                    self.texts(row_annotations, "because"),
+                    self.texts(table.annotations, "cite") + self.texts(row_annotations, "cite"),
+                    self.texts(row_annotations, "reason"),
+                    _period(row.validity) if row is not None else None,
                 )
             ]
         if kind == "tiers":
             _, _, lower, upper, slices = event
-            schedule = self.env.symbols[node.schedule].node
+            schedule = self.segment.active[node.schedule]
+            labels = self.labels
             lines = [
                 Detail(
                     "tiers",
-                    f"{schedule.name} over {values.money(lower)} to {values.money(upper)}"
-                    + ("" if slices else ": no part of the band is inside any tier"),
-                    _texts(schedule.annotations, "because"),
-                    _texts(schedule.annotations, "cite"),
+                    f"{schedule.name} {labels['over']} {values.money(lower)} {labels['to']} {values.money(upper)}"
+                    + ("" if slices else f": {labels['no_tier']}"),
+                    self.texts(schedule.annotations, "because"),
+                    self.texts(schedule.annotations, "cite"),
+                    self.texts(schedule.annotations, "reason"),
+                    _period(schedule.validity),
                 )
             ]
             for band_index, low, high, rate, paid in slices:
@@ -204,15 +260,23 @@ class _Builder:
                 lines.append(
                     Detail(
                         "tier-slice",
-                        f"{values.money(low)} to {values.money(high)}: {values.money(high - low)} x {values.percent(rate)} = {values.money(paid)}",
-                        _texts(band.annotations, "because"),
-                        _texts(band.annotations, "cite"),
+                        f"{values.money(low)} {labels['to']} {values.money(high)}: {values.money(high - low)} x {values.percent(rate)} = {values.money(paid)}",
+                        self.texts(band.annotations, "because"),
+                        self.texts(band.annotations, "cite"),
                     )
                 )
             return lines
         if kind == "branch":
             branch = node.branches[event[2]]
-            return [Detail("branch", self.branch_text(branch), _texts(branch.annotations, "because"), _texts(branch.annotations, "cite"))]
+            return [
+                Detail(
+                    "branch",
+                    self.branch_text(branch),
+                    self.texts(branch.annotations, "because"),
+                    self.texts(branch.annotations, "cite"),
+                    self.texts(branch.annotations, "reason"),
+                )
+            ]
         raise AssertionError(event)
 
     def element_detail(self, nid: int, index: int, value, events: list) -> Detail:
@@ -223,13 +287,15 @@ class _Builder:
         described = self.describe_record(element, source_type.element if isinstance(source_type, t.ListType) else None)
         reasons: tuple[str, ...] = ()
         citations: tuple[str, ...] = ()
+        codes: tuple[str, ...] = ()
         for event in events:
             if event[0] == "branch":
                 branch = self.program.traced_nodes[event[1]].branches[event[2]]
-                reasons += _texts(branch.annotations, "because")
-                citations += _texts(branch.annotations, "cite")
+                reasons += self.texts(branch.annotations, "because")
+                citations += self.texts(branch.annotations, "cite")
+                codes += self.texts(branch.annotations, "reason")
         value_type = self.env.types.get(id(aggregate.body)) if aggregate.body is not None else t.INT
-        return Detail("element", f"{source_text}[{index}] {described}: {values.to_text(value, value_type)}", reasons, citations)
+        return Detail("element", f"{source_text}[{index}] {described}: {values.to_text(value, value_type)}", reasons, citations, codes)
 
     def element_value(self, aggregate: n.Aggregate, index: int):
         source = aggregate.source
@@ -253,11 +319,10 @@ class _Builder:
         ]
         return "(" + ", ".join(parts) + ")"
 
-    @staticmethod
-    def branch_text(branch: n.Branch) -> str:
+    def branch_text(self, branch: n.Branch) -> str:
         if branch.condition is None:
-            return "otherwise"
-        return f"when {_one_line(branch.condition.span.text)}"
+            return self.labels["otherwise"]
+        return f"{self.labels['when']} {printer.expression(branch.condition)}"
 
     # ---- steps -----------------------------------------------------------------
     def build(self, outputs: dict, steps: list) -> Explanation:
@@ -265,19 +330,21 @@ class _Builder:
         built = []
         for rule_index, value, events in steps:
             name = self.program.rule_names[rule_index]
-            rule: n.RuleDef = self.env.symbols[name].node
+            rule: n.RuleDef = self.segment.active[name]
             self.rule_values[name] = value
             details, branch_index = self.details(name, rule.body, events)
-            reasons = _texts(rule.annotations, "because")
-            citations = _texts(rule.annotations, "cite")
+            reasons = self.texts(rule.annotations, "because")
+            citations = self.texts(rule.annotations, "cite")
+            codes = self.texts(rule.annotations, "reason")
             condition = None
             formula_node = rule.body
             if isinstance(rule.body, n.Conditional) and branch_index is not None:
                 branch = rule.body.branches[branch_index]
                 condition = self.branch_text(branch)
                 formula_node = branch.value
-                reasons += _texts(branch.annotations, "because")
-                citations += _texts(branch.annotations, "cite")
+                reasons += self.texts(branch.annotations, "because")
+                citations += self.texts(branch.annotations, "cite")
+                codes += self.texts(branch.annotations, "reason")
                 uses = self.uses(branch.value)
                 if branch.condition is not None:
                     uses = self.uses(branch.condition) + tuple(u for u in uses if u not in self.uses(branch.condition))
@@ -295,49 +362,70 @@ class _Builder:
                     condition=condition,
                     reasons=reasons,
                     citations=tuple(dict.fromkeys(citations)),
+                    reason_codes=codes or (self.default_code(name, rule.body, branch_index),),
                     uses=uses,
                     details=details,
                     location=rule.span.location,
+                    in_force=_period(rule.validity),
                 )
             )
         shown_outputs = tuple(
             (name, values.to_text(outputs[name], ty)) for name, ty in zip(self.policy.output_names, self.policy.output_types)
         )
-        return Explanation(self.policy.title or self.policy.name, self.policy.version, shown_outputs, tuple(built))
+        period = self.segment.describe() if len(self.program.segments) > 1 else None
+        return Explanation(self.policy.title or self.policy.name, self.policy.version, self.lang, period, shown_outputs, tuple(built))
+
+    @staticmethod
+    def default_code(name: str, body, branch_index: int | None) -> str:
+        """A rule without `reason CODE` gets `rule` or `rule.when1` / `rule.otherwise`."""
+        if isinstance(body, n.Conditional) and branch_index is not None:
+            last = len(body.branches) - 1
+            return f"{name}.otherwise" if branch_index == last else f"{name}.when{branch_index + 1}"
+        return name
 
 
-def build_explanation(policy, inputs: tuple, outputs: dict, steps: list) -> Explanation:
-    return _Builder(policy, inputs).build(outputs, steps)
+def build_explanation(policy, inputs: tuple, outputs: dict, steps: list, segment: int = 0, lang: str = "en") -> Explanation:
+    return _Builder(policy, inputs, segment, lang).build(outputs, steps)
 
 
-def _used(used: Used) -> str:
+def _used(used: Used, labels: dict) -> str:
     cited = f" [{'; '.join(used.citations)}]" if used.citations else ""
-    return f"{used.name} = {used.value}{cited}"
+    dated = f" ({labels['in_force']} {used.in_force})" if used.in_force else ""
+    return f"{used.name} = {used.value}{dated}{cited}"
 
 
-def render_text(explanation: Explanation, claim_id: str | None = None) -> str:
+def render_text(explanation: Explanation, claim_id: str | int | None = None, lang: str | None = None) -> str:
     """The readable explanation: outputs first, then every computed value in order."""
-    title = explanation.policy + (f" (version {explanation.version})" if explanation.version else "")
-    lines = [f"Decision for claim {claim_id}" if claim_id else "Decision", f"Policy: {title}", ""]
+    labels = LABELS[lang or explanation.lang]
+    title = explanation.policy + (f" ({labels['version']} {explanation.version})" if explanation.version else "")
+    heading = labels["decision"].format(claim=claim_id) if claim_id is not None else labels["decision_anonymous"]
+    lines = [heading, f"{labels['policy']}: {title}"]
+    if explanation.period:
+        lines.append(f"{labels['period']}: {explanation.period}")
+    lines.append("")
     width = max((len(name) for name, _ in explanation.outputs), default=0)
     for name, value in explanation.outputs:
         lines.append(f"  {name.ljust(width)}  {value}")
-    lines += ["", "How each value was computed:"]
+    lines += ["", labels["how"]]
     for step in explanation.steps:
-        marker = "  [output]" if step.is_output else ""
+        marker = f"  {labels['output']}" if step.is_output else ""
         lines.append("")
         lines.append(f"{step.name} = {step.value}{marker}")
+        if step.in_force:
+            lines.append(f"  {labels['in_force']}: {step.in_force}")
         if step.condition:
             lines.append(f"  {step.condition}")
         lines.append(f"  = {step.formula}")
         if step.uses:
-            lines.append("  using " + ", ".join(_used(u) for u in step.uses))
+            lines.append(f"  {labels['using']} " + ", ".join(_used(u, labels) for u in step.uses))
         for reason in step.reasons:
-            lines.append(f"  because: {reason}")
+            lines.append(f"  {labels['because']}: {reason}")
         for citation in step.citations:
-            lines.append(f"  cite: {citation}")
+            lines.append(f"  {labels['cite']}: {citation}")
         for detail in step.details:
             line = f"  {'    ' if detail.kind == 'tier-slice' else ''}- {detail.text}"
+            if detail.in_force:
+                line += f" ({labels['in_force']} {detail.in_force})"
             if detail.reasons:
                 line += " -- " + "; ".join(detail.reasons)
             if detail.citations:

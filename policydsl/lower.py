@@ -11,6 +11,7 @@ import datetime
 import re
 from decimal import Decimal
 
+import attrs
 import lark
 from lark import Token, Transformer, v_args
 
@@ -18,6 +19,7 @@ from . import nodes as n
 from .diagnostics import Diagnostic
 from .source import SourceFile, Span
 
+LANGUAGES = ("en", "zh")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
@@ -190,6 +192,38 @@ class _Lower(Transformer):
     def cite(self, meta, children):
         return n.Annotation("cite", _unescape(children[0]), span=self._span(meta))
 
+    @v_args(meta=True)
+    def because_lang(self, meta, children):
+        lang = str(children[0])
+        if lang not in LANGUAGES:
+            self._error("P113", f"unknown language `{lang}` for a reason", self._tspan(children[0]), hint=f"languages: {', '.join(LANGUAGES)}")
+        return n.Annotation("because", _unescape(children[1]), lang=lang, span=self._span(meta))
+
+    @v_args(meta=True)
+    def reason_code(self, meta, children):
+        return n.Annotation("reason", str(children[0]), span=self._span(meta))
+
+    # ---- validity and header -----------------------------------------------
+    def _date_token(self, token: Token):
+        try:
+            return datetime.date.fromisoformat(str(token))
+        except ValueError:
+            self._error("P111", f"{token} is not a valid date", self._tspan(token), hint="dates are written YYYY-MM-DD")
+            return None
+
+    @v_args(meta=True)
+    def validity(self, meta, children):
+        start = self._date_token(children[0])
+        end = self._date_token(children[1]) if children[1] is not None else None
+        span = self._span(meta)
+        if start and end and end < start:
+            self._error("P114", f"the period ends ({end}) before it starts ({start})", span)
+        return n.Validity(start, end, span=span)
+
+    @v_args(meta=True)
+    def validity_until(self, meta, children):
+        return n.Validity(None, self._date_token(children[0]), span=self._span(meta))
+
     # ---- types -------------------------------------------------------------
     @v_args(meta=True)
     def named_type(self, meta, children):
@@ -240,8 +274,10 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def param_def(self, meta, children):
         rest, annotations = self._split(children)
-        name, type_ref, value = rest
-        return n.ParamDef(str(name), type_ref, value, annotations, span=self._span(meta))
+        name, type_ref, value, validity, bound = rest
+        return n.ParamDef(
+            str(name), type_ref, value, annotations, validity=validity, bound=str(bound) if bound else None, span=self._span(meta)
+        )
 
     @v_args(meta=True)
     def table_key(self, meta, children):
@@ -259,8 +295,8 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def table_row(self, meta, children):
         rest, annotations = self._split(children)
-        (key, _key_span), value = rest
-        return n.TableRow(key, value, annotations, span=self._span(meta))
+        (key, _key_span), value, validity = rest
+        return n.TableRow(key, value, annotations, validity=validity, span=self._span(meta))
 
     @v_args(meta=True)
     def table_def(self, meta, children):
@@ -283,7 +319,7 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def tiers_def(self, meta, children):
         rest, annotations = self._split(children)
-        return n.TiersDef(str(rest[0]), tuple(rest[1:]), annotations, span=self._span(meta))
+        return n.TiersDef(str(rest[0]), tuple(rest[2:]), annotations, validity=rest[1], span=self._span(meta))
 
     @v_args(meta=True)
     def plain_body(self, meta, children):
@@ -291,34 +327,96 @@ class _Lower(Transformer):
 
     @v_args(meta=True)
     def rule_def(self, meta, children):
-        name, type_ref, *rest = children
+        name, type_ref, validity, *rest = children
         body = rest[-1]
         annotations = tuple(rest[:-1])
         if isinstance(body, list):
             expr, *trailing = body
             annotations += tuple(trailing)
             body = expr
-        return n.RuleDef(str(name), type_ref, body, annotations, span=self._span(meta))
+        return n.RuleDef(str(name), type_ref, body, annotations, validity=validity, span=self._span(meta))
+
+    @v_args(meta=True)
+    def invariant_def(self, meta, children):
+        rest, annotations = self._split(children)
+        name, condition = rest
+        return n.InvariantDef(str(name), condition, annotations, span=self._span(meta))
+
+    @v_args(meta=True)
+    def modified(self, meta, children):
+        *modifiers, definition = children
+        names = [str(m) for m in modifiers]
+        span = self._span(meta)
+        for name in sorted(set(names)):
+            if names.count(name) > 1:
+                self._error("P115", f"`{name}` is written twice", span)
+        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef)):
+            kind = type(definition).__name__.removesuffix("Def").lower()
+            self._error("P115", f"`{names[0]}` applies to param, table, tiers and rule definitions, not to {kind}", span)
+            return definition
+        return attrs.evolve(definition, override="override" in names, final="final" in names, span=span)
 
     @v_args(meta=True)
     def output_def(self, meta, children):
         names = tuple(n.OutputName(str(t), span=self._tspan(t)) for t in children if t is not None)
         return n.OutputDef(names, span=self._span(meta))
 
+    # Header clauses lower to (field, value) pairs that `header` gathers.
+    def version(self, children):
+        return ("version", _unescape(children[0]), None)
+
+    def region(self, children):
+        return ("region", _unescape(children[0]), _unescape(children[1]) if children[1] is not None else None)
+
+    def effective(self, children):
+        return ("effective", children[0], None)
+
+    def as_of(self, children):
+        return ("as_of", str(children[0]), self._tspan(children[0]))
+
+    @v_args(meta=True)
+    def implements(self, meta, children):
+        title, number, issued = children
+        document = n.Document(
+            _unescape(title),
+            _unescape(number) if number is not None else None,
+            self._date_token(issued) if issued is not None else None,
+            span=self._span(meta),
+        )
+        return ("documents", document, None)
+
+    @v_args(meta=True)
+    def extends(self, meta, children):
+        return ("extends", _unescape(children[0]), self._span(meta))
+
     @v_args(meta=True)
     def header(self, meta, children):
-        return ("header", _unescape(children[0]), _unescape(children[1]) if children[1] is not None else None)
+        fields: dict = {"title": _unescape(children[0]), "documents": ()}
+        for field, value, extra in children[1:]:
+            if field == "documents":
+                fields["documents"] += (value,)
+                continue
+            if field in fields:
+                self._error("P116", f"the header states `{field.replace('_', ' ')}` twice", self._span(meta))
+            fields[field] = value
+            if field == "region":
+                fields["region_name"] = extra
+            elif field == "extends":
+                fields["extends_span"] = extra
+            elif field == "as_of":
+                fields["as_of_span"] = extra
+        return fields
 
     @v_args(meta=True)
     def start(self, meta, children):
-        title = version = None
+        header = n.Header()
         definitions = []
         for child in children:
-            if isinstance(child, tuple) and child[0] == "header":
-                _, title, version = child
+            if isinstance(child, dict):
+                header = n.Header(**child)
             elif child is not None:
                 definitions.append(child)
-        return n.PolicyFile(title, version, tuple(definitions), span=Span.whole_file(self.source))
+        return n.PolicyFile(header, tuple(definitions), span=Span.whole_file(self.source))
 
 
 def lower(tree: lark.Tree, source: SourceFile) -> tuple[n.PolicyFile, list[Diagnostic]]:

@@ -7,6 +7,7 @@ Nothing here knows about Lark.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import attrs
@@ -25,11 +26,42 @@ def _span():
 
 @node
 class Annotation:
-    """`because "..."` (kind 'because') or `cite "..."` (kind 'cite')."""
+    """`because "..."` (kind 'because', lang 'en'), `because zh "..."` (lang 'zh'),
+    `cite "..."` (kind 'cite') or `reason CODE` (kind 'reason': a stable reason code)."""
 
     kind: str
     text: str
+    lang: str = attrs.field(default="en", kw_only=True)
     span: Span = _span()
+
+
+@node
+class Validity:
+    """`from START [until END]` / `until END`: the days (both ends included) a value is in force."""
+
+    start: datetime.date | None
+    end: datetime.date | None
+    span: Span = _span()
+
+    def covers(self, day: datetime.date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def describe(self) -> str:
+        if self.start and self.end:
+            return f"from {self.start.isoformat()} until {self.end.isoformat()}"
+        if self.start:
+            return f"from {self.start.isoformat()}"
+        if self.end:
+            return f"until {self.end.isoformat()}"
+        return "always"
+
+
+def _modifiers():
+    return attrs.field(default=False, kw_only=True)
+
+
+def _validity():
+    return attrs.field(default=None, kw_only=True)
 
 
 @node
@@ -227,12 +259,17 @@ class InputDef:
 
 @node
 class ParamDef:
-    """A named constant, e.g. `param fixed_wait = 3 months`."""
+    """A named constant, e.g. `param fixed_wait = 3 months`. `bound` is 'floor' or
+    'ceiling': a policy that extends this one may override it only upwards / downwards."""
 
     name: str
     type: TypeRef | None
     value: "Expr"
     annotations: tuple[Annotation, ...]
+    validity: Validity | None = _validity()
+    bound: str | None = attrs.field(default=None, kw_only=True)
+    override: bool = _modifiers()
+    final: bool = _modifiers()
     span: Span = _span()
 
 
@@ -243,16 +280,21 @@ class TableRow:
     key: int | str | None
     value: "Expr"
     annotations: tuple[Annotation, ...]
+    validity: Validity | None = _validity()
     span: Span = _span()
 
 
 @node
 class TableDef:
+    """A lookup table; an `override table` may omit the types and lists only changed rows."""
+
     name: str
-    key_type: TypeRef
-    value_type: TypeRef
+    key_type: TypeRef | None
+    value_type: TypeRef | None
     rows: tuple[TableRow, ...]
     annotations: tuple[Annotation, ...]
+    override: bool = _modifiers()
+    final: bool = _modifiers()
     span: Span = _span()
 
 
@@ -274,6 +316,9 @@ class TiersDef:
     name: str
     bands: tuple[TierBand, ...]
     annotations: tuple[Annotation, ...]
+    validity: Validity | None = _validity()
+    override: bool = _modifiers()
+    final: bool = _modifiers()
     span: Span = _span()
 
 
@@ -285,6 +330,9 @@ class RuleDef:
     type: TypeRef | None
     body: "Expr"
     annotations: tuple[Annotation, ...]
+    validity: Validity | None = _validity()
+    override: bool = _modifiers()
+    final: bool = _modifiers()
     span: Span = _span()
 
 
@@ -300,21 +348,66 @@ class OutputDef:
     span: Span = _span()
 
 
-Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef
+@node
+class InvariantDef:
+    """`invariant name: condition`: must hold for every claim, or the evaluation fails."""
+
+    name: str
+    condition: "Expr"
+    annotations: tuple[Annotation, ...]
+    span: Span = _span()
+
+
+Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | InvariantDef
+
+
+@node
+class Document:
+    """A document a policy implements: `implements "title" number "..." issued 2025-02-01`."""
+
+    title: str
+    number: str | None
+    issued: datetime.date | None
+    span: Span = _span()
+
+
+@node
+class Header:
+    title: str | None = None
+    version: str | None = None
+    region: str | None = None
+    region_name: str | None = None
+    effective: Validity | None = None
+    as_of: str | None = None  # the input field (a date) that picks the values in force
+    documents: tuple[Document, ...] = ()
+    extends: str | None = None
+    extends_span: Span | None = attrs.field(default=None, eq=False, repr=False)
+    as_of_span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @node
 class PolicyFile:
     """A whole policy file as written."""
 
-    title: str | None
-    version: str | None
+    header: Header
     definitions: tuple[Definition, ...]
     span: Span = _span()
 
+    @property
+    def title(self) -> str | None:
+        return self.header.title
 
-def annotation_texts(annotations: tuple[Annotation, ...], kind: str) -> tuple[str, ...]:
-    return tuple(a.text for a in annotations if a.kind == kind)
+    @property
+    def version(self) -> str | None:
+        return self.header.version
+
+
+def annotation_texts(annotations: tuple[Annotation, ...], kind: str, lang: str = "en") -> tuple[str, ...]:
+    """The texts of one kind; for reasons, in `lang`, falling back to English per reason group."""
+    if kind != "because":
+        return tuple(a.text for a in annotations if a.kind == kind)
+    wanted = tuple(a.text for a in annotations if a.kind == "because" and a.lang == lang)
+    return wanted or tuple(a.text for a in annotations if a.kind == "because" and a.lang == "en")
 
 
 def children(expr) -> tuple:
@@ -344,3 +437,19 @@ def children(expr) -> tuple:
             return tuple(x for b in branches for x in (b.condition, b.value) if x is not None)
         case _:
             raise AssertionError(expr)
+
+
+def name_span(definition) -> Span:
+    """The span of a definition's name: diagnostics about a definition point there."""
+    span = definition.span
+    name = getattr(definition, "name", None)
+    if not name:
+        return span
+    match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", span.text)
+    if match is None:
+        return span
+    start = span.start + match.start()
+    before = span.source.text[:start]
+    line = before.count("\n") + 1
+    column = start - (before.rfind("\n") + 1) + 1
+    return Span(span.source, line, column, line, column + len(name), start, start + len(name))

@@ -6,52 +6,117 @@ Stages: text --parser--> parse tree --lower--> AST --checker--> checked policy
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import attrs
 
+from . import nodes as n
+from . import printer
 from . import types as t
 from . import values
 from .checker import CheckEnv, check
 from .compiler import Program, compile_policy
 from .diagnostics import Diagnostic, EvaluationError, FactError, FactsError, PolicyError, sort_key
 from .facts import Invalid, build_reader, problems_to_errors
+from .inherit import find_root, link, policy_path
 from .lower import lower
 from .parser import parse_tree
-from .runtime import FEN
+from .checker.periods import segment_index
+from .runtime import FEN, InvariantViolation
 from .source import SourceFile
 
 MAX_POLICY_BYTES = 1_000_000
 
 
-def analyze(source: SourceFile) -> tuple[CheckEnv | None, list[Diagnostic]]:
-    """Parse and check `source`; every diagnostic found (errors and warnings)."""
+def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnostic]]:
+    """Text -> AST for one file (the policy itself, or a policy it extends)."""
     if len(source.text) > MAX_POLICY_BYTES:
         return None, [Diagnostic("L501", f"policy is larger than {MAX_POLICY_BYTES:,} characters", None)]
     tree = parse_tree(source)
     if isinstance(tree, Diagnostic):
         return None, [tree]
     try:
-        policy_file, diagnostics = lower(tree, source)
+        return lower(tree, source)
     except RecursionError:
         return None, [Diagnostic("P104", "the policy nests expressions too deeply", None, hint="split deep expressions into named rules")]
-    env = check(policy_file, source)
+
+
+def analyze(source: SourceFile, root: Path | None = None) -> tuple[CheckEnv | None, list[Diagnostic]]:
+    """Parse, link (`extends`, resolved inside `root`) and check `source`; every diagnostic found."""
+    policy_file, diagnostics = parse_source(source)
+    if policy_file is None:
+        return None, diagnostics
+    linked, link_diagnostics = link(policy_file, source, _parent_loader(root) if root is not None else None)
+    diagnostics += link_diagnostics
+    if any(d.is_error for d in diagnostics):
+        return None, sorted(diagnostics, key=sort_key)
+    env = check(linked.policy, source, bounds=linked.bounds)
+    env.linked = linked
     return env, sorted(diagnostics + env.diagnostics, key=sort_key)
 
 
-def loads(text: str, name: str = "<policy>") -> "Policy":
-    """Parse, check and compile policy text; raises `PolicyError` with every diagnostic."""
+def _parent_loader(root: Path):
+    """Load `extends "name"` as <root>/name.policy, and nothing outside the root."""
+
+    def load_parent(name: str, span):
+        path = policy_path(root, name)
+        if path is None:
+            return Diagnostic(
+                "C246",
+                f"`extends \"{name}\"` is not a policy name",
+                span,
+                hint="name a policy inside the policies folder, e.g. `extends \"national/baseline-2025\"` (no `..`, no absolute paths)",
+            )
+        if not path.is_file():
+            known = sorted(str(p.relative_to(root.resolve()).with_suffix("")) for p in root.resolve().rglob("*.policy"))
+            return Diagnostic("C247", f"there is no policy `{name}` in {root}", span, hint=_suggest(name, known))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            return Diagnostic("L500", f"cannot read {path}: {error}", span)
+        source = SourceFile(_display_path(path), text)
+        parent, diagnostics = parse_source(source)
+        errors = [d for d in diagnostics if d.is_error]
+        if parent is None or errors:
+            first = (errors or diagnostics)[0]
+            return attrs.evolve(first, notes=first.notes + (f"in the policy extended at {span.location}",) if span else first.notes)
+        return source, parent
+
+    return load_parent
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _suggest(name: str, known: list[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def loads(text: str, name: str = "<policy>", root: Path | str | None = None) -> "Policy":
+    """Parse, check and compile policy text; raises `PolicyError` with every diagnostic.
+
+    `root` is the policies folder in which `extends` names are looked up.
+    """
     source = SourceFile(name, text)
-    env, diagnostics = analyze(source)
+    env, diagnostics = analyze(source, Path(root) if root is not None else None)
     errors = [d for d in diagnostics if d.is_error]
     if errors or env is None:
         raise PolicyError(errors or diagnostics)
     return Policy(env, compile_policy(env), [d for d in diagnostics if not d.is_error])
 
 
-def load(path: str | Path) -> "Policy":
-    """Load a policy file (UTF-8). A missing or unreadable file is a `PolicyError` too."""
+def load(path: str | Path, root: str | Path | None = None) -> "Policy":
+    """Load a policy file (UTF-8); `extends` resolves inside `root` (default: the enclosing
+    `policies` folder). A missing or unreadable file is a `PolicyError` too."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -59,7 +124,7 @@ def load(path: str | Path) -> "Policy":
         raise PolicyError([Diagnostic("L500", f"{path}: no such policy file", None)]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError([Diagnostic("L500", f"{path}: cannot read policy: {error}", None)]) from None
-    return loads(text, str(path))
+    return loads(text, str(path), root if root is not None else find_root(path))
 
 
 class Policy:
@@ -90,20 +155,43 @@ class Policy:
         except Invalid as invalid:
             raise FactsError(problems_to_errors(invalid)) from None
 
-    def evaluate(self, facts: dict) -> "Decision":
-        """Evaluate one claim. Raises `FactsError` (bad facts) or `EvaluationError`."""
+    def evaluate(self, facts: dict, as_of: datetime.date | None = None) -> "Decision":
+        """Evaluate one claim with the values in force on its date (or on `as_of`).
+
+        Raises `FactsError` (bad facts) or `EvaluationError` (the claim cannot be decided).
+        """
         inputs = self.read_facts(facts)
+        segment = self.segment_for(inputs, as_of)
         try:
-            raw = self.program.run(inputs)
+            raw = self.program.runs[segment](inputs)
+        except InvariantViolation as violation:
+            raise self._invariant_error(violation, facts) from None
         except (ArithmeticError, EvaluationError, ValueError, OverflowError):
-            raise self._locate_failure(inputs) from None
+            raise self._locate_failure(inputs, segment) from None
         outputs = self._finish(raw)
         claim_id = facts.get("claim_id") if isinstance(facts, dict) else None
-        return Decision(self, inputs, outputs, claim_id if isinstance(claim_id, str) else None)
+        return Decision(self, inputs, outputs, claim_id if isinstance(claim_id, (str, int)) else None, segment)
 
-    def run_traced(self, inputs: tuple) -> tuple[dict, list]:
+    def segment_for(self, inputs: tuple, as_of: datetime.date | None = None) -> int:
+        """Which time segment's values apply to a claim: by `as_of`, else by its date field."""
+        program = self.program
+        if len(program.runs) == 1:
+            return 0
+        day = as_of if as_of is not None else (inputs[program.as_of_index] if program.as_of_index is not None else None)
+        if day is None:
+            raise EvaluationError("this policy has dated values; give an evaluation date (as_of)", code="R405")
+        index = segment_index(program.cuts, day)
+        segment = program.segments[index]
+        if program.runs[index] is None:
+            if segment.outside:
+                effective = self.env.policy.header.effective
+                raise EvaluationError(f"the policy is not in force on {day.isoformat()} (it is in force {effective.describe()})", code="R405")
+            raise EvaluationError(f"no value of `{segment.missing[0]}` is in force on {day.isoformat()}", code="R405")
+        return index
+
+    def run_traced(self, inputs: tuple, segment: int = 0) -> tuple[dict, list]:
         steps: list = []
-        raw = self.program.run_traced(inputs, steps)
+        raw = self.program.traced[segment](inputs, steps)
         return self._finish(raw), steps
 
     def _finish(self, raw: tuple) -> dict:
@@ -122,11 +210,19 @@ class Policy:
             for name, value, ty in zip(self.output_names, raw, self.output_types)
         }
 
-    def _locate_failure(self, inputs: tuple) -> EvaluationError:
+    def _invariant_error(self, violation: InvariantViolation, facts) -> EvaluationError:
+        invariant = self.env.invariants[violation.number]
+        claim_id = facts.get("claim_id") if isinstance(facts, dict) else None
+        reason = n.annotation_texts(invariant.annotations, "because")
+        message = f"invariant `{invariant.name}` does not hold" + (f" for claim {claim_id}" if claim_id is not None else "")
+        message += f": {printer.expression(invariant.condition)}" + (f" ({reason[0]})" if reason else "")
+        return EvaluationError(message, None, invariant.span, code="R406")
+
+    def _locate_failure(self, inputs: tuple, segment: int) -> EvaluationError:
         """Re-run with tracing to name the rule that failed (the fast path keeps no position)."""
         steps: list = []
         try:
-            self.program.run_traced(inputs, steps)
+            self.program.traced[segment](inputs, steps)
         except (ArithmeticError, EvaluationError, ValueError, OverflowError) as error:
             rules = self.program.rule_names
             rule = rules[len(steps)] if len(steps) < len(rules) else None
@@ -156,21 +252,23 @@ class Decision:
     policy: Policy = attrs.field(repr=False)
     inputs: tuple = attrs.field(repr=False)
     outputs: dict
-    claim_id: str | None
-    _explanation: object = attrs.field(default=None, repr=False)
+    claim_id: str | int | None
+    segment: int = attrs.field(default=0, repr=False)
+    _explanations: dict = attrs.field(factory=dict, repr=False)
 
-    def explanation(self):
+    def explanation(self, lang: str = "en"):
+        """The explanation as data (`explain.Explanation`), with reasons in `lang` (en, zh)."""
         from .explain import build_explanation
 
-        if self._explanation is None:
-            _, steps = self.policy.run_traced(self.inputs)
-            self._explanation = build_explanation(self.policy, self.inputs, self.outputs, steps)
-        return self._explanation
+        if lang not in self._explanations:
+            _, steps = self.policy.run_traced(self.inputs, self.segment)
+            self._explanations[lang] = build_explanation(self.policy, self.inputs, self.outputs, steps, self.segment, lang)
+        return self._explanations[lang]
 
-    def explain(self) -> str:
+    def explain(self, lang: str = "en") -> str:
         from .explain import render_text
 
-        return render_text(self.explanation(), self.claim_id)
+        return render_text(self.explanation(lang), self.claim_id, lang)
 
     def to_json(self) -> dict:
         result = {"claim_id": self.claim_id} if self.claim_id is not None else {}

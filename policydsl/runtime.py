@@ -86,3 +86,15 @@ def traced_tiers(events: list, node_id: int, bands, lower, upper):
 def traced_element(events: list, node_id: int, index: int, value):
     events.append(("element", node_id, index, value))
     return value
+
+
+class InvariantViolation(EvaluationError):
+    """An invariant of the policy did not hold for a claim (R406)."""
+
+    def __init__(self, number: int):
+        self.number = number
+        super().__init__(f"invariant #{number} does not hold", code="R406")
+
+
+def invariant_violated(number: int):
+    raise InvariantViolation(number)

@@ -130,12 +130,18 @@ def test_table_lookup_and_membership_in_table_keys():
     text = """
 enum C { x, y, z }
 input { c: C }
-table bonus: C -> money { x: 1 yuan  y: 2 yuan }
-rule result: money = when c in bonus then bonus[c] otherwise 0 yuan
+table bonus: C -> money { x: 1 yuan  y: 2 yuan  default: 0 yuan }
+table listed: C -> money { x: 1 yuan  y: 2 yuan  z: 3 yuan }
+rule result: money = when c in bonus then bonus[c] + listed[c] otherwise 0 yuan
 output result
 """
     policy = policydsl.loads(text)
-    assert [policy.evaluate({"c": c}).outputs["result"] for c in "xyz"] == [Decimal("1.00"), Decimal("2.00"), Decimal("0.00")]
+    assert [policy.evaluate({"c": c}).outputs["result"] for c in "xyz"] == [Decimal("2.00"), Decimal("4.00"), Decimal("0.00")]
+
+
+def test_enum_table_must_cover_every_member_or_declare_a_default():
+    text = "enum C { x, y, z }\ninput { c: C }\ntable t: C -> money { x: 1 yuan }\nrule r: money = t[c]\noutput r\n"
+    assert codes(text) == ["C223"]
 
 
 def test_table_default_row():

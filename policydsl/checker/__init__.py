@@ -10,9 +10,12 @@ from .passes import PASSES, resolve_type
 __all__ = ["CheckEnv", "Symbol", "check", "resolve_type"]
 
 
-def check(policy: n.PolicyFile, source: SourceFile) -> CheckEnv:
-    """Run every pass over `policy`; the diagnostics are in the returned environment."""
-    env = CheckEnv(source, policy)
+def check(policy: n.PolicyFile, source: SourceFile, bounds=()) -> CheckEnv:
+    """Run every pass over `policy` (already linked); the diagnostics are in the returned environment.
+
+    `bounds`: (overriding param, parent param with floor/ceiling) pairs from the linker.
+    """
+    env = CheckEnv(source, policy, bounds=list(bounds))
     for check_pass in PASSES:
         check_pass(env)
     return env

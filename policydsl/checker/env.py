@@ -7,7 +7,6 @@ that the compiler reads.
 from __future__ import annotations
 
 import difflib
-import re
 
 import attrs
 
@@ -39,6 +38,14 @@ class CheckEnv:
     records: dict[str, n.RecordDef] = attrs.Factory(dict)
     input: n.InputDef | None = None
     outputs: list[n.OutputName] = attrs.Factory(list)
+    variants: dict[str, list] = attrs.Factory(dict)  # param/rule/tiers name -> its dated definitions
+    invariants: list[n.InvariantDef] = attrs.Factory(list)
+    bounds: list = attrs.Factory(list)  # (overriding ParamDef, parent ParamDef with floor/ceiling)
+    segments: list = attrs.Factory(list)  # periods.Segment, in date order
+    cuts: list = attrs.Factory(list)  # the dates where segments start (segments[i+1] starts at cuts[i])
+    used: set[str] = attrs.Factory(set)  # names referenced anywhere
+    defaults: dict = attrs.Factory(dict)  # (record or None, field) -> default value
+    linked: object = None  # inherit.Linked: provenance of each definition (set by analyze)
     # Filled by the passes:
     resolved: dict[int, Symbol] = attrs.Factory(dict)  # id(Name or Attr) -> symbol
     deps: dict[str, set[str]] = attrs.Factory(dict)  # param/rule name -> global names used
@@ -55,18 +62,9 @@ class CheckEnv:
     def warning(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint=hint, severity=Severity.WARNING))
 
-    def name_span(self, definition) -> Span:
-        """The span of a definition's name (diagnostics about a definition point there)."""
-        span = definition.span
-        text = span.text
-        match = re.search(rf"(?<!\w){re.escape(definition.name)}(?!\w)", text)
-        if match is None:
-            return span
-        start = span.start + match.start()
-        before = span.source.text[:start]
-        line = before.count("\n") + 1
-        column = start - (before.rfind("\n") + 1) + 1
-        return Span(span.source, line, column, line, column + len(definition.name), start, start + len(definition.name))
+    @staticmethod
+    def name_span(definition) -> Span:
+        return n.name_span(definition)
 
     def suggest(self, name: str, candidates) -> str | None:
         close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
@@ -79,6 +77,23 @@ class CheckEnv:
     def definition(self, name: str):
         symbol = self.symbols.get(name)
         return symbol.node if symbol else None
+
+    def bodies(self, name: str) -> list:
+        """The expressions that define `name`: one per dated value (params, rules), or rows."""
+        symbol = self.symbols[name]
+        match symbol.kind:
+            case "param":
+                return [d.value for d in self.variants[name]]
+            case "rule":
+                return [d.body for d in self.variants[name]]
+            case "table":
+                return [row.value for row in symbol.node.rows]
+            case "tiers":
+                return [x for d in self.variants[name] for b in d.bands for x in (b.lower, b.upper, b.rate) if x is not None]
+            case "input":
+                return [symbol.node.default] if symbol.node.default is not None else []
+            case _:
+                return []
 
     def record_fields(self, record: str | None) -> tuple[n.Field, ...]:
         if record is None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from .. import nodes as n
 from .. import types as t
+from .constants import compute_constants
 from .env import CheckEnv, Symbol
+from .periods import check_periods
 from .typing import infer_definitions
 
 BUILTIN_FUNCTIONS = ("min", "max", "clamp", "round")
@@ -56,14 +58,20 @@ def collect_definitions(env: CheckEnv) -> None:
                 env.input = definition
                 for index, field in enumerate(fields):
                     define(field.name, Symbol("input", field.name, field, index), env.name_span(field))
-            case n.ParamDef(name=name):
-                define(name, Symbol("param", name, definition), env.name_span(definition))
-            case n.TableDef(name=name):
-                define(name, Symbol("table", name, definition), env.name_span(definition))
-            case n.TiersDef(name=name):
-                define(name, Symbol("tiers", name, definition), env.name_span(definition))
-            case n.RuleDef(name=name):
-                define(name, Symbol("rule", name, definition), env.name_span(definition))
+            case n.ParamDef(name=name) | n.TableDef(name=name) | n.TiersDef(name=name) | n.RuleDef(name=name):
+                kind = {n.ParamDef: "param", n.TableDef: "table", n.TiersDef: "tiers", n.RuleDef: "rule"}[type(definition)]
+                existing = env.symbols.get(name)
+                dated = kind != "table" and definition.validity is not None
+                if existing is not None and existing.kind == kind and dated and all(v.validity is not None for v in env.variants[name]):
+                    env.variants[name].append(definition)  # another dated value of the same name
+                    continue
+                if existing is None and kind != "table":
+                    env.variants[name] = [definition]
+                define(name, Symbol(kind, name, definition), env.name_span(definition))
+            case n.InvariantDef(name=name):
+                if any(i.name == name for i in env.invariants):
+                    env.error("C201", f"invariant `{name}` is defined twice", env.name_span(definition))
+                env.invariants.append(definition)
             case n.OutputDef(names=names):
                 env.outputs.extend(names)
             case _:
@@ -78,8 +86,10 @@ def collect_definitions(env: CheckEnv) -> None:
         env.error("C209", "the policy declares no input", None, hint="add `input { field: type ... }` listing the claim facts")
 
 
-def resolve_type(env: CheckEnv, ref: n.TypeRef):
+def resolve_type(env: CheckEnv, ref: n.TypeRef | None):
     match ref:
+        case None:  # an `override table` with nothing to override (reported by the linker)
+            return t.ERROR
         case n.ListType(element=element):
             inner = resolve_type(env, element)
             return t.ERROR if inner is t.ERROR else t.ListType(inner)
@@ -176,26 +186,18 @@ def resolve_names(env: CheckEnv) -> None:
                     visit(child, scope, deps)
 
     for name, symbol in env.symbols.items():
-        node = symbol.node
+        if symbol.kind in ("enum", "record"):
+            continue
         deps: set[str] = set()
-        match symbol.kind:
-            case "param" | "rule":
-                visit(node.body if symbol.kind == "rule" else node.value, frozenset(), deps)
-                env.deps[name] = deps
-            case "table":
-                for row in node.rows:
-                    visit(row.value, frozenset(), deps)
-                env.deps[name] = deps
-            case "tiers":
-                for band in node.bands:
-                    for part in (band.lower, band.upper, band.rate):
-                        if part is not None:
-                            visit(part, frozenset(), deps)
-                env.deps[name] = deps
-            case "input":
-                if node.default is not None:
-                    visit(node.default, frozenset(), deps)
-                env.deps[name] = deps
+        for body in env.bodies(name):
+            visit(body, frozenset(), deps)
+        env.deps[name] = deps
+        env.used |= deps
+    for invariant in env.invariants:
+        deps = set()
+        visit(invariant.condition, frozenset(), deps)
+        env.deps[f"invariant {invariant.name}"] = deps
+        env.used |= deps
     for record in env.records.values():
         for field in record.fields:
             if field.default is not None:
@@ -226,14 +228,15 @@ def find_cycles(env: CheckEnv) -> None:
         state[name] = 1
         stack.append(name)
         for dep in sorted(env.deps.get(name, ())):
-            if dep in env.deps:
+            if dep in env.deps and dep in env.symbols:
                 visit(dep)
         stack.pop()
         state[name] = 2
         env.order.append(name)
 
-    for name in env.deps:
-        visit(name)
+    for name in list(env.deps):
+        if name in env.symbols:
+            visit(name)
 
 
 def check_constants(env: CheckEnv) -> None:
@@ -304,5 +307,7 @@ PASSES = (
     check_constants,
     infer_definitions,
     check_tables,
+    check_periods,
+    compute_constants,
     check_outputs,
 )

@@ -317,19 +317,16 @@ def infer_definitions(env: CheckEnv) -> None:
         node = symbol.node
         match symbol.kind:
             case "param" | "rule":
-                expr = node.value if symbol.kind == "param" else node.body
-                inferred = inferrer.infer(expr, {})
-                declared = resolve_type(env, node.type) if node.type is not None else None
-                if declared is not None and inferred is not t.ERROR and declared is not t.ERROR:
-                    if t.unify(declared, inferred) != declared and not _int_is_number(declared, inferred):
+                result = None
+                for variant in env.variants[name]:
+                    variant_type = _infer_variant(env, inferrer, name, variant, symbol.kind)
+                    if result is None or result is t.ERROR:
+                        result = variant_type
+                    elif variant_type is not t.ERROR and t.unify(result, variant_type) is None:
                         inferrer.error(
-                            f"`{name}` is declared {declared} but its value is {inferred}",
-                            expr,
-                            hint=t.arithmetic_hint("+", declared, inferred) if {str(declared), str(inferred)} & {"money", "months"} else None,
+                            f"the dated values of `{name}` have different units: {result} and {variant_type}",
+                            variant.value if symbol.kind == "param" else variant.body,
                         )
-                result = declared if declared is not None else inferred
-                if isinstance(result, t.MemberType):
-                    result = inferrer.enum_type(sorted(result.candidates)[0])
                 env.def_types[name] = t.ERROR if name in env.in_cycle else result
             case "table":
                 key_type = resolve_type(env, node.key_type)
@@ -340,16 +337,38 @@ def infer_definitions(env: CheckEnv) -> None:
                         inferrer.error(f"table `{name}` holds {value_type}, but this row is {got}", row.value, hint=t.arithmetic_hint("+", value_type, got))
                 env.def_types[name] = t.TableType(key_type, value_type) if t.ERROR not in (key_type, value_type) else t.ERROR
             case "tiers":
-                for band in node.bands:
-                    inferrer.expect(band.lower, {}, (t.MONEY,), "a tier bound")
-                    if band.upper is not None:
-                        inferrer.expect(band.upper, {}, (t.MONEY,), "a tier bound")
-                    inferrer.expect(band.rate, {}, (t.RATIO,), "a tier rate")
+                for variant in env.variants[name]:
+                    for band in variant.bands:
+                        inferrer.expect(band.lower, {}, (t.MONEY,), "a tier bound")
+                        if band.upper is not None:
+                            inferrer.expect(band.upper, {}, (t.MONEY,), "a tier bound")
+                        inferrer.expect(band.rate, {}, (t.RATIO,), "a tier rate")
             case "input":
                 _check_default(env, inferrer, node, env.field_types.get((None, name), t.ERROR))
     for record in env.records.values():
         for field in record.fields:
             _check_default(env, inferrer, field, env.field_types.get((record.name, field.name), t.ERROR))
+    for invariant in env.invariants:
+        inferrer.expect(invariant.condition, {}, (t.BOOL,), f"invariant `{invariant.name}`")
+
+
+def _infer_variant(env: CheckEnv, inferrer: _Inferrer, name: str, node, kind: str):
+    from .passes import resolve_type
+
+    expr = node.value if kind == "param" else node.body
+    inferred = inferrer.infer(expr, {})
+    declared = resolve_type(env, node.type) if node.type is not None else None
+    if declared is not None and inferred is not t.ERROR and declared is not t.ERROR:
+        if t.unify(declared, inferred) != declared and not _int_is_number(declared, inferred):
+            inferrer.error(
+                f"`{name}` is declared {declared} but its value is {inferred}",
+                expr,
+                hint=t.arithmetic_hint("+", declared, inferred) if {str(declared), str(inferred)} & {"money", "months"} else None,
+            )
+    result = declared if declared is not None else inferred
+    if isinstance(result, t.MemberType):
+        result = inferrer.enum_type(sorted(result.candidates)[0])
+    return result
 
 
 def _int_is_number(declared, inferred) -> bool:

@@ -1,0 +1,247 @@
+"""The constants pass: compute every parameter, table row and tier band, per time segment.
+
+Constants are computed here by a small interpreter over the AST (never by running
+generated code), so the checker can judge their values: a ratio outside 0-100% (C220),
+a negative amount of money or months (C221), tier bands that are not contiguous and
+increasing (C222), an enum table that misses members (C223), and an override that goes
+below a parent's `floor` or above its `ceiling` (C215).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, DecimalException
+
+from .. import nodes as n
+from .. import runtime
+from .. import types as t
+from ..diagnostics import EvaluationError
+from .env import CheckEnv
+
+
+class _NotConstant(Exception):
+    pass
+
+
+def evaluate(expr, env: CheckEnv, values: dict):  # noqa: C901 - one dispatch over node kinds
+    """The value of a constant expression; `values` holds the constants computed so far."""
+    match expr:
+        case n.Literal(value=value):
+            return value
+        case n.Name(id=name) | n.Attr(field=name) if (symbol := env.resolved.get(id(expr))) is not None and symbol.kind == "member":
+            return symbol.value
+        case n.Name(id=name):
+            if name not in values:
+                raise _NotConstant(name)
+            return values[name]
+        case n.Index(obj=n.Name(id=table), key=key):
+            return values[table][evaluate(key, env, values)]
+        case n.Unary(op="-", operand=operand):
+            return -evaluate(operand, env, values)
+        case n.Unary(op="not", operand=operand):
+            return not evaluate(operand, env, values)
+        case n.Binary(op="and", left=left, right=right):
+            return evaluate(left, env, values) and evaluate(right, env, values)
+        case n.Binary(op="or", left=left, right=right):
+            return evaluate(left, env, values) or evaluate(right, env, values)
+        case n.Binary(op=op, left=left, right=right):
+            a, b = evaluate(left, env, values), evaluate(right, env, values)
+            return _binary(op, a, b, env.types.get(id(left)), env.types.get(id(right)))
+        case n.Member(element=element, container=container, negated=negated):
+            found = evaluate(element, env, values) in evaluate(container, env, values)
+            return not found if negated else found
+        case n.SetLiteral(items=items):
+            return frozenset(evaluate(item, env, values) for item in items)
+        case n.Call(func="round", args=(value, mode)):
+            return evaluate(value, env, values).quantize(runtime.FEN, runtime.ROUNDING[mode.id])
+        case n.Call(func="clamp", args=(value, low, high)):
+            return min(max(evaluate(value, env, values), evaluate(low, env, values)), evaluate(high, env, values))
+        case n.Call(func="min" | "max" as func, args=args):
+            found = [evaluate(a, env, values) for a in args]
+            return min(found) if func == "min" else max(found)
+        case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper):
+            return runtime.apply_tiers(values[schedule], evaluate(lower, env, values), evaluate(upper, env, values))
+        case n.Conditional(branches=branches):
+            for branch in branches:
+                if branch.condition is None or evaluate(branch.condition, env, values):
+                    return evaluate(branch.value, env, values)
+            raise AssertionError("a conditional always ends with otherwise")
+        case _:
+            raise _NotConstant(type(expr).__name__)
+
+
+def _binary(op: str, a, b, left_type, right_type):
+    if t.DATE in (left_type, right_type) and op in "+-":
+        date, months = (a, b) if left_type == t.DATE else (b, a)
+        return runtime.add_months(date, -months if op == "-" else months)
+    match op:
+        case "+":
+            return a + b
+        case "-":
+            return a - b
+        case "*":
+            return a * b
+        case "/":
+            return runtime.divide(a, b)
+        case "=":
+            return a == b
+        case "!=":
+            return a != b
+        case "<":
+            return a < b
+        case "<=":
+            return a <= b
+        case ">":
+            return a > b
+        case ">=":
+            return a >= b
+    raise AssertionError(op)
+
+
+def compute_constants(env: CheckEnv) -> None:
+    """Fill `segment.constants` for every usable segment, then check the values."""
+    reported: set[tuple[int, str]] = set()
+
+    def report(code: str, message: str, node, hint: str | None = None) -> None:
+        if (id(node), code) not in reported:
+            reported.add((id(node), code))
+            env.error(code, message, node.span, hint=hint)
+
+    for segment in env.segments:
+        if not segment.in_force:
+            continue
+        values: dict = {}
+        for name in env.order:
+            symbol = env.symbols.get(name)
+            if symbol is None or symbol.kind not in ("param", "table", "tiers"):
+                continue
+            try:
+                values[name] = _compute(env, symbol, segment, values, report)
+            except (_NotConstant, KeyError):
+                return  # already reported (C207, C200, C202); later checks would only repeat it
+            except (EvaluationError, DecimalException, ArithmeticError) as error:
+                report("R400", f"cannot compute `{name}`: {error}", symbol.node)
+                return
+        segment.constants = values
+        _check_values(env, segment, report)
+    _compute_defaults(env, report)
+
+
+def _compute_defaults(env: CheckEnv, report) -> None:
+    """Field defaults are read before a claim's date is known, so they may not use dated values."""
+    usable = [s for s in env.segments if s.in_force and s.constants]
+    values = usable[0].constants if usable else {}
+    dated = {name for name, variants in env.variants.items() if any(v.validity is not None for v in variants)}
+    for record in [None, *env.records]:
+        for field in env.record_fields(record):
+            if field.default is None:
+                continue
+            key = field.name if record is None else f"{record}.{field.name}"
+            uses_dated = sorted(env.deps.get(key, set()) & dated)
+            if uses_dated:
+                report("C218", f"the default of `{field.name}` uses `{uses_dated[0]}`, which has dated values", field.default, hint="a default must be the same on every day")
+                continue
+            try:
+                env.defaults[(record, field.name)] = evaluate(field.default, env, values)
+            except (_NotConstant, KeyError):
+                continue
+            except (EvaluationError, ArithmeticError) as error:
+                report("R400", f"cannot compute the default of `{field.name}`: {error}", field.default)
+
+
+def _compute(env: CheckEnv, symbol, segment, values: dict, report):
+    if symbol.kind == "param":
+        return evaluate(segment.active[symbol.name].value, env, values)
+    if symbol.kind == "tiers":
+        definition = segment.active[symbol.name]
+        return tuple(
+            (
+                evaluate(band.lower, env, values),
+                None if band.upper is None else evaluate(band.upper, env, values),
+                evaluate(band.rate, env, values),
+            )
+            for band in definition.bands
+        )
+    rows = segment.rows[symbol.name]
+    default = next((evaluate(r.value, env, values) for r in rows if r.key is None), None)
+    return runtime.Table({r.key: evaluate(r.value, env, values) for r in rows if r.key is not None}, symbol.name, default)
+
+
+def _check_values(env: CheckEnv, segment, report) -> None:
+    for name, value in segment.constants.items():
+        symbol = env.symbols[name]
+        if symbol.kind == "param":
+            _check_range(env.def_types.get(name), value, segment.active[name].value, f"parameter `{name}`", report)
+        elif symbol.kind == "table":
+            value_type = env.def_types.get(name)
+            for row in segment.rows[name]:
+                row_value = value.default if row.key is None else value[row.key]
+                _check_range(getattr(value_type, "value", None), row_value, row.value, f"table `{name}`", report)
+            _check_coverage(env, symbol, value, report)
+        elif symbol.kind == "tiers":
+            _check_tiers(segment.active[name], value, report)
+    for child, parent in env.bounds:
+        if segment.active.get(child.name) is not child:
+            continue
+        try:
+            floor = evaluate(parent.value, env, segment.constants)
+        except (_NotConstant, KeyError, EvaluationError, ArithmeticError):
+            continue
+        mine = segment.constants[child.name]
+        if parent.bound == "floor" and mine < floor:
+            report("C215", f"`{child.name}` may not be lowered below {_show(floor)}, the floor set at {n.name_span(parent).location}", child.value)
+        if parent.bound == "ceiling" and mine > floor:
+            report("C215", f"`{child.name}` may not be raised above {_show(floor)}, the ceiling set at {n.name_span(parent).location}", child.value)
+
+
+def _show(value) -> str:
+    from .. import values as v
+
+    return v.to_text(value)
+
+
+def _check_range(type_, value, node, what: str, report) -> None:
+    if type_ == t.RATIO and not (0 <= value <= 1):
+        report("C220", f"{what} is {_show_ratio(value)}; a ratio must be between 0% and 100%", node)
+    elif type_ in (t.MONEY, t.MONTHS) and value < 0:
+        report("C221", f"{what} is negative ({_show(value)}); amounts of {type_} here must not be", node)
+
+
+def _show_ratio(value: Decimal) -> str:
+    from .. import values as v
+
+    return v.percent(value)
+
+
+def _check_coverage(env: CheckEnv, symbol, table, report) -> None:
+    value_type = env.def_types.get(symbol.name)
+    key_type = getattr(value_type, "key", None)
+    if not isinstance(key_type, t.EnumType) or table.default is not None:
+        return
+    missing = [m for m in key_type.members if m not in table]
+    if missing:
+        report(
+            "C223",
+            f"table `{symbol.name}` has no row for {', '.join(f'`{m}`' for m in missing)} of {key_type.name}",
+            symbol.node,
+            hint="add the missing rows, or a `default:` row",
+        )
+
+
+def _check_tiers(definition: n.TiersDef, bands, report) -> None:
+    for index, ((low, high, _rate), band) in enumerate(zip(bands, definition.bands)):
+        if high is not None and high <= low:
+            report("C222", f"tier band ends ({_show(high)}) at or before it starts ({_show(low)})", band)
+        if high is None and index != len(bands) - 1:
+            report("C222", "only the last tier band may be open-ended (`above`)", band)
+        if index + 1 < len(bands):
+            next_low = bands[index + 1][0]
+            if high is not None and next_low != high:
+                gap = "a gap" if next_low > high else "an overlap"
+                report(
+                    "C222",
+                    f"tier bands leave {gap}: this band ends at {_show(high)} but the next starts at {_show(next_low)}",
+                    definition.bands[index + 1],
+                    hint="each band must start where the previous one ends",
+                )
+        if not (0 <= _rate <= 1):
+            report("C220", f"tier rate is {_show_ratio(_rate)}; a ratio must be between 0% and 100%", band.rate)
