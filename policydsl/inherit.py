@@ -144,21 +144,21 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
                 origins[id(merged)] = Origin("overridden", source.name)
-            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() if definition.override:
+            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
                 name = _definition_name(definition)
                 existing = by_name(name) if name else []
                 if existing and name not in replaced:
                     first = definitions[existing[0]]
-                    kind = _kind(definition)
-                    can_override = isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef))
+                    kind = _kind(first)
+                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef))
                     diagnostics.append(
                         Diagnostic(
                             "C243",
                             f"`{name}` is already defined by the parent policy",
                             _name_span(definition),
-                            hint=f"write `override {kind} {name} ...` to change it" if can_override else "choose another name; enums, records and invariants cannot be overridden",
+                            hint=f"write `override {kind} {name} ...` to change it" if can_override else "choose another name; records and invariants cannot be overridden",
                             notes=(f"defined at {_name_span(first).location}",),
                         )
                     )

@@ -350,9 +350,9 @@ class _Lower(Transformer):
         for name in sorted(set(names)):
             if names.count(name) > 1:
                 self._error("P115", f"`{name}` is written twice", span)
-        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef)):
+        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef)):
             kind = type(definition).__name__.removesuffix("Def").lower()
-            self._error("P115", f"`{names[0]}` applies to param, table, tiers and rule definitions, not to {kind}", span)
+            self._error("P115", f"`{names[0]}` applies to enum, param, table, tiers and rule definitions, not to {kind}", span)
             return definition
         return attrs.evolve(definition, override="override" in names, final="final" in names, span=span)
 

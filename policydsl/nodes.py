@@ -227,6 +227,8 @@ class EnumDef:
     name: str
     members: tuple[EnumMember, ...]
     annotations: tuple[Annotation, ...]
+    override: bool = _modifiers()
+    final: bool = _modifiers()
     span: Span = _span()
 
 

@@ -50,8 +50,8 @@ def analyze(source: SourceFile, root: Path | None = None) -> tuple[CheckEnv | No
         return None, diagnostics
     linked, link_diagnostics = link(policy_file, source, _parent_loader(root) if root is not None else None)
     diagnostics += link_diagnostics
-    if any(d.is_error for d in diagnostics):
-        return None, sorted(diagnostics, key=sort_key)
+    if any(d.code in ("C240", "C241", "C246", "C247") or d.code.startswith(("P", "L")) for d in link_diagnostics):
+        return None, sorted(diagnostics, key=sort_key)  # the parent is missing: checking would only cascade
     env = check(linked.policy, source, bounds=linked.bounds)
     env.linked = linked
     return env, sorted(diagnostics + env.diagnostics, key=sort_key)
