@@ -13,6 +13,7 @@ from .constants import compute_constants
 from .env import CheckEnv, Symbol
 from .periods import check_periods
 from .typing import infer_definitions
+from .warnings import warn_unreachable, warn_unused
 
 BUILTIN_FUNCTIONS = ("min", "max", "clamp", "round")
 ROUNDING_MODES = ("half_up", "half_even", "down", "up")
@@ -310,4 +311,6 @@ PASSES = (
     check_periods,
     compute_constants,
     check_outputs,
+    warn_unused,
+    warn_unreachable,
 )
