@@ -8,6 +8,7 @@ or a claim could not be decided); 2 usage (bad arguments, unreadable files);
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
 import json
 import os
@@ -16,7 +17,9 @@ from pathlib import Path
 
 from .claims_io import UsageError, read_claims
 from .claims_io import claim_id_of as _claim_id
-from .diagnostics import FactsError, PolicydslError, PolicyError, render_all
+from . import regions
+from .diagnostics import EvaluationError, FactError, FactsError, PolicydslError, PolicyError, render_all
+from .facts import show
 from .inherit import find_root
 from .policy import analyze, error_record, load
 from .source import SourceFile
@@ -59,13 +62,76 @@ def _load(policy_path: str):
         return None
 
 
+def _date_option(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+class _PolicyChooser:
+    """The policy for each claim: one given file, or by region and date from a policies folder."""
+
+    def __init__(self, args):
+        self.fixed = None
+        self.region = args.region
+        self.date = args.date
+        self.loaded: dict = {}
+        if args.region is None:
+            if len(args.paths) != 2:
+                raise UsageError("eval needs POLICY and CLAIMS (or --region CODE and CLAIMS)")
+            self.fixed = _load(args.paths[0])
+            self.policy_label = args.paths[0]
+        else:
+            if len(args.paths) != 1:
+                raise UsageError("with --region, give only CLAIMS (the policy is chosen from --policies)")
+            root = Path(args.policies)
+            if not root.is_dir():
+                raise UsageError(f"{root}: no such policies folder")
+            self.infos = regions.index(root)
+            if args.date is not None:
+                self.fixed = self._policy_for(args.date)
+
+    def _policy_for(self, day: datetime.date):
+        info = regions.select(self.infos, self.region, day)
+        if info.path not in self.loaded:
+            self.loaded[info.path] = _load(str(info.path))
+            print(f"policydsl: region {self.region}: using {info.describe()}", file=sys.stderr)
+        return self.loaded[info.path]
+
+    def policy_for(self, claim: dict):
+        if self.fixed is not None or self.region is None:
+            return self.fixed
+        fields = {i.as_of for i in self.infos if i.region == self.region and i.as_of}
+        field = next(iter(sorted(fields)), None)
+        if field is None:
+            raise EvaluationError(f"the policies of region {self.region} do not say which date field picks them; use --date")
+        raw = claim.get(field)
+        try:
+            day = datetime.date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise FactsError([FactError(field, f"needed to choose the policy of region {self.region}: expected a date (YYYY-MM-DD), got {show(raw)}", "F302")])
+        try:
+            return self._policy_for(day)
+        except regions.RegionError as error:
+            raise EvaluationError(str(error), code="R405") from None
+
+
 def cmd_eval(args) -> int:
-    policy = _load(args.policy)
-    if policy is None:
+    try:
+        chooser = _PolicyChooser(args)
+    except regions.RegionError as error:
+        print(f"policydsl: {error}", file=sys.stderr)
         return EXIT_FINDINGS
+    if chooser.region is None and chooser.fixed is None:
+        return EXIT_FINDINGS
+    claims = args.paths[-1]
+    as_of = args.as_of or args.date
     failed = 0
     out = sys.stdout
-    for line, claim in read_claims(args.claims):
+    for line, claim in read_claims(claims):
         claim_id = _claim_id(claim)
         if isinstance(claim, Exception):
             record = error_record(claim, None, line)
@@ -73,7 +139,10 @@ def cmd_eval(args) -> int:
             record = error_record(FactsError([_not_an_object(claim)]), None, line)
         else:
             try:
-                record = policy.evaluate(claim).to_json()
+                policy = chooser.policy_for(claim)
+                if policy is None:
+                    return EXIT_FINDINGS  # the policy did not load; its errors are printed
+                record = policy.evaluate(claim, as_of=as_of).to_json()
                 if claim_id is not None and "claim_id" not in record:
                     record = {"claim_id": claim_id, **record}
             except PolicydslError as error:
@@ -87,9 +156,6 @@ def cmd_eval(args) -> int:
 
 
 def _not_an_object(claim):
-    from .diagnostics import FactError
-    from .facts import show
-
     return FactError("", f"a claim must be a JSON object, got {show(claim)}", "F302")
 
 
@@ -113,7 +179,7 @@ def cmd_explain(args) -> int:
             status = EXIT_FINDINGS
             continue
         try:
-            decision = policy.evaluate(claim)
+            decision = policy.evaluate(claim, as_of=args.as_of)
         except FactsError as error:
             print(f"claim {label}: invalid facts:")
             for problem in error.errors:
@@ -125,9 +191,9 @@ def cmd_explain(args) -> int:
             status = EXIT_FINDINGS
             continue
         if args.json:
-            print(json.dumps({"claim_id": decision.claim_id, **decision.explanation().to_dict()}, ensure_ascii=False, indent=2))
+            print(json.dumps({"claim_id": decision.claim_id, **decision.explanation(args.lang).to_dict()}, ensure_ascii=False, indent=2))
         else:
-            sys.stdout.write(decision.explain())
+            sys.stdout.write(decision.explain(args.lang))
     return status
 
 
@@ -166,8 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
         "to stdout: claim_id and the outputs (money as strings with two decimals, dates ISO). A claim that "
         "cannot be decided gives an error object in its place, and the run goes on; the exit code is then 1.",
     )
-    evaluate.add_argument("policy", metavar="POLICY", help="the policy file")
-    evaluate.add_argument("claims", metavar="CLAIMS", help="claims: FILE.json, FILE.jsonl or -")
+    evaluate.add_argument("paths", nargs="+", metavar="[POLICY] CLAIMS", help="the policy file (unless --region) and the claims: FILE.json, FILE.jsonl or -")
+    evaluate.add_argument("--region", metavar="CODE", help="choose the policy of this region (its header's `region`) from --policies, by --date or by each claim's date")
+    evaluate.add_argument("--date", metavar="DATE", type=_date_option, help="with --region: the day whose policy (and values) apply to every claim")
+    evaluate.add_argument("--as-of", metavar="DATE", type=_date_option, help="use the values in force on DATE instead of each claim's own date")
+    evaluate.add_argument("--policies", metavar="DIR", default="policies", help="the policies folder for --region (default: ./policies)")
     evaluate.set_defaults(run=cmd_eval)
 
     explain = commands.add_parser(
@@ -179,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("policy", metavar="POLICY", help="the policy file")
     explain.add_argument("claim", metavar="CLAIM", help="the claim: FILE.json, FILE.jsonl or -")
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON data")
+    explain.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of labels and reasons (default en)")
+    explain.add_argument("--as-of", metavar="DATE", type=_date_option, help="use the values in force on DATE instead of the claim's own date")
     explain.set_defaults(run=cmd_explain)
 
     for module_name in COMMAND_MODULES:
@@ -188,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands that live beside the stage they drive: each module has `register(commands)`,
 # which adds its subparser and sets `run` to a function(args) -> exit code.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("policydsl.show",)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ class Origin:
     status: str
     file: str
     overrides: Span | None = None  # the parent's definition this one replaced
+    at: Span | None = None  # where the overriding text is, when the definition is a merge (tables)
 
 
 @attrs.define
@@ -214,7 +215,7 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
         rows = tuple(r for r in table.rows if r.key not in changed) + definition.rows
         merged = attrs.evolve(table, rows=rows, annotations=table.annotations + definition.annotations, override=False)
         definitions[indexes[0]] = merged
-        origins[id(merged)] = Origin("overridden", source.name, _name_span(first))
+        origins[id(merged)] = Origin("overridden", source.name, _name_span(first), _name_span(definition))
         replaced.add(name)
         return
     position = indexes[0]

@@ -125,3 +125,138 @@ def expression(e, annotations: bool = False, brief: bool = False) -> str:
             return " ".join(parts)
         case _:
             raise AssertionError(e)
+
+
+# ---- definitions -------------------------------------------------------------------
+
+INDENT = "  "
+
+
+def _string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def annotation(a: n.Annotation) -> str:
+    if a.kind == "reason":
+        return f"reason {a.text}"
+    if a.kind == "because" and a.lang != "en":
+        return f"because {a.lang} {_string(a.text)}"
+    return f"{a.kind} {_string(a.text)}"
+
+
+def validity(v: n.Validity | None) -> str:
+    return f" {v.describe()}" if v is not None else ""
+
+
+def type_ref(ref) -> str:
+    match ref:
+        case n.ListType(element=element):
+            return f"list of {type_ref(element)}"
+        case n.NamedType(name=name):
+            return name
+        case _:
+            raise AssertionError(ref)
+
+
+def _modifiers(definition) -> str:
+    words = [w for w in ("override", "final") if getattr(definition, w, False)]
+    return "".join(f"{w} " for w in words)
+
+
+def _annotation_lines(annotations, depth: int) -> list[str]:
+    return [f"{INDENT * depth}{annotation(a)}" for a in annotations]
+
+
+def _key(key) -> str:
+    return "default" if key is None else str(key)
+
+
+def _field(field: n.Field) -> str:
+    default = f" = {expression(field.default)}" if field.default is not None else ""
+    return f"{INDENT}{field.name}: {type_ref(field.type)}{default}"
+
+
+def _block(head: str, annotations, body: list[str]) -> str:
+    lines = [head, *_annotation_lines(annotations, 1)]
+    lines[-1] += " {"
+    return "\n".join([*lines, *body, "}"])
+
+
+def definition(d) -> str:  # noqa: C901 - one dispatch over definition kinds
+    """Canonical text of one definition (multi-line; no trailing newline)."""
+    match d:
+        case n.EnumDef(name=name, members=members, annotations=annotations):
+            head = f"{_modifiers(d)}enum {name}"
+            listed = ", ".join(str(m.value) for m in members)
+            if annotations:
+                return "\n".join([head, *_annotation_lines(annotations, 1), f"{INDENT}{{ {listed} }}"])
+            return f"{head} {{ {listed} }}"
+        case n.RecordDef(name=name, fields=fields, annotations=annotations):
+            return _block(f"record {name}", annotations, [_field(f) for f in fields])
+        case n.InputDef(fields=fields, annotations=annotations):
+            return _block("input", annotations, [_field(f) for f in fields])
+        case n.ParamDef():
+            type_part = f": {type_ref(d.type)}" if d.type is not None else ""
+            bound = f" {d.bound}" if d.bound else ""
+            head = f"{_modifiers(d)}param {d.name}{type_part} = {expression(d.value)}{validity(d.validity)}{bound}"
+            return "\n".join([head, *_annotation_lines(d.annotations, 1)])
+        case n.TableDef():
+            types = f": {type_ref(d.key_type)} -> {type_ref(d.value_type)}" if d.key_type is not None else ""
+            lines = [f"{_modifiers(d)}table {d.name}{types}", *_annotation_lines(d.annotations, 1)]
+            lines[-1] += " {"
+            for row in d.rows:
+                lines.append(f"{INDENT}{_key(row.key)}: {expression(row.value)}{validity(row.validity)}")
+                lines += _annotation_lines(row.annotations, 2)
+            lines.append("}")
+            return "\n".join(lines)
+        case n.TiersDef():
+            lines = [f"{_modifiers(d)}tiers {d.name}{validity(d.validity)}", *_annotation_lines(d.annotations, 1)]
+            lines[-1] += " {"
+            for band in d.bands:
+                bounds = f"from {expression(band.lower)} to {expression(band.upper)}" if band.upper is not None else f"above {expression(band.lower)}"
+                lines.append(f"{INDENT}{bounds}: {expression(band.rate)}")
+                lines += _annotation_lines(band.annotations, 2)
+            lines.append("}")
+            return "\n".join(lines)
+        case n.RuleDef():
+            type_part = f": {type_ref(d.type)}" if d.type is not None else ""
+            head = f"{_modifiers(d)}rule {d.name}{type_part}{validity(d.validity)}"
+            if isinstance(d.body, n.Conditional):
+                lines = [head, *_annotation_lines(d.annotations, 1)]
+                lines[-1] += " ="
+                for branch in d.body.branches:
+                    if branch.condition is None:
+                        lines.append(f"{INDENT}otherwise {expression(branch.value)}")
+                    else:
+                        lines.append(f"{INDENT}when {expression(branch.condition)} then {expression(branch.value)}")
+                    lines += _annotation_lines(branch.annotations, 2)
+                return "\n".join(lines)
+            return "\n".join([f"{head} = {expression(d.body, annotations=True)}", *_annotation_lines(d.annotations, 1)])
+        case n.OutputDef(names=names):
+            return "output " + ", ".join(o.name for o in names)
+        case n.InvariantDef(name=name, condition=condition, annotations=annotations):
+            return "\n".join([f"invariant {name}: {expression(condition)}", *_annotation_lines(annotations, 1)])
+        case _:
+            raise AssertionError(d)
+
+
+def header(h: n.Header) -> str:
+    lines = [f"policy {_string(h.title or '')}"]
+    if h.version is not None:
+        lines.append(f"{INDENT}version {_string(h.version)}")
+    if h.region is not None:
+        lines.append(f"{INDENT}region {_string(h.region)}" + (f" {_string(h.region_name)}" if h.region_name else ""))
+    if h.effective is not None:
+        lines.append(f"{INDENT}effective {h.effective.describe()}")
+    if h.as_of is not None:
+        lines.append(f"{INDENT}as of {h.as_of}")
+    for document in h.documents:
+        text = f"{INDENT}implements {_string(document.title)}"
+        if document.number:
+            text += f" number {_string(document.number)}"
+        if document.issued:
+            text += f" issued {document.issued.isoformat()}"
+        lines.append(text)
+    if h.extends is not None:
+        lines.append(f"{INDENT}extends {_string(h.extends)}")
+    return "\n".join(lines)
