@@ -111,6 +111,8 @@ class _PolicyChooser:
             day = datetime.date.fromisoformat(raw) if isinstance(raw, str) else None
         except ValueError:
             day = None
+        if field not in claim:
+            raise FactsError([FactError(field, f"missing (required to choose the policy of region {self.region})", "F301")])
         if day is None:
             raise FactsError([FactError(field, f"needed to choose the policy of region {self.region}: expected a date (YYYY-MM-DD), got {show(raw)}", "F302")])
         try:
@@ -259,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands that live beside the stage they drive: each module has `register(commands)`,
 # which adds its subparser and sets `run` to a function(args) -> exit code.
-COMMAND_MODULES: tuple[str, ...] = ("policydsl.show",)
+COMMAND_MODULES: tuple[str, ...] = ("policydsl.show", "policydsl.batch")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import attrs
 
+from .inherit import policy_path
 from .policy import parse_source
 from .source import SourceFile
 
@@ -37,18 +38,41 @@ class RegionError(LookupError):
 
 def index(root: Path) -> list[PolicyInfo]:
     """Every policy under `root` that names its region (files that do not parse are skipped)."""
-    infos = []
+    headers = {}
     for path in sorted(root.rglob("*.policy")):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
         policy_file, _ = parse_source(SourceFile(str(path), text))
-        if policy_file is None or policy_file.header.region is None:
+        if policy_file is not None:
+            headers[path.resolve()] = policy_file.header
+    infos = []
+    for path, header in headers.items():
+        if header.region is None:
             continue
-        header = policy_file.header
-        infos.append(PolicyInfo(path, header.region, header.region_name, header.version, header.title, header.effective, header.as_of))
-    return infos
+        as_of = _inherited_as_of(root, header, headers)
+        infos.append(PolicyInfo(_shown(path), header.region, header.region_name, header.version, header.title, header.effective, as_of))
+    return sorted(infos, key=lambda i: str(i.path))
+
+
+def _inherited_as_of(root: Path, header, headers: dict) -> str | None:
+    """The date field a policy picks its values by, following `extends` (at most 16 steps)."""
+    for _ in range(16):
+        if header.as_of is not None or header.extends is None:
+            return header.as_of
+        parent = policy_path(root, header.extends)
+        header = headers.get(parent) if parent is not None else None
+        if header is None:
+            return None
+    return None
+
+
+def _shown(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def select(infos: list[PolicyInfo], region: str, day: datetime.date) -> PolicyInfo:

@@ -187,23 +187,24 @@ def _check_values(env: CheckEnv, segment, report) -> None:
         except (_NotConstant, KeyError, EvaluationError, ArithmeticError):
             continue
         mine = segment.constants[child.name]
+        shown = _show(floor, env.def_types.get(child.name))
         if parent.bound == "floor" and mine < floor:
-            report("C215", f"`{child.name}` may not be lowered below {_show(floor)}, the floor set at {n.name_span(parent).location}", child.value)
+            report("C215", f"`{child.name}` may not be lowered below {shown}, the floor set at {n.name_span(parent).location}", child.value)
         if parent.bound == "ceiling" and mine > floor:
-            report("C215", f"`{child.name}` may not be raised above {_show(floor)}, the ceiling set at {n.name_span(parent).location}", child.value)
+            report("C215", f"`{child.name}` may not be raised above {shown}, the ceiling set at {n.name_span(parent).location}", child.value)
 
 
-def _show(value) -> str:
+def _show(value, type_=None) -> str:
     from .. import values as v
 
-    return v.to_text(value)
+    return v.to_text(value, type_)
 
 
 def _check_range(type_, value, node, what: str, report) -> None:
     if type_ == t.RATIO and not (0 <= value <= 1):
         report("C220", f"{what} is {_show_ratio(value)}; a ratio must be between 0% and 100%", node)
     elif type_ in (t.MONEY, t.MONTHS) and value < 0:
-        report("C221", f"{what} is negative ({_show(value)}); amounts of {type_} here must not be", node)
+        report("C221", f"{what} is negative ({_show(value, type_)}); it must be 0 or more", node)
 
 
 def _show_ratio(value: Decimal) -> str:
@@ -218,13 +219,20 @@ def _check_coverage(env: CheckEnv, symbol, table, report) -> None:
     if not isinstance(key_type, t.EnumType) or table.default is not None:
         return
     missing = [m for m in key_type.members if m not in table]
-    if missing:
+    if not missing:
+        return
+    listed = ", ".join(f"`{m}`" for m in missing)
+    enum = env.enums.get(key_type.name)
+    if symbol.node.span.source.name != env.source.name and enum is not None and enum.span.source.name == env.source.name:
+        # The table is inherited but this policy changed its key's members: point here.
         report(
             "C223",
-            f"table `{symbol.name}` has no row for {', '.join(f'`{m}`' for m in missing)} of {key_type.name}",
-            symbol.node,
-            hint="add the missing rows, or a `default:` row",
+            f"table `{symbol.name}` (inherited from {symbol.node.span.source.name}) has no row for {listed} of {key_type.name}",
+            enum,
+            hint=f"add `override table {symbol.name} {{ {missing[0]}: ... }}`",
         )
+        return
+    report("C223", f"table `{symbol.name}` has no row for {listed} of {key_type.name}", symbol.node, hint="add the missing rows, or a `default:` row")
 
 
 def _check_tiers(definition: n.TiersDef, bands, report) -> None:

@@ -66,6 +66,16 @@ def collect_definitions(env: CheckEnv) -> None:
                 if existing is not None and existing.kind == kind and dated and all(v.validity is not None for v in env.variants[name]):
                     env.variants[name].append(definition)  # another dated value of the same name
                     continue
+                if existing is not None and existing.kind == kind and kind != "table" and (dated or definition.validity is None) and any(
+                    v.validity is not None for v in env.variants[name]
+                ) != dated:
+                    env.error(
+                        "C211",
+                        f"`{name}` has a value without dates beside dated ones",
+                        env.name_span(definition),
+                        hint="give every value of a dated name a `from`/`until` period",
+                    )
+                    continue
                 if existing is None and kind != "table":
                     env.variants[name] = [definition]
                 define(name, Symbol(kind, name, definition), env.name_span(definition))
@@ -282,11 +292,7 @@ def check_tables(env: CheckEnv) -> None:
         if key_type is not t.ERROR and not isinstance(key_type, t.EnumType) and key_type != t.INT:
             env.error("C203", f"table `{table.name}` is keyed by {key_type}; keys must be an enum or int", table.key_type.span)
             continue
-        seen: set = set()
-        for row in table.rows:
-            if row.key in seen:
-                env.error("C208", f"table `{table.name}` has key `{'default' if row.key is None else row.key}` twice", row.span)
-            seen.add(row.key)
+        for row in table.rows:  # a key listed twice is checked with the dated rows (periods.py)
             if row.key is None or key_type is t.ERROR:
                 continue
             if isinstance(key_type, t.EnumType) and row.key not in key_type.members:
