@@ -134,7 +134,9 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                         diagnostics.append(Diagnostic("C242", f"input field `{field.name}` is already declared by the parent policy", field.span, notes=(f"declared at {next(f for f in inherited.fields if f.name == field.name).span.location}",)))
                 merged = attrs.evolve(inherited, fields=inherited.fields + tuple(f for f in fields if f.name not in names))
                 definitions[index] = merged
-                origins[id(merged)] = Origin("overridden" if fields else "inherited", source.name if fields else origins[id(inherited)].file)
+                origins[id(merged)] = (
+                    Origin("overridden", source.name, inherited.span, definition.span) if fields else Origin("inherited", origins[id(inherited)].file)
+                )
             case n.OutputDef(names=names):
                 index = next((i for i, d in enumerate(definitions) if isinstance(d, n.OutputDef)), None)
                 if index is None:
@@ -144,7 +146,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 present = {o.name for o in inherited.names}
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
-                origins[id(merged)] = Origin("overridden", source.name)
+                origins[id(merged)] = Origin("overridden", source.name, inherited.span, definition.span)
             case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
