@@ -1,0 +1,74 @@
+"""Invariants: checked at every evaluation; every bundled policy keeps its own over generated claims."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import policydsl
+import policydsl.types
+
+from .claim_strategies import claims
+from .conftest import ROOT
+
+POLICIES = sorted((ROOT / "policies").rglob("*.policy"))
+# Claims per policy: 1,000 in CI; POLICYDSL_PROPERTY_EXAMPLES=20000 for a longer local run.
+EXAMPLES = int(os.environ.get("POLICYDSL_PROPERTY_EXAMPLES", "1000"))
+
+
+def test_a_violated_invariant_is_an_error_naming_it_and_the_claim():
+    text = """
+input { claim_id: text  amount: money }
+rule paid: money = round(amount * 110%, half_up)
+invariant within_bill: paid <= amount because "the fund never pays more than the bill"
+output paid
+"""
+    policy = policydsl.loads(text)
+    with pytest.raises(policydsl.EvaluationError) as raised:
+        policy.evaluate({"claim_id": "c-7", "amount": "100"})
+    assert raised.value.code == "R406"
+    assert str(raised.value).startswith("invariant `within_bill` does not hold for claim c-7: paid <= amount")
+    assert "the fund never pays more than the bill" in str(raised.value)
+    assert policy.evaluate({"claim_id": "c-8", "amount": "0"}).outputs["paid"] == Decimal("0.00")
+
+
+def test_invariants_must_be_conditions():
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.loads("input { a: money }\ninvariant i: a\noutput a\n")
+    assert [d.code for d in raised.value.diagnostics] == ["C203"]
+
+
+def _loadable(path: Path):
+    try:
+        return policydsl.load(path)
+    except policydsl.PolicyError:
+        return None  # broken fixtures are tested elsewhere
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=[str(p.relative_to(ROOT)) for p in POLICIES])
+def test_bundled_policy_keeps_its_invariants(path):
+    policy = _loadable(path)
+    if policy is None:
+        pytest.fail(f"{path} does not load")
+    decided = {"decisions": 0}
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(claims(policy))
+    def keeps(facts):
+        try:
+            decision = policy.evaluate(facts)
+        except policydsl.EvaluationError as error:
+            assert error.code != "R406", str(error)  # an invariant broke: a policy bug
+            assert error.code == "R405", str(error)  # only "not in force on this date" is expected
+            return
+        decided["decisions"] += 1
+        for name, value in decision.outputs.items():
+            if isinstance(value, Decimal) and policy.type_of(name) == policydsl.types.MONEY:
+                assert value == value.quantize(Decimal("0.01"))
+
+    keeps()
+    assert decided["decisions"] > 0, "no generated claim was decided"
