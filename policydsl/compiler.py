@@ -264,9 +264,6 @@ _RUNTIME = {
 def _segment_source(env: CheckEnv, segment, shared: dict, rules: list[str], inputs: list[str], outputs: list[str]) -> str:
     mangled = shared["mangled"]
     unpack = f"    ({', '.join(inputs)},) = inputs" if inputs else ""
-    checks = []
-    for number, invariant in enumerate(env.invariants):
-        checks.append((number, invariant))
 
     def body(traced: bool) -> list[str]:
         writer = _Writer(env, traced=traced, shared=shared)
@@ -280,19 +277,10 @@ def _segment_source(env: CheckEnv, segment, shared: dict, rules: list[str], inpu
                 lines.append(f"    steps.append(({index}, {mangled[name]}, _e))")
         if traced:
             lines.append("    _e = []")
-        for number, invariant in checks:
+        for number, invariant in enumerate(env.invariants):
             lines.append(f"    if not {writer.expr(invariant.condition)}: _violated({number})")
         lines.append(f"    return ({', '.join(outputs)},)")
         return lines
 
     lines = ["def run(inputs):", unpack, *body(False), "", "def run_traced(inputs, steps):", unpack, *body(True)]
     return "\n".join(line for line in lines if line) + "\n"
-
-
-def _mangle(env: CheckEnv) -> dict[str, str]:
-    prefix = {"input": "i", "param": "p", "rule": "r", "table": "t", "tiers": "s"}
-    mangled = {}
-    for index, (name, symbol) in enumerate(env.symbols.items()):
-        if symbol.kind in prefix:
-            mangled[name] = f"{prefix[symbol.kind]}{index}"
-    return mangled

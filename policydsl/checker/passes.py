@@ -250,7 +250,7 @@ def find_cycles(env: CheckEnv) -> None:
             visit(name)
 
 
-def check_constants(env: CheckEnv) -> None:
+def check_claim_independence(env: CheckEnv) -> None:
     """Params, table rows, tier bounds and defaults are fixed by the policy text (C207)."""
     for name, symbol in env.symbols.items():
         if symbol.kind in ("param", "table", "tiers", "input"):
@@ -311,7 +311,7 @@ PASSES = (
     resolve_field_types,
     resolve_names,
     find_cycles,
-    check_constants,
+    check_claim_independence,
     infer_definitions,
     check_tables,
     check_periods,
