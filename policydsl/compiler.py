@@ -115,6 +115,8 @@ class _Writer:
                 return f"_add_months({self.expr(date)}, {sign}{self.expr(months)})"
             case n.Binary(op="/", left=left, right=right):
                 return f"_divide({self.expr(left)}, {self.expr(right)})"
+            case n.Binary(op="*", left=left, right=right) if env.types.get(id(e)) in (t.INT, t.MONTHS):
+                return f"_int_product({self.expr(left)}, {self.expr(right)})"
             case n.Binary(op=op, left=left, right=right) if op in _ARITH:
                 return f"({self.expr(left)} {_ARITH[op]} {self.expr(right)})"
             case n.Binary(op=op, left=left, right=right):
@@ -253,6 +255,7 @@ _RUNTIME = {
     "_FEN": runtime.FEN,
     "_add_months": runtime.add_months,
     "_divide": runtime.divide,
+    "_int_product": runtime.int_product,
     "_tiers": runtime.apply_tiers,
     "_tiers_traced": runtime.traced_tiers,
     "_lookup": runtime.traced_lookup,

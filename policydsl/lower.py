@@ -20,6 +20,7 @@ from .diagnostics import Diagnostic
 from .source import SourceFile, Span
 
 LANGUAGES = ("en", "zh")
+MAX_NUMBER_DIGITS = 40
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
@@ -53,6 +54,9 @@ class _Lower(Transformer):
     # ---- literals ----------------------------------------------------------
     def _number(self, token: Token) -> int | Decimal:
         digits = str(token).replace("_", "")
+        if len(digits) > MAX_NUMBER_DIGITS:
+            self._error("P117", f"a number with {len(digits):,} digits is longer than policies need ({MAX_NUMBER_DIGITS} at most)", self._tspan(token))
+            return 0
         return Decimal(digits) if "." in digits else int(digits)
 
     @v_args(meta=True)
@@ -62,7 +66,7 @@ class _Lower(Transformer):
 
     @v_args(meta=True)
     def money(self, meta, children):
-        return n.Literal("money", Decimal(str(children[0]).replace("_", "")), span=self._span(meta))
+        return n.Literal("money", Decimal(self._number(children[0])), span=self._span(meta))
 
     @v_args(meta=True)
     def months(self, meta, children):
@@ -75,7 +79,11 @@ class _Lower(Transformer):
 
     @v_args(meta=True)
     def percent(self, meta, children):
-        return n.Literal("ratio", Decimal(str(children[0])[:-1]).scaleb(-2), span=self._span(meta))
+        digits = str(children[0])[:-1]
+        if len(digits) > MAX_NUMBER_DIGITS:
+            self._error("P117", f"a percentage with {len(digits):,} digits is longer than policies need", self._span(meta))
+            digits = "0"
+        return n.Literal("ratio", Decimal(digits).scaleb(-2), span=self._span(meta))
 
     @v_args(meta=True)
     def date(self, meta, children):

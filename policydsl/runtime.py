@@ -27,6 +27,17 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month + 1, min(day.day, last))
 
 
+INT_LIMIT = 10**18
+
+
+def int_product(a: int, b: int) -> int:
+    """Whole numbers (counts, years, months) stay below 10**18: repeated squaring cannot hang."""
+    product = a * b
+    if -INT_LIMIT <= product <= INT_LIMIT:
+        return product
+    raise EvaluationError("a whole number grew beyond 10**18", code="R407")
+
+
 def divide(a, b):
     if b == 0:
         raise EvaluationError("division by zero", code="R401")

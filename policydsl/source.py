@@ -39,6 +39,8 @@ class Span:
 
     @property
     def location(self) -> str:
+        if self.line == 0:  # the whole file: no position to point at
+            return self.source.name
         return f"{self.source.name}:{self.line}:{self.column}"
 
     @property
@@ -51,4 +53,5 @@ class Span:
 
     @classmethod
     def whole_file(cls, source: SourceFile) -> "Span":
-        return cls(source, 1, 1, 1, 1, 0, 0)
+        """A span for the file as a whole (line 0): rendered as `file: ...`, without a caret."""
+        return cls(source, 0, 0, 0, 0, 0, 0)

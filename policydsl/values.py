@@ -28,6 +28,7 @@ def to_json(value, type_):
     if type_ == t.MONEY:
         return money(value)
     if type_ in (t.RATIO, t.NUMBER):
+        value = Decimal(value)  # an int is a number too (`param q: number = 2`)
         return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
     if isinstance(value, datetime.date):
         return value.isoformat()

@@ -79,7 +79,7 @@ def _binary(op: str, a, b, left_type, right_type):
         case "-":
             return a - b
         case "*":
-            return a * b
+            return runtime.int_product(a, b) if type(a) is int and type(b) is int else a * b
         case "/":
             return runtime.divide(a, b)
         case "=":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import nodes as n
 from .. import types as t
+from ..source import Span
 from .constants import compute_constants
 from .env import CheckEnv, Symbol
 from .periods import check_periods
@@ -94,7 +95,7 @@ def collect_definitions(env: CheckEnv) -> None:
                 env.error("C201", f"record `{record.name}` has field `{field.name}` twice", field.span)
             seen_fields.add(field.name)
     if env.input is None:
-        env.error("C209", "the policy declares no input", None, hint="add `input { field: type ... }` listing the claim facts")
+        env.error("C209", "the policy declares no input", Span.whole_file(env.source), hint="add `input { field: type ... }` listing the claim facts")
 
 
 def resolve_type(env: CheckEnv, ref: n.TypeRef | None):
@@ -218,36 +219,43 @@ def resolve_names(env: CheckEnv) -> None:
 
 
 def find_cycles(env: CheckEnv) -> None:
-    """Order definitions so that each comes after what it uses (C202 on a cycle)."""
-    state: dict[str, int] = {}  # 1 = visiting, 2 = done
-    stack: list[str] = []
+    """Order definitions so that each comes after what it uses (C202 on a cycle).
 
-    def visit(name: str) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = stack[stack.index(name) :] + [name]
-            env.in_cycle.update(cycle)
-            symbol = env.symbols[name]
-            env.error(
-                "C202",
-                f"`{name}` depends on itself: {' -> '.join(cycle)}",
-                env.name_span(symbol.node),
-                hint="a value cannot be computed from itself; break the cycle",
-            )
-            return
-        state[name] = 1
-        stack.append(name)
-        for dep in sorted(env.deps.get(name, ())):
-            if dep in env.deps and dep in env.symbols:
-                visit(dep)
-        stack.pop()
-        state[name] = 2
-        env.order.append(name)
+    An explicit stack, not recursion: a chain of thousands of rules must not overflow.
+    """
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
 
-    for name in list(env.deps):
-        if name in env.symbols:
-            visit(name)
+    def deps_of(name: str) -> list[str]:
+        return [d for d in sorted(env.deps.get(name, ())) if d in env.deps and d in env.symbols]
+
+    for root in list(env.deps):
+        if root not in env.symbols or state.get(root) == 2:
+            continue
+        stack = [(root, iter(deps_of(root)))]
+        state[root] = 1
+        path.append(root)
+        while stack:
+            name, pending = stack[-1]
+            dep = next(pending, None)
+            if dep is None:
+                stack.pop()
+                path.pop()
+                state[name] = 2
+                env.order.append(name)
+            elif state.get(dep) == 1:
+                cycle = path[path.index(dep) :] + [dep]
+                env.in_cycle.update(cycle)
+                env.error(
+                    "C202",
+                    f"`{dep}` depends on itself: {' -> '.join(cycle)}",
+                    env.name_span(env.symbols[dep].node),
+                    hint="a value cannot be computed from itself; break the cycle",
+                )
+            elif state.get(dep) != 2:
+                state[dep] = 1
+                path.append(dep)
+                stack.append((dep, iter(deps_of(dep))))
 
 
 def check_claim_independence(env: CheckEnv) -> None:
@@ -269,7 +277,7 @@ def check_outputs(env: CheckEnv) -> None:
     """Every output names a rule, parameter or input field (C205)."""
     seen: set[str] = set()
     if not env.outputs:
-        env.error("C205", "the policy declares no outputs", None, hint="add `output name, ...` listing what a decision returns")
+        env.error("C205", "the policy declares no outputs", Span.whole_file(env.source), hint="add `output name, ...` listing what a decision returns")
     for output in env.outputs:
         symbol = env.symbols.get(output.name)
         if output.name in seen:
