@@ -18,7 +18,7 @@ from typing import Callable
 import attrs
 
 from . import nodes as n
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Severity
 from .source import SourceFile, Span
 
 POLICY_NAME = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*\Z")
@@ -168,9 +168,33 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                     continue
                 add(definition)
     header = child.header
+    diagnostics += _check_period_within(header, parent.policy.header, parent.chain[0])
+    if header.effective is None and parent.policy.header.effective is not None:
+        header = attrs.evolve(header, effective=parent.policy.header.effective)  # bounded by the parent's period
     if header.as_of is None and parent.policy.header.as_of is not None:
         header = attrs.evolve(header, as_of=parent.policy.header.as_of, as_of_span=parent.policy.header.as_of_span)
     return n.PolicyFile(header, tuple(definitions), span=child.span), origins, bounds, diagnostics
+
+
+def _check_period_within(header: n.Header, parent: n.Header, parent_file: str) -> list[Diagnostic]:
+    """W233: a policy in force on days its parent is not. Allowed (a 2026 version may extend the
+    2025 one), but the parent's rules are then applied on days they were not written for."""
+    mine, theirs = header.effective, parent.effective
+    if mine is None or theirs is None:
+        return []
+    early = theirs.start is not None and (mine.start is None or mine.start < theirs.start)
+    late = theirs.end is not None and (mine.end is None or mine.end > theirs.end)
+    if not (early or late):
+        return []
+    return [
+        Diagnostic(
+            "W233",
+            f"this policy is in force {mine.describe()}, outside its parent's period ({theirs.describe()} in {parent_file})",
+            mine.span,
+            hint="the parent's rules will be applied on those days too; check that they hold then",
+            severity=Severity.WARNING,
+        )
+    ]
 
 
 def _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds) -> None:
@@ -207,7 +231,7 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
                 f"`{name}` is final in {origins[id(final)].file} and cannot be overridden",
                 _name_span(definition),
                 notes=(f"declared final at {_name_span(final).location}",),
-                hint="a final value is a floor set by a higher authority",
+                hint="a `final` value may not be changed by a policy that extends it",
             )
         )
         return
@@ -226,9 +250,12 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
     definitions.insert(position, definition)
     origins[id(definition)] = Origin("overridden", source.name, _name_span(first))
     replaced.add(name)
-    if isinstance(definition, n.ParamDef) and first.bound is not None:
+    if isinstance(definition, n.ParamDef):
         # `floor` / `ceiling` are compared once the values are known (the checker's constants pass).
-        bounds.append((definition, first))
+        # A bound set higher up still holds when a middle policy overrode the value in between.
+        inherited = [bounded for child, bounded in bounds if child.name == name]
+        for bounded in ([first] if first.bound is not None else []) + inherited:
+            bounds.append((definition, bounded))
 
 
 def _kind(definition) -> str:

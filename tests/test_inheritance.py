@@ -157,3 +157,40 @@ def test_explanation_in_chinese_and_reason_codes():
     steps = {s.name: s for s in decision.explanation().steps}
     assert steps["paid"].reason_codes == ("paid",)
     assert steps["patient_pays"].reason_codes == ("patient_pays",)
+
+
+def _tree(tmp_path, files: dict[str, str]):
+    root = tmp_path / "policies"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_a_national_floor_holds_through_a_province_that_overrides_it(tmp_path):
+    root = _tree(
+        tmp_path,
+        {
+            "national/base.policy": 'policy "n"\ninput { amount: money }\nparam step = 1_000 yuan floor\nrule paid: money = amount + step\noutput paid\n',
+            "province/p.policy": 'policy "p" extends "national/base"\noverride param step = 3_000 yuan\n',
+            "city/c.policy": 'policy "c" extends "province/p"\noverride param step = 500 yuan\n',
+        },
+    )
+    assert policydsl.load(root / "province/p.policy").evaluate({"amount": "1"}).outputs["paid"] == Decimal("3001.00")
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.load(root / "city/c.policy")
+    assert [d.code for d in raised.value.diagnostics] == ["C215"]
+    assert "the floor set at" in raised.value.diagnostics[0].message and "national/base.policy:3:7" in raised.value.diagnostics[0].message
+
+
+def test_a_policy_in_force_before_its_parent_is_warned(tmp_path):
+    root = _tree(
+        tmp_path,
+        {
+            "national/base.policy": 'policy "n" effective from 2025-01-01\ninput { amount: money }\noutput amount\n',
+            "old/o.policy": 'policy "o" effective from 2020-01-01 extends "national/base"\n',
+            "new/n.policy": 'policy "n2" effective from 2025-07-01 extends "national/base"\n',
+        },
+    )
+    assert [w.code for w in policydsl.load(root / "old/o.policy").warnings] == ["W233"]
+    assert policydsl.load(root / "new/n.policy").warnings == []
