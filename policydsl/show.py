@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 import sys
 
+import attrs
+
 from . import nodes as n
 from . import printer
 from .diagnostics import PolicyError
@@ -24,8 +26,13 @@ def _same(a, b) -> bool:
 
 
 def _text_of_all(definitions, like) -> str:
-    """All definitions of one kind and name (a name may have several dated values)."""
-    return "\n".join(printer.definition(d) for d in definitions if _same(d, like))
+    """All definitions of one kind and name (a name may have several dated values), printed
+    without `override`: that word says how the change is written, it is not a change."""
+    return "\n".join(printer.definition(_plain(d)) for d in definitions if _same(d, like))
+
+
+def _plain(definition):
+    return attrs.evolve(definition, override=False) if getattr(definition, "override", False) else definition
 
 
 def _where(definition, origin) -> str:
