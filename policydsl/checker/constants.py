@@ -110,17 +110,21 @@ def compute_constants(env: CheckEnv) -> None:
         if not segment.in_force:
             continue
         values: dict = {}
+        broken: set[str] = set()  # already reported as wrong (types, names, cycles): not computed
         for name in env.order:
             symbol = env.symbols.get(name)
             if symbol is None or symbol.kind not in ("param", "table", "tiers"):
                 continue
+            if env.def_types.get(name) is t.ERROR or env.deps.get(name, set()) & broken:
+                broken.add(name)
+                continue
             try:
                 values[name] = _compute(env, symbol, segment, values, report)
             except (_NotConstant, KeyError):
-                return  # already reported (C207, C200, C202); later checks would only repeat it
+                broken.add(name)  # reported by an earlier pass (C207, C200, C202, C203)
             except (EvaluationError, DecimalException, ArithmeticError) as error:
-                report("R400", f"cannot compute `{name}`: {error}", symbol.node)
-                return
+                report(getattr(error, "code", "R400"), f"cannot compute `{name}`: {error}", symbol.node)
+                broken.add(name)
         segment.constants = values
         _check_values(env, segment, report)
     _compute_defaults(env, report)

@@ -160,6 +160,12 @@ class _Inferrer:
                 if not items:
                     return self.error("an empty set has no element type", expr)
                 common = self.infer(items[0], scope)
+                for item in items:
+                    item_type = self.env.types.get(id(item)) if item is not items[0] else common
+                    if item is not items[0]:
+                        item_type = self.infer(item, scope)
+                    if not isinstance(item_type, (t.Scalar, t.EnumType, t.MemberType, t.ErrorType)):
+                        return self.error(f"a set holds single values (numbers, money, dates, enum members), not a {item_type}", item)
                 for item in items[1:]:
                     item_type = self.infer(item, scope)
                     merged = t.unify(common, item_type)
