@@ -126,47 +126,64 @@ class _Builder:
         self.segment = self.program.segments[segment]
         self.lang = lang
         self.labels = LABELS[lang]
-        self.node_id = {id(node): nid for nid, node in self.program.traced_nodes.items()}
+        self.cache = policy.explain_cache  # per-policy: what each expression reads, printed formulas
+        if "node_id" not in self.cache:
+            self.cache["node_id"] = {id(node): nid for nid, node in self.program.traced_nodes.items()}
+        self.node_id = self.cache["node_id"]
         self.rule_values: dict[str, object] = {}
 
     def texts(self, annotations, kind: str) -> tuple[str, ...]:
-        return n.annotation_texts(annotations, kind, self.lang)
+        key = ("texts", id(annotations), kind, self.lang)
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache[key] = n.annotation_texts(annotations, kind, self.lang)
+        return found
 
     # ---- values used by a rule -----------------------------------------------
     def input_value(self, name: str):
         return self.inputs[self.env.symbols[name].index]
 
     def uses(self, body) -> tuple[Used, ...]:
-        found: dict[str, Used] = {}
+        """The values `body` reads, with this claim's values (what is read is cached per policy)."""
+        key = ("uses", id(body))
+        specs = self.cache.get(key)
+        if specs is None:
+            specs = self.cache[key] = self.use_specs(body)
+        found = []
+        for kind, name, extra in specs:
+            if kind == "path":
+                root, fields, type_ = extra
+                value = self.input_value(root)
+                for index in fields:
+                    value = value[index]
+                found.append(Used(name, values.to_text(value, type_)))
+            elif kind == "input":
+                value = self.input_value(name)
+                if not isinstance(value, tuple):
+                    found.append(Used(name, values.to_text(value, extra)))
+            elif kind == "param":
+                definition = self.segment.active[name]
+                found.append(Used(name, self.constant_text(name), self.texts(definition.annotations, "cite"), _period(definition.validity)))
+            elif name in self.rule_values:
+                found.append(Used(name, values.to_text(self.rule_values[name], self.env.def_types[name])))
+        return tuple(found)
+
+    def use_specs(self, body) -> list[tuple]:
+        """What an expression reads: input paths, inputs, parameters and rules, each once, in order."""
+        specs: dict[str, tuple] = {}
 
         def visit(expr, loop_vars: frozenset):
             match expr:
                 case n.Attr() if self.env.resolved.get(id(expr)) is None:
                     chain = self.attr_chain(expr)
-                    if chain is not None and chain[0] not in loop_vars:
-                        root, fields = chain
-                        value = self.input_value(root)
-                        for index in fields:
-                            value = value[index]
+                    if chain is not None and chain[0] not in loop_vars and chain[1] is not None:
                         text = _one_line(expr.span.text)
-                        found.setdefault(text, Used(text, values.to_text(value, self.env.types.get(id(expr)))))
+                        specs.setdefault(text, ("path", text, (chain[0], chain[1], self.env.types.get(id(expr)))))
                         return
                 case n.Name(id=name) if name not in loop_vars:
                     symbol = self.env.resolved.get(id(expr))
-                    if symbol is None:
-                        return
-                    if symbol.kind == "input":
-                        value = self.input_value(name)
-                        if not isinstance(value, tuple):
-                            found.setdefault(name, Used(name, values.to_text(value, self.env.types.get(id(expr)))))
-                    elif symbol.kind == "param":
-                        definition = self.segment.active[name]
-                        found.setdefault(
-                            name,
-                            Used(name, self.constant_text(name), self.texts(definition.annotations, "cite"), _period(definition.validity)),
-                        )
-                    elif symbol.kind == "rule" and name in self.rule_values:
-                        found.setdefault(name, Used(name, values.to_text(self.rule_values[name], self.env.def_types[name])))
+                    if symbol is not None and symbol.kind in ("input", "param", "rule"):
+                        specs.setdefault(name, (symbol.kind, name, self.env.types.get(id(expr))))
                     return
                 case n.Aggregate(var=var, source=source, body=agg_body, where=where):
                     visit(source, loop_vars)
@@ -178,7 +195,7 @@ class _Builder:
                 visit(child, loop_vars)
 
         visit(body, frozenset())
-        return tuple(found.values())
+        return list(specs.values())
 
     def attr_chain(self, expr):
         fields = []
@@ -322,7 +339,13 @@ class _Builder:
     def branch_text(self, branch: n.Branch) -> str:
         if branch.condition is None:
             return self.labels["otherwise"]
-        return f"{self.labels['when']} {printer.expression(branch.condition)}"
+        return f"{self.labels['when']} {self.printed(branch.condition)}"
+
+    def printed(self, expr) -> str:
+        key = ("printed", id(expr))
+        if key not in self.cache:
+            self.cache[key] = printer.expression(expr, brief=True)
+        return self.cache[key]
 
     # ---- steps -----------------------------------------------------------------
     def build(self, outputs: dict, steps: list) -> Explanation:
@@ -345,12 +368,11 @@ class _Builder:
                 reasons += self.texts(branch.annotations, "because")
                 citations += self.texts(branch.annotations, "cite")
                 codes += self.texts(branch.annotations, "reason")
-                uses = self.uses(branch.value)
-                if branch.condition is not None:
-                    uses = self.uses(branch.condition) + tuple(u for u in uses if u not in self.uses(branch.condition))
-                else:
-                    for earlier in rule.body.branches[:branch_index]:
-                        uses += tuple(u for u in self.uses(earlier.condition) if u not in uses)
+                # What decided the branch (its condition, or every earlier one), then what computed the value.
+                deciding = (branch.condition,) if branch.condition is not None else tuple(b.condition for b in rule.body.branches[:branch_index])
+                uses = ()
+                for part in (*deciding, branch.value):
+                    uses += tuple(u for u in self.uses(part) if u not in uses)
             else:
                 uses = self.uses(rule.body)
             built.append(
@@ -358,7 +380,7 @@ class _Builder:
                     name=name,
                     value=values.to_text(value, self.env.def_types[name]),
                     is_output=name in output_names,
-                    formula=printer.expression(formula_node, brief=True),
+                    formula=self.printed(formula_node),
                     condition=condition,
                     reasons=reasons,
                     citations=tuple(dict.fromkeys(citations)),

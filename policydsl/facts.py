@@ -12,6 +12,10 @@ What the reader accepts, per type:
 - enum: one of the declared members, exactly. list: a JSON array. record: a JSON object;
   a field the schema does not declare is an error (a typo must not silently fall back
   to a default).
+
+Whatever the facts hold, the reader answers with `Invalid` (a path and a message per
+problem), never another exception and never a long computation: digits are ASCII only,
+ints stay below 10**18, and JSON nested too deeply for Python is a `ValueError`.
 """
 
 from __future__ import annotations
@@ -26,10 +30,17 @@ from decimal import Decimal, InvalidOperation
 from . import types as t
 from .diagnostics import FactError
 
-_MONEY_TEXT = re.compile(r"\d+(\.\d{1,2})?\Z")
-_NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?\Z")
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_MONEY_TEXT = re.compile(r"\d+(\.\d{1,2})?\Z", re.ASCII)
+_NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?\Z", re.ASCII)
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 _FEN = Decimal("0.01")
+_MAX_INT = 10**18  # ints are counts and years; larger is a mistake (and would slow arithmetic)
+# JSON can write lone surrogates ("\ud800"), which no output can encode: never echo them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogates(text: str) -> str:
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class NonFinite:
@@ -43,8 +54,36 @@ class NonFinite:
 
 
 def loads(text: str):
-    """Parse JSON with exact decimals; NaN and Infinity become `NonFinite` markers."""
-    return json.loads(text, parse_float=Decimal, parse_constant=NonFinite)
+    """Parse JSON with exact decimals; NaN and Infinity become `NonFinite` markers.
+
+    Malformed JSON is a `ValueError` (`json.JSONDecodeError`), and so is JSON nested too
+    deeply for Python's parser (which would otherwise raise RecursionError).
+    """
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=NonFinite)
+    except RecursionError:
+        depth, position = _deepest(text)
+        raise json.JSONDecodeError(f"nested too deeply ({depth:,} levels)", text, position) from None
+
+
+_JSON_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _deepest(text: str) -> tuple[int, int]:
+    """(maximum nesting, offset of the first bracket past 100 levels or at the maximum)."""
+    depth = deepest = 0
+    position = crossed = None
+    for match in _JSON_BRACKETS.finditer(text):
+        char = match.group()
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, position = depth, match.start()
+            if depth == 101 and crossed is None:
+                crossed = match.start()
+        elif char in "]}":
+            depth -= 1
+    return deepest, crossed if crossed is not None else (position or 0)
 
 
 class Invalid(Exception):
@@ -63,8 +102,10 @@ def show(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
+        text = _escape_surrogates(json.dumps(value, ensure_ascii=False))
         return text if len(text) <= 60 else text[:57] + '..."'
+    if isinstance(value, int) and value.bit_length() > 128:
+        return "a very large number"
     if isinstance(value, (int, Decimal, NonFinite)):
         text = str(value)
         return text if len(text) <= 40 else text[:37] + "..."
@@ -86,12 +127,14 @@ def _money(value):
         if not _MONEY_TEXT.match(value):
             if _NUMBER_TEXT.match(value.strip()) and value.strip().startswith("-"):
                 _fail(f"money may not be negative, got {show(value)}")
-            if re.fullmatch(r"\d+\.\d{3,}", value):
+            if re.fullmatch(r"\d+\.\d{3,}", value, re.ASCII):
                 _fail(f"money has at most 2 decimals (fen), got {show(value)}")
             _fail(f"expected money, got {show(value)}")
         return Decimal(value)
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
         _fail(f"expected money, got {show(value)}")
+    if isinstance(value, int) and value.bit_length() > 128:
+        _fail(f"money amount is implausibly large, got {show(value)}")
     if isinstance(value, float):
         if not math.isfinite(value):
             _fail(f"expected money, got {show(value)}")
@@ -102,11 +145,19 @@ def _money(value):
         _fail(f"expected money, got {show(value)}")
     if value < 0:
         _fail(f"money may not be negative, got {show(value)}")
-    if value.as_tuple().exponent < -2 and value != value.quantize(_FEN):
+    if _more_than_2_decimals(value):
         _fail(f"money has at most 2 decimals (fen), got {show(value)}")
     if value.adjusted() > 14:
         _fail(f"money amount is implausibly large, got {show(value)}")
-    return value
+    return value.copy_abs() if value.is_zero() else value  # -0.00 is 0.00
+
+
+def _more_than_2_decimals(value: Decimal) -> bool:
+    """Read from the digits (no arithmetic: quantize fails on values past 28 digits)."""
+    _, digits, exponent = value.as_tuple()
+    if exponent >= -2:
+        return False
+    return any(digits[max(0, len(digits) + exponent + 2) :])
 
 
 def _ratio(value):
@@ -136,15 +187,17 @@ def _number(value):
 
 
 def _int(value):
-    if type(value) is int:
-        return value
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value() and not isinstance(value, bool):
+    if type(value) is int or (
+        isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value() and not isinstance(value, bool)
+    ):
+        if not -_MAX_INT < value < _MAX_INT:
+            _fail(f"int is implausibly large, got {show(value)}")
         return int(value)
     _fail(f"expected int, got {show(value)}")
 
 
 def _months(value):
-    value = _int(value) if type(value) is not int else value
+    value = _int(value)
     if value < 0:
         _fail(f"months may not be negative, got {value}")
     return value
@@ -169,6 +222,8 @@ def _date(value):
 
 def _text(value):
     if isinstance(value, str):
+        if _SURROGATE.search(value):
+            _fail(f"text is not valid Unicode (a lone surrogate), got {show(value)}")
         return value
     _fail(f"expected text, got {show(value)}")
 
@@ -190,7 +245,7 @@ def _enum(enum_type: t.EnumType):
     listing = ", ".join(map(str, enum_type.members))
 
     def convert(value):
-        if value in members and not isinstance(value, bool) and type(value) in (str, int):
+        if not isinstance(value, bool) and type(value) in (str, int) and value in members:
             return value
         hint = ""
         if isinstance(value, str):
@@ -257,10 +312,19 @@ def _record(fields: list[tuple[str, object, object]], what: str):
 _REQUIRED = object()
 
 
+_PLAIN_NAME = re.compile(r'[^.\[\]"\x00-\x1f\ud800-\udfff]+\Z')
+
+
 def format_path(parts: tuple) -> str:
+    """`items[2].amount`; a name that would be ambiguous there is quoted: `[""]`, `["a.b"]`."""
     text = ""
     for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _PLAIN_NAME.match(part):
+            text += f"[{_escape_surrogates(json.dumps(part, ensure_ascii=False))}]"
+        else:
+            text += f".{part}" if text else part
     return text
 
 

@@ -11,7 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import attrs
+from lark.exceptions import VisitError
 
+from . import limits
 from . import nodes as n
 from . import printer
 from . import types as t
@@ -25,22 +27,34 @@ from .lower import lower
 from .parser import parse_tree
 from .checker.periods import segment_index
 from .runtime import FEN, InvariantViolation
-from .source import SourceFile
+from .source import SourceFile, Span
 
-MAX_POLICY_BYTES = 1_000_000
+MAX_POLICY_BYTES = limits.MAX_POLICY_CHARS
 
 
 def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnostic]]:
-    """Text -> AST for one file (the policy itself, or a policy it extends)."""
-    if len(source.text) > MAX_POLICY_BYTES:
-        return None, [Diagnostic("L501", f"policy is larger than {MAX_POLICY_BYTES:,} characters", None)]
+    """Text -> AST for one file (the policy itself, or a policy it extends).
+
+    `limits` keeps every later (recursive) stage within its depth; the RecursionError
+    catch is a last resort that those limits should make unreachable.
+    """
+    too_big = limits.check_text(source)
+    if too_big:
+        return None, too_big
     tree = parse_tree(source)
     if isinstance(tree, Diagnostic):
         return None, [tree]
+    too_deep = limits.check_tree(tree, source)
+    if too_deep:
+        return None, too_deep
     try:
-        return lower(tree, source)
-    except RecursionError:
-        return None, [Diagnostic("P104", "the policy nests expressions too deeply", None, hint="split deep expressions into named rules")]
+        policy_file, diagnostics = lower(tree, source)
+    except (RecursionError, VisitError) as error:
+        if isinstance(error, VisitError) and not isinstance(error.orig_exc, RecursionError):
+            raise
+        return None, [Diagnostic("P104", "the policy nests expressions too deeply", Span.whole_file(source), hint="split deep expressions into named rules")]
+    too_nested = limits.check_policy(policy_file, source)
+    return (None, diagnostics + too_nested) if too_nested else (policy_file, diagnostics)
 
 
 def analyze(source: SourceFile, root: Path | None = None) -> tuple[CheckEnv | None, list[Diagnostic]]:
@@ -71,7 +85,7 @@ def _parent_loader(root: Path):
             )
         if not path.is_file():
             known = sorted(str(p.relative_to(root.resolve()).with_suffix("")) for p in root.resolve().rglob("*.policy"))
-            return Diagnostic("C247", f"there is no policy `{name}` in {root}", span, hint=_suggest(name, known))
+            return Diagnostic("C247", f"there is no policy `{name}` in {_display_path(root)}", span, hint=_suggest(name, known))
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
@@ -140,7 +154,9 @@ class Policy:
         self.output_names = [o.name for o in env.outputs]
         self.output_types = [self.type_of(name) for name in self.output_names]
         self._read = build_reader(env, program.defaults)
+        self._drop_claim_id = "claim_id" not in {f.name for f in env.record_fields(None)}
         self._money_outputs = [i for i, ty in enumerate(self.output_types) if ty == t.MONEY]
+        self.explain_cache: dict = {}  # explain.py keeps what does not depend on the claim here
 
     def type_of(self, name: str):
         symbol = self.env.symbols[name]
@@ -149,7 +165,13 @@ class Policy:
         return self.env.def_types[name]
 
     def read_facts(self, facts) -> tuple:
-        """Validate and convert claim facts to input values; `FactsError` names each bad field."""
+        """Validate and convert claim facts to input values; `FactsError` names each bad field.
+
+        `claim_id` names a claim in every command's records, so it is accepted at the top
+        level even when the policy's input does not declare it.
+        """
+        if self._drop_claim_id and isinstance(facts, dict) and "claim_id" in facts:
+            facts = {key: value for key, value in facts.items() if key != "claim_id"}
         try:
             return self._read(facts)
         except Invalid as invalid:
@@ -295,4 +317,17 @@ def error_record(error: Exception, claim_id=None, line: int | None = None) -> di
     return record
 
 
-__all__ = ["Decision", "FactError", "Policy", "analyze", "error_record", "load", "loads", "Decimal"]
+def json_line(record: dict) -> str:
+    """One output record as a JSON line. Text is written as UTF-8; a string that UTF-8 cannot
+    encode (a lone surrogate from `\\ud800` in the input) is escaped instead of breaking the run."""
+    import json
+
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(record)
+    return text + "\n"
+
+
+__all__ = ["Decision", "FactError", "Policy", "analyze", "error_record", "json_line", "load", "loads"]

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import policydsl
 from policydsl.facts import loads as json_loads
@@ -13,6 +15,13 @@ EXAMPLE = ROOT / "policies" / "example"
 EXAMPLE_POLICY = EXAMPLE / "resident-2025.policy"
 DATA = Path(__file__).resolve().parent / "data"
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+# Fuzz and property tests: `ci` (the default) keeps the suite within its time budget;
+# `HYPOTHESIS_PROFILE=long python3 -m pytest -q tests/test_fuzz_*.py` searches much longer.
+_FUZZ = dict(print_blob=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=60, deadline=2000, **_FUZZ)
+settings.register_profile("long", max_examples=5_000, deadline=5000, **_FUZZ)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def example_claims() -> list[dict]:

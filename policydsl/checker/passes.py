@@ -288,6 +288,9 @@ def check_outputs(env: CheckEnv) -> None:
             env.error("C205", f"output `{output.name}` is not defined", output.span, hint=env.suggest(output.name, candidates))
         elif symbol.kind not in ("rule", "param", "input"):
             env.error("C205", f"output `{output.name}` is a {symbol.kind}; outputs are rules, parameters or inputs", output.span)
+        elif isinstance(env.def_types.get(output.name) or env.field_types.get((None, output.name)), (t.SetType, t.ListType, t.RecordType)):
+            kind = env.def_types.get(output.name) or env.field_types.get((None, output.name))
+            env.error("C205", f"output `{output.name}` is a {kind}; a decision's outputs are single values", output.span)
 
 
 def check_tables(env: CheckEnv) -> None:
