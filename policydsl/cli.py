@@ -21,7 +21,7 @@ from . import regions
 from .diagnostics import EvaluationError, FactError, FactsError, PolicydslError, PolicyError, render_all
 from .facts import show
 from .inherit import find_root
-from .policy import analyze, error_record, load
+from .policy import analyze, error_record, json_line, load
 from .source import SourceFile
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
@@ -151,7 +151,7 @@ def cmd_eval(args) -> int:
                 record = error_record(error, claim_id, None if claim_id is not None else line)
         if "error" in record:
             failed += 1
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(json_line(record))
     if failed:
         print(f"policydsl: {failed} claim{'s' if failed != 1 else ''} could not be decided", file=sys.stderr)
     return EXIT_FINDINGS if failed else EXIT_OK
@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands that live beside the stage they drive: each module has `register(commands)`,
 # which adds its subparser and sets `run` to a function(args) -> exit code.
-COMMAND_MODULES: tuple[str, ...] = ("policydsl.show", "policydsl.batch")
+COMMAND_MODULES: tuple[str, ...] = ("policydsl.show", "policydsl.batch", "policydsl.testing", "policydsl.formatter", "policydsl.impact")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,204 @@
+"""Tests beside each policy: `policydsl test`, its failure report (golden), coverage, and
+the pytest plugin that collects `*.tests.json` files.
+
+The deliberately failing tests file is tests/data/testing/clinic.tests.json (a conftest
+there keeps pytest's plugin from collecting it when it walks tests/).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from policydsl import testing
+from policydsl.cli import main
+
+from .conftest import DATA, EXAMPLE, ROOT, SNAPSHOTS, example_claims, example_expected
+
+CLINIC = DATA / "testing" / "clinic.tests.json"
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+# ---- the example province's tests file ----------------------------------------------------
+
+
+def test_the_example_tests_file_holds_the_14_claims_and_their_expected_outputs():
+    tests = testing.read_tests(EXAMPLE / "resident-2025.tests.json")
+    assert [case.claim for case in tests.cases] == json.loads(json.dumps(example_claims(), default=str))
+    expected = [{k: v for k, v in e.items() if k != "claim_id"} for e in example_expected()]
+    assert [case.expect for case in tests.cases] == expected
+    assert [case.name for case in tests.cases] == [c["claim_id"] for c in example_claims()]
+    assert all(case.note for case in tests.cases)
+
+
+def test_policydsl_test_passes_on_the_example(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status, out, _ = run(capsys, "test", "policies/example")
+    assert status == 0, out
+    assert "ok   policies/example/resident-2025.tests.json: 14 tests" in out
+    assert "ok   policies/example/resident-2025-v2.tests.json" in out
+    assert out.rstrip().endswith("0 failed")
+
+
+def test_a_policy_path_finds_its_tests_file(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status, out, _ = run(capsys, "test", "policies/example/resident-2025-v2.policy")
+    assert status == 0
+    assert "resident-2025-v2.tests.json: 7 tests" in out
+
+
+# ---- a failing test's report (golden) -------------------------------------------------------
+
+
+def test_failing_report_golden(snapshot, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status, out, err = run(capsys, "test", "tests/data/testing")
+    assert status == 1
+    assert "Traceback" not in out + err
+    snapshot.snapshot_dir = SNAPSHOTS / "testing"
+    snapshot.assert_match(out, "clinic-failures.txt")
+
+
+def test_only_the_named_outputs_are_compared_and_numbers_compare_by_value():
+    tests = testing.read_tests(CLINIC)
+    policy = testing.load_policy(tests)
+    first = testing.run_case(policy, tests, tests.cases[0])
+    assert first.passed  # "510" matches "510.00"; only basic and patient_pays are named
+    assert testing.same_value("75%", "0.75") and testing.same_value(8625, "8625.00")
+    assert not testing.same_value(True, 1) and not testing.same_value("1", "2")
+
+
+def test_the_failure_names_each_differing_output_and_shows_how_it_was_computed():
+    tests = testing.read_tests(CLINIC)
+    policy = testing.load_policy(tests)
+    result = testing.run_case(policy, tests, tests.cases[1])
+    assert not result.passed
+    assert [(m.output, m.expected, m.got) for m in result.mismatches if m.got is not testing.MISSING] == [
+        ("basic", "1050.00", "1120.00"),
+        ("patient_pays", "950.00", "880.00"),
+    ]
+    report = testing.failure_report(result)
+    assert "how basic was computed:" in report and "using amount = 2000.00, level = 3, paid_ratio = 80%" in report
+
+
+def test_expected_errors_match_by_code():
+    tests = testing.read_tests(CLINIC)
+    policy = testing.load_policy(tests)
+    refused = testing.run_case(policy, tests, tests.cases[4])
+    assert refused.passed
+    decided = testing.run_case(policy, tests, tests.cases[2])
+    assert not decided.passed and decided.problem == "expected error F302, but the claim was decided"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{", "malformed JSON"),
+        ('{"cases": []}', 'expected an object {"tests": [...]}'),
+        ('{"tests": [{"claim": {}, "expect": {"a": 1}}]}', 'every test needs a "name"'),
+        ('{"tests": [{"name": "a", "claim": {}}]}', 'give either "expect" (outputs) or "expect_error" (a code)'),
+        ('{"tests": [{"name": "a", "claim": {}, "expect": {"a": 1}, "expect_error": "F302"}]}', 'give either "expect"'),
+        ('{"tests": [{"name": "a", "claim": {}, "expect": {}}]}', "naming at least one output"),
+        ('{"tests": [{"name": "a", "claim": {}, "expect": {"a": 1}, "as_of": "soon"}]}', '"as_of" must be a date'),
+        ('{"tests": [{"name": "a", "claim": {}, "expect": {"a": 1}, "expected": {}}]}', "unknown key 'expected'"),
+        ('{"tests": [{"name": "a", "claim": {}, "expect": {"a": 1}}, {"name": "a", "claim": {}, "expect": {"a": 1}}]}', "two tests are named 'a'"),
+    ],
+)
+def test_a_malformed_tests_file_is_reported_cleanly(tmp_path, capsys, content, message):
+    (tmp_path / "p.policy").write_text("input { a: money }\noutput a\n", encoding="utf-8")
+    (tmp_path / "p.tests.json").write_text(content, encoding="utf-8")
+    status, out, err = run(capsys, "test", str(tmp_path))
+    assert status == 1
+    assert message in out
+    assert "Traceback" not in out + err
+
+
+def test_a_policy_that_does_not_load_fails_its_file(tmp_path, capsys):
+    (tmp_path / "p.policy").write_text("input { a: money }\nrule r: money = a + b\noutput r\n", encoding="utf-8")
+    (tmp_path / "p.tests.json").write_text('{"tests": [{"name": "t", "claim": {"a": "1"}, "expect": {"r": "1"}}]}', encoding="utf-8")
+    status, out, _ = run(capsys, "test", str(tmp_path / "p.policy"))
+    assert status == 1
+    assert "the policy does not load" in out and "undefined name `b`" in out
+
+
+@pytest.mark.parametrize("argv", [["test", "nowhere"], ["test", "README.md"]])
+def test_usage_errors_exit_2(capsys, monkeypatch, argv):
+    monkeypatch.chdir(ROOT)
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert "error" in err and "Traceback" not in err
+
+
+def test_k_selects_tests_by_name(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status, out, _ = run(capsys, "test", "-k", "level 2", "tests/data/testing")
+    assert status == 0
+    assert "1 passed, 0 failed" in out
+
+
+# ---- coverage ------------------------------------------------------------------------------
+
+
+def test_coverage_names_what_the_example_tests_never_exercise(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status, out, _ = run(capsys, "test", "--coverage", "policies/example/resident-2025.tests.json")
+    assert status == 0
+    report = out[out.index("Coverage of policies/example/resident-2025.policy") :]
+    assert "rules        18 of 18  100%" in report
+    assert "tier bands    3 of 3   100%" in report
+    # nobody in the examples has a work-injury, public-health or abroad item, and only
+    # assistance categories look up the assistance threshold
+    assert "rule excluded: when item.category = work_injury (nested)" in report
+    assert "rule excluded: when item.category = abroad (nested)" in report
+    assert "table assistance_threshold[default]" in report
+    assert "rule must_wait" not in report  # every branch of must_wait is taken
+
+
+def test_coverage_counts_branches_rows_and_bands():
+    tests = testing.read_tests(CLINIC)
+    policy = testing.load_policy(tests)
+    cover = testing.Coverage(policy)
+    result = testing.run_case(policy, tests, tests.cases[0])  # level 2, not an emergency
+    cover.record(result.decision)
+    missed = {item.label for item in cover.missed()}
+    assert missed == {"rule paid_ratio: when emergency", "table deductible[1]", "table deductible[3]"}
+    cover.record(testing.run_case(policy, tests, tests.cases[1]).decision)
+    assert {item.label for item in cover.missed()} == {"table deductible[1]"}
+
+
+# ---- the pytest plugin ---------------------------------------------------------------------
+
+
+def test_the_plugin_is_registered_by_entry_point():
+    from importlib.metadata import entry_points
+
+    assert any(ep.value == "policydsl.pytest_plugin" for ep in entry_points(group="pytest11"))
+
+
+def test_the_plugin_collects_tests_files_and_reports_like_policydsl_test(tmp_path):
+    for name in ("clinic.policy", "clinic.tests.json"):
+        shutil.copy(DATA / "testing" / name, tmp_path / name)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "clinic.tests.json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
+    )
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "3 failed, 2 passed" in out
+    tests = testing.read_tests(tmp_path / "clinic.tests.json")
+    policy = testing.load_policy(tests)
+    expected = testing.failure_report(testing.run_case(policy, tests, tests.cases[1]))
+    assert expected.replace(f"{tmp_path}{os.sep}", "").strip() in out
+    assert "clinic.tests.json::an emergency at level 3 (deliberately wrong expectation)" in out
+    assert "Traceback" not in out
