@@ -28,11 +28,15 @@ def grammar_text() -> str:
 
 @functools.cache
 def _lark() -> lark.Lark:
+    from .cache import lark_cache_file  # the LALR tables, built once per grammar (~75 ms)
+
+    grammar = grammar_text()
     return lark.Lark(
-        grammar_text(),
+        grammar,
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=lark_cache_file(grammar, "lalr|propagate_positions|maybe_placeholders"),
     )
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import attrs
 from lark.exceptions import VisitError
 
-from . import limits
+from . import cache, limits
 from . import nodes as n
 from . import printer
 from . import types as t
 from . import values
 from .checker import CheckEnv, check
-from .compiler import Program, compile_policy
+from .compiler import Program, compile_policy, compile_reader
 from .diagnostics import Diagnostic, EvaluationError, FactError, FactsError, PolicyError, sort_key
 from .facts import Invalid, build_reader, problems_to_errors
 from .inherit import find_root, link, policy_path
@@ -41,6 +41,9 @@ def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnost
     too_big = limits.check_text(source)
     if too_big:
         return None, too_big
+    cached = cache.load_ast(source)
+    if cached is not None:
+        return cached
     tree = parse_tree(source)
     if isinstance(tree, Diagnostic):
         return None, [tree]
@@ -54,7 +57,10 @@ def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnost
             raise
         return None, [Diagnostic("P104", "the policy nests expressions too deeply", Span.whole_file(source), hint="split deep expressions into named rules")]
     too_nested = limits.check_policy(policy_file, source)
-    return (None, diagnostics + too_nested) if too_nested else (policy_file, diagnostics)
+    if too_nested:
+        return None, diagnostics + too_nested
+    cache.store_ast(source, (policy_file, diagnostics))
+    return policy_file, diagnostics
 
 
 def analyze(source: SourceFile, root: Path | None = None) -> tuple[CheckEnv | None, list[Diagnostic]]:
@@ -153,9 +159,11 @@ class Policy:
         self.name = env.source.name
         self.output_names = [o.name for o in env.outputs]
         self.output_types = [self.type_of(name) for name in self.output_names]
-        self._read = build_reader(env, program.defaults)
+        self._read = compile_reader(env, program.defaults, build_reader(env, program.defaults))
         self._drop_claim_id = "claim_id" not in {f.name for f in env.record_fields(None)}
         self._money_outputs = [i for i, ty in enumerate(self.output_types) if ty == t.MONEY]
+        self._money_names = [self.output_names[i] for i in self._money_outputs]
+        self._json_writers = [(name, values.json_writer(ty)) for name, ty in zip(self.output_names, self.output_types)]
         self.explain_cache: dict = {}  # explain.py keeps what does not depend on the claim here
 
     def type_of(self, name: str):
@@ -217,20 +225,19 @@ class Policy:
         return self._finish(raw), steps
 
     def _finish(self, raw: tuple) -> dict:
-        for index in self._money_outputs:
-            value = raw[index]
-            if value != value.quantize(FEN):
-                name = self.output_names[index]
+        outputs = dict(zip(self.output_names, raw))
+        for name in self._money_names:  # checked and written to the fen, never rounded
+            value = outputs[name]
+            fen = value.quantize(FEN)
+            if fen != value:
                 raise EvaluationError(
                     f"output `{name}` = {value} is not a whole number of fen; round it explicitly, e.g. round(x, half_up)",
                     name,
                     self.env.symbols[name].node.span,
                     code="R404",
                 )
-        return {
-            name: (value.quantize(FEN) if ty == t.MONEY else value)
-            for name, value, ty in zip(self.output_names, raw, self.output_types)
-        }
+            outputs[name] = fen
+        return outputs
 
     def _invariant_error(self, violation: InvariantViolation, facts) -> EvaluationError:
         invariant = self.env.invariants[violation.number]
@@ -294,8 +301,9 @@ class Decision:
 
     def to_json(self) -> dict:
         result = {"claim_id": self.claim_id} if self.claim_id is not None else {}
-        for name, type_ in zip(self.policy.output_names, self.policy.output_types):
-            result[name] = values.to_json(self.outputs[name], type_)
+        outputs = self.outputs
+        for name, write in self.policy._json_writers:
+            result[name] = write(outputs[name])
         return result
 
 

@@ -19,10 +19,14 @@ ZERO = Decimal(0)
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
     """Calendar months, clamped to the month's end: 2025-11-30 + 3 months = 2026-02-28."""
+    if not months:
+        return day
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
         raise EvaluationError(f"{day.isoformat()} + {months} months is outside the calendar", code="R402")
+    if day.day <= 28:  # every month has a 28th: nothing to clamp, no calendar look-up
+        return datetime.date(year, month + 1, day.day)
     last = calendar.monthrange(year, month + 1)[1]
     return datetime.date(year, month + 1, min(day.day, last))
 

@@ -20,7 +20,22 @@ def percent(value: Decimal) -> str:
 
 
 def money(value: Decimal) -> str:
-    return format(value.quantize(FEN), "f") if value == value.quantize(FEN) else format(value, "f")
+    fen = value.quantize(FEN)
+    return format(fen if fen == value else value, "f")
+
+
+def _same(value):
+    return value
+
+
+def json_writer(type_):
+    """`to_json` for values of `type_`, with the type dispatch done once per policy output
+    rather than for every value of every decision."""
+    if type_ == t.MONEY:
+        return money
+    if type_ in (t.BOOL, t.INT, t.MONTHS, t.TEXT) or isinstance(type_, t.EnumType):
+        return _same
+    return lambda value: to_json(value, type_)
 
 
 def to_json(value, type_):

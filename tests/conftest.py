@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,9 @@ from hypothesis import HealthCheck, settings
 
 import policydsl
 from policydsl.facts import loads as json_loads
+
+# Tests (and the processes they start) use a cache folder of their own, never the user's.
+os.environ.setdefault("POLICYDSL_CACHE_DIR", tempfile.mkdtemp(prefix="policydsl-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "policies" / "example"
