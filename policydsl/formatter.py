@@ -773,25 +773,8 @@ class _Layout:
                 raise AssertionError(d)
 
     def header(self, h: n.Header):
-        lines = [f"policy {quote(h.title or '')}"]
-        if h.version is not None:
-            lines.append(f"version {quote(h.version)}")
-        if h.region is not None:
-            lines.append(f"region {quote(h.region)}" + (f" {quote(h.region_name)}" if h.region_name else ""))
-        if h.effective is not None:
-            lines.append(f"effective {h.effective.describe()}")
-        if h.as_of is not None:
-            lines.append(f"as of {h.as_of}")
-        for document in h.documents:
-            text = f"implements {quote(document.title)}"
-            if document.number:
-                text += f" number {quote(document.number)}"
-            if document.issued:
-                text += f" issued {document.issued.isoformat()}"
-            lines.append(text)
-        if h.extends is not None:
-            lines.append(f"extends {quote(h.extends)}")
-        return [lines[0], self.head(h), nest([[HARDLINE, line] for line in lines[1:]]), self.trail(h)]
+        first, *clauses = printer.header_clauses(h)
+        return [first, self.head(h), nest([[HARDLINE, line] for line in clauses]), self.trail(h)]
 
 
 # ---- whole files ---------------------------------------------------------------------------

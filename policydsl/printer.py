@@ -240,23 +240,29 @@ def definition(d) -> str:  # noqa: C901 - one dispatch over definition kinds
             raise AssertionError(d)
 
 
-def header(h: n.Header) -> str:
+def header_clauses(h: n.Header) -> list[str]:
+    """The header as lines: `policy "title"`, then one clause per line (unindented)."""
     lines = [f"policy {_string(h.title or '')}"]
     if h.version is not None:
-        lines.append(f"{INDENT}version {_string(h.version)}")
+        lines.append(f"version {_string(h.version)}")
     if h.region is not None:
-        lines.append(f"{INDENT}region {_string(h.region)}" + (f" {_string(h.region_name)}" if h.region_name else ""))
+        lines.append(f"region {_string(h.region)}" + (f" {_string(h.region_name)}" if h.region_name else ""))
     if h.effective is not None:
-        lines.append(f"{INDENT}effective {h.effective.describe()}")
+        lines.append(f"effective {h.effective.describe()}")
     if h.as_of is not None:
-        lines.append(f"{INDENT}as of {h.as_of}")
+        lines.append(f"as of {h.as_of}")
     for document in h.documents:
-        text = f"{INDENT}implements {_string(document.title)}"
+        text = f"implements {_string(document.title)}"
         if document.number:
             text += f" number {_string(document.number)}"
         if document.issued:
             text += f" issued {document.issued.isoformat()}"
         lines.append(text)
     if h.extends is not None:
-        lines.append(f"{INDENT}extends {_string(h.extends)}")
-    return "\n".join(lines)
+        lines.append(f"extends {_string(h.extends)}")
+    return lines
+
+
+def header(h: n.Header) -> str:
+    first, *clauses = header_clauses(h)
+    return "\n".join([first, *(f"{INDENT}{clause}" for clause in clauses)])
