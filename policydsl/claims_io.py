@@ -35,14 +35,7 @@ def read_claims(spec: str) -> Iterator[tuple[int, object]]:
         return
     path = Path(spec)
     lines = path.suffix.lower() in (".jsonl", ".ndjson")
-    try:
-        handle = path.open("rb") if lines else path.open(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{spec}: no such claims file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{spec}: is a directory, not a claims file") from None
-    except OSError as error:
-        raise UsageError(f"{spec}: cannot read claims: {error.strerror or error}") from None
+    handle = _open(spec, "rb" if lines else "r")
     with handle:
         if lines:
             yield from _lines(handle)
@@ -137,8 +130,13 @@ def open_binary(spec: str):
     """The input as a binary stream; a missing or unreadable file is a `UsageError`."""
     if spec == "-":
         return _stdin()
+    return _open(spec, "rb")
+
+
+def _open(spec: str, mode: str):
+    """Open a claims file (closed by the caller); a file that cannot be used is a UsageError."""
     try:
-        return open(spec, "rb")  # noqa: SIM115 - closed by the caller
+        return open(spec, mode, **({} if "b" in mode else {"encoding": "utf-8"}))  # noqa: SIM115
     except FileNotFoundError:
         raise UsageError(f"{spec}: no such claims file") from None
     except IsADirectoryError:

@@ -552,15 +552,7 @@ def quote(text: str) -> str:
 
 def _number(value) -> str:
     """Digits grouped by `_` in threes from four digits on: 4_000, 150_000, 12.50."""
-    text = format(value, "f") if isinstance(value, Decimal) else str(value)
-    whole, _, fraction = text.partition(".")
-    if len(whole) >= 4 and whole.isdigit():
-        groups = []
-        while len(whole) > 3:
-            groups.insert(0, whole[-3:])
-            whole = whole[:-3]
-        whole = "_".join([whole, *groups])
-    return whole + (f".{fraction}" if fraction else "")
+    return printer.grouped_number(value, group_from=4)
 
 
 def _join(docs: list, separator) -> list:

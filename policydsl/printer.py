@@ -15,10 +15,11 @@ _PRECEDENCE = {"or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/
 _ATOM = 9
 
 
-def _number(value) -> str:
+def grouped_number(value, group_from: int = 5) -> str:
+    """Digits grouped by `_` in threes once the whole part has `group_from` digits: 150_000."""
     text = format(value, "f") if isinstance(value, Decimal) else str(value)
     whole, _, fraction = text.partition(".")
-    if len(whole) > 4 and whole.isdigit():
+    if len(whole) >= group_from and whole.isdigit():
         groups = []
         while len(whole) > 3:
             groups.insert(0, whole[-3:])
@@ -31,7 +32,7 @@ def literal(node: n.Literal) -> str:
     value = node.value
     match node.unit:
         case "money":
-            return f"{_number(value)} yuan"
+            return f"{grouped_number(value)} yuan"
         case "months":
             return f"{value} month" if value == 1 else f"{value} months"
         case "ratio":
@@ -44,7 +45,7 @@ def literal(node: n.Literal) -> str:
             assert isinstance(value, datetime.date)
             return value.isoformat()
         case _:
-            return _number(value)
+            return grouped_number(value)
 
 
 def _precedence(e) -> int:
