@@ -533,21 +533,7 @@ def _header_lines(header: n.Header) -> int:
 # ---- layout --------------------------------------------------------------------------------
 
 
-def quote(text: str) -> str:
-    """A string literal that the grammar reads back as exactly `text`."""
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ch == "\x7f":
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+quote = printer.quote
 
 
 def _number(value) -> str:
@@ -670,13 +656,7 @@ class _Layout:
         return _Group(_join(docs, LINE))
 
     # ---- pieces of definitions -----------------------------------------------------
-    @staticmethod
-    def annotation(a: n.Annotation) -> str:
-        if a.kind == "reason":
-            return f"reason {a.text}"
-        if a.kind == "because" and a.lang != "en":
-            return f"because {a.lang} {quote(a.text)}"
-        return f"{a.kind} {quote(a.text)}"
+    annotation = staticmethod(printer.annotation)
 
     def annotation_lines(self, annotations) -> list:
         return [[HARDLINE, self.lead(a), self.annotation(a), self.trail(a)] for a in annotations]

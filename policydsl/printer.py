@@ -6,7 +6,6 @@ Parenthesises by precedence, so `print(parse(print(e))) == print(e)`.
 from __future__ import annotations
 
 import datetime
-import json
 from decimal import Decimal
 
 from . import nodes as n
@@ -40,7 +39,7 @@ def literal(node: n.Literal) -> str:
         case "bool":
             return "true" if value else "false"
         case "text":
-            return json.dumps(value, ensure_ascii=False)
+            return quote(value)
         case "date":
             assert isinstance(value, datetime.date)
             return value.isoformat()
@@ -121,7 +120,7 @@ def expression(e, annotations: bool = False, brief: bool = False) -> str:
                 head = "otherwise" if branch.condition is None else f"when {expression(branch.condition, annotations)} then"
                 part = f"{head} {expression(branch.value, annotations)}"
                 if annotations:
-                    part += "".join(f" {a.kind} {json.dumps(a.text, ensure_ascii=False)}" for a in branch.annotations)
+                    part += "".join(f" {annotation(a)}" for a in branch.annotations)
                 parts.append(part)
             return " ".join(parts)
         case _:
@@ -133,16 +132,30 @@ def expression(e, annotations: bool = False, brief: bool = False) -> str:
 INDENT = "  "
 
 
-def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+def quote(text: str) -> str:
+    """A string literal that the grammar reads back as exactly `text`."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
 
 
 def annotation(a: n.Annotation) -> str:
     if a.kind == "reason":
         return f"reason {a.text}"
     if a.kind == "because" and a.lang != "en":
-        return f"because {a.lang} {_string(a.text)}"
-    return f"{a.kind} {_string(a.text)}"
+        return f"because {a.lang} {quote(a.text)}"
+    return f"{a.kind} {quote(a.text)}"
 
 
 def validity(v: n.Validity | None) -> str:
@@ -243,24 +256,24 @@ def definition(d) -> str:  # noqa: C901 - one dispatch over definition kinds
 
 def header_clauses(h: n.Header) -> list[str]:
     """The header as lines: `policy "title"`, then one clause per line (unindented)."""
-    lines = [f"policy {_string(h.title or '')}"]
+    lines = [f"policy {quote(h.title or '')}"]
     if h.version is not None:
-        lines.append(f"version {_string(h.version)}")
+        lines.append(f"version {quote(h.version)}")
     if h.region is not None:
-        lines.append(f"region {_string(h.region)}" + (f" {_string(h.region_name)}" if h.region_name else ""))
+        lines.append(f"region {quote(h.region)}" + (f" {quote(h.region_name)}" if h.region_name else ""))
     if h.effective is not None:
         lines.append(f"effective {h.effective.describe()}")
     if h.as_of is not None:
         lines.append(f"as of {h.as_of}")
     for document in h.documents:
-        text = f"implements {_string(document.title)}"
+        text = f"implements {quote(document.title)}"
         if document.number:
-            text += f" number {_string(document.number)}"
+            text += f" number {quote(document.number)}"
         if document.issued:
             text += f" issued {document.issued.isoformat()}"
         lines.append(text)
     if h.extends is not None:
-        lines.append(f"extends {_string(h.extends)}")
+        lines.append(f"extends {quote(h.extends)}")
     return lines
 
 

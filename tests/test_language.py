@@ -233,3 +233,14 @@ def test_syntax_error_location_and_hint():
 def test_money_ratio_arithmetic_keeps_units():
     assert evaluate("rule result: money = round(amount * 75%, half_up)", {"amount": "11500"}) == Decimal("8625.00")
     assert evaluate("rule result: ratio = 75% - 10%", {"amount": "1"}) == Decimal("0.65")
+
+
+def test_printed_strings_read_back_exactly():
+    """`show` and `fmt` print strings the grammar reads back as the same text (control characters too)."""
+    from policydsl import printer
+
+    text = 'input { a: text }\nrule r: bool = a = "x\\u000dy\\tz\\"q\\\\"\n  because "line\\u000cfeed"\noutput r\n'
+    rule = policydsl.loads(text).env.policy.definitions[1]
+    again = policydsl.loads("input { a: text }\n" + printer.definition(rule) + "\noutput r\n").env.policy.definitions[1]
+    assert again == rule
+    assert rule.annotations[0].text == "line\x0cfeed"
