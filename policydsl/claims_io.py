@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
-from .facts import NonFinite
+from .facts import JSON_DECODER, NonFinite
 from .facts import loads as json_loads
 
 
@@ -90,7 +90,7 @@ def parse_json_line(line: str | bytes):
 
 
 # facts.loads' decoder, built once: json.loads builds one per call (a few µs a line)
-_decode = json.JSONDecoder(parse_float=Decimal, parse_constant=NonFinite).decode
+_decode = JSON_DECODER.decode
 
 
 def _json_problem(error: ValueError, with_line: bool = False) -> str:

@@ -53,6 +53,29 @@ class NonFinite:
         return self.text
 
 
+class OutOfRange:
+    """What the JSON reader makes of a number Decimal cannot hold (`1E+1000000000000000000`):
+    a marker that the field's converter reports (F302), or that is dropped with an unknown
+    field; reading it never raises."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text if len(self.text) <= 40 else self.text[:37] + "..."
+
+
+def parse_number(text: str):
+    """A JSON number with a fraction or exponent, read exactly; `OutOfRange` past Decimal's range."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return OutOfRange(text)
+
+
+JSON_DECODER = json.JSONDecoder(parse_float=parse_number, parse_constant=NonFinite)
+
+
 def loads(text: str):
     """Parse JSON with exact decimals; NaN and Infinity become `NonFinite` markers.
 
@@ -60,7 +83,7 @@ def loads(text: str):
     deeply for Python's parser (which would otherwise raise RecursionError).
     """
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=NonFinite)
+        return JSON_DECODER.decode(text)
     except RecursionError:
         depth, position = _deepest(text)
         raise json.JSONDecodeError(f"nested too deeply ({depth:,} levels)", text, position) from None
@@ -106,7 +129,7 @@ def show(value) -> str:
         return text if len(text) <= 60 else text[:57] + '..."'
     if isinstance(value, int) and value.bit_length() > 128:
         return "a very large number"
-    if isinstance(value, (int, Decimal, NonFinite)):
+    if isinstance(value, (int, Decimal, NonFinite, OutOfRange)):
         text = str(value)
         return text if len(text) <= 40 else text[:37] + "..."
     if isinstance(value, float):
