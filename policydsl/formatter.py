@@ -43,6 +43,7 @@ import attrs
 from . import nodes as n
 from . import printer
 from .diagnostics import PolicydslError
+from .policy_files import PolicyFileError, read_policy_text
 from .source import SourceFile
 
 WIDTH = 100
@@ -851,7 +852,11 @@ def cmd_fmt(args) -> int:
     files = _files(args.files)
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_policy_text(path)
+        except PolicyFileError as error:
+            print(f"{path}: error[{error.code}]: cannot read policy: it {error}", file=sys.stderr)
+            status = 1
+            continue
         except (OSError, UnicodeDecodeError) as error:
             print(f"{path}: error[L500]: cannot read policy: {error}", file=sys.stderr)
             status = 1

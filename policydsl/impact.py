@@ -24,6 +24,7 @@ import difflib
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 import tarfile
@@ -86,10 +87,17 @@ def load_version(path: str, rev: str | None, workdir: Path | None = None):
     file = Path(path).resolve()
     if not file.parent.is_dir():
         raise UsageError(f"{path}: no such folder {file.parent}")
+    commit = _check_revision(rev)
     toplevel = _git(["rev-parse", "--show-toplevel"], file.parent, f"{path} is not in a git repository (--rev needs git)").decode().strip()
     root = find_root(file)
     rel_root = root.relative_to(Path(toplevel).resolve())
-    archive = _git(["archive", "--format=tar", rev, "--", rel_root.as_posix() or "."], Path(toplevel), None, rev=rev, what=str(rel_root))
+    # Nothing from the command line may reach git as an option (`--output=FILE` truncates a
+    # file): the revision is looked up after `--end-of-options`, and only the commit id it
+    # resolves to (40 or 64 hex digits) is passed on to `git archive`, before `--`.
+    resolved = _git(["rev-parse", "--verify", "--end-of-options", commit], Path(toplevel), None, rev=rev, what=str(rel_root)).decode().strip()
+    if not _COMMIT_ID.fullmatch(resolved):
+        raise UsageError(f"--rev {rev!r}: not a revision of this repository")
+    archive = _git(["archive", "--format=tar", resolved, "--", rel_root.as_posix() or "."], Path(toplevel), None, rev=rev, what=str(rel_root))
     assert workdir is not None
     target = Path(workdir)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -99,6 +107,17 @@ def load_version(path: str, rev: str | None, workdir: Path | None = None):
     if not old_file.is_file():
         raise UsageError(f"{path} does not exist at revision {rev}")
     return load(old_file, root=old_root)
+
+
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _check_revision(rev: str) -> str:
+    """`rev` as git should look it up (`REV^{commit}`), or a UsageError: a revision may not start
+    with `-` (git would take it as an option) or hold control characters."""
+    if not rev or rev.startswith("-") or any(ord(c) < 32 or ord(c) == 127 for c in rev):
+        raise UsageError(f"--rev {rev!r}: not a revision (a revision names a commit, e.g. main or HEAD~1, and does not start with '-')")
+    return f"{rev}^{{commit}}"
 
 
 def _git(arguments: list[str], cwd: Path, not_repo: str | None, rev: str | None = None, what: str = "") -> bytes:

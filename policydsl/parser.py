@@ -3,11 +3,22 @@
 Only this module and `lower.py` import Lark. The grammar lives in `grammar/policy.lark`
 at the top of the repository; `policydsl/policy.lark` links to it so that an installed
 wheel carries a copy.
+
+The LALR tables are built ahead of time and shipped in the package as plain JSON data,
+`policydsl/grammar_tables.json` (Lark's own serialized form, with the SHA-256 of the grammar
+text and the Lark version they were made with). Loading them takes ~13 ms and reads no
+cache folder and no pickle: JSON cannot run code. If they do not match the grammar text
+or the installed Lark, they are not used and the tables are built in memory (~110 ms).
+Regenerate them after changing the grammar (a test fails until you do):
+
+    python -m policydsl.tables
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +27,11 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from .diagnostics import Diagnostic
 from .source import SourceFile, Span
+
+TABLES_FILE = "grammar_tables.json"
+TABLES_FORMAT = "policydsl-lark-tables 1"
+_OPTIONS = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": True}
+_INT_KEYS = "#int"  # JSON keys are strings: a dict keyed by ints is written {"#int": [[k, v], ...]}
 
 
 def grammar_text() -> str:
@@ -26,18 +42,59 @@ def grammar_text() -> str:
     return (Path(__file__).resolve().parent.parent / "grammar" / "policy.lark").read_text(encoding="utf-8")
 
 
+def grammar_hash(grammar: str) -> str:
+    return hashlib.sha256(grammar.encode("utf-8")).hexdigest()
+
+
+def build_lark(grammar: str) -> lark.Lark:
+    """Lark built from the grammar text: what the shipped tables must be equivalent to."""
+    return lark.Lark(grammar, **_OPTIONS)
+
+
+def _decode_object(obj: dict):
+    pairs = obj.get(_INT_KEYS)
+    if pairs is not None and len(obj) == 1:
+        return {int(k): v for k, v in pairs}
+    return obj
+
+
+def _read_tables_document(grammar: str) -> dict | None:
+    """The shipped tables if they were made from `grammar` by this Lark, else None."""
+    try:
+        raw = resources.files("policydsl").joinpath(TABLES_FILE).read_bytes()
+        document = json.loads(raw, object_hook=_decode_object)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    expected = {"format": TABLES_FORMAT, "grammar_sha256": grammar_hash(grammar), "lark_version": lark.__version__, "options": _OPTIONS}
+    if any(document.get(key) != value for key, value in expected.items()):
+        return None
+    return document
+
+
+def tables_status(grammar: str | None = None) -> str:
+    """'shipped' when the packaged tables fit the grammar and Lark, else 'stale' or 'missing'."""
+    grammar = grammar_text() if grammar is None else grammar
+    if not resources.files("policydsl").joinpath(TABLES_FILE).is_file():
+        return "missing"
+    return "shipped" if _read_tables_document(grammar) is not None else "stale"
+
+
+def _load_shipped(grammar: str) -> lark.Lark | None:
+    document = _read_tables_document(grammar)
+    if document is None:
+        return None
+    try:
+        return lark.Lark._load_from_dict(document["data"], document["memo"])
+    except Exception:  # noqa: BLE001 - unusable tables: build them instead (correct, slower)
+        return None
+
+
 @functools.cache
 def _lark() -> lark.Lark:
-    from .cache import lark_cache_file  # the LALR tables, built once per grammar (~75 ms)
-
     grammar = grammar_text()
-    return lark.Lark(
-        grammar,
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        cache=lark_cache_file(grammar, "lalr|propagate_positions|maybe_placeholders"),
-    )
+    return _load_shipped(grammar) or build_lark(grammar)
 
 
 _OTHERWISE_HINT = "a conditional needs an `otherwise` branch: `when ... then ... otherwise VALUE`"
@@ -172,3 +229,4 @@ def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:
         return _lark().parse(source.text)
     except UnexpectedInput as error:
         return syntax_diagnostic(source, error)
+

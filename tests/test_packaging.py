@@ -1,4 +1,5 @@
-"""The grammar sits outside the package (grammar/); an installed wheel must carry it."""
+"""The grammar sits outside the package (grammar/); an installed wheel must carry it, and the
+parser tables built from it (policydsl/grammar_tables.json), which it loads without building."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def test_wheel_contains_the_grammar(tmp_path):
     (wheel,) = tmp_path.glob("policydsl-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         packaged = archive.read("policydsl/policy.lark").decode("utf-8")
+        tables = archive.read("policydsl/grammar_tables.json")
     assert packaged == (ROOT / "grammar" / "policy.lark").read_text(encoding="utf-8")
+    assert tables == (ROOT / "policydsl" / "grammar_tables.json").read_bytes()
 
 
 def test_installed_wheel_parses_a_policy(tmp_path):
@@ -37,6 +40,7 @@ def test_installed_wheel_parses_a_policy(tmp_path):
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import policydsl, pathlib;"
         "assert pathlib.Path(policydsl.__file__).parent == pathlib.Path(sys.argv[1]) / 'policydsl';"
+        "from policydsl import parser; assert parser.tables_status() == 'shipped', parser.tables_status();"
         "p = policydsl.load(sys.argv[2]); print(p.title)"
     )
     result = subprocess.run(

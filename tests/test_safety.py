@@ -40,7 +40,7 @@ CLAIMS = example_claims()
 HOSTILE_FACTS = {
     "__builtins__": "5.00",
     "exec": "'); import os; ('",
-    "items": [{"open": "os", "__class__": "1.50"}, {"open": "eval", "__class__": "2.00"}, {"open": "\uff45\uff58\uff45\uff43", "__class__": "0.25"}],
+    "items": [{"open": "os", "__class__": "1.50"}, {"open": "eval", "__class__": "2.00"}, {"open": "exec", "__class__": "0.25"}],
     "self": "os",
 }
 # Names and texts of hostile.policy that must never reach generated code.
@@ -112,12 +112,20 @@ def test_hostile_text_literals(text):
     assert_only_generated(policy, texts=[value])
 
 
-@pytest.mark.parametrize("name", ["__import__", "exec", "eval", "os", "__builtins__", "print", "None", "True", "class", "def", "return", "yield", "\uff45\uff58\uff45\uff43", "r1", "k0", "_e", "inputs"])
+@pytest.mark.parametrize("name", ["__import__", "exec", "eval", "os", "__builtins__", "print", "None", "True", "class", "def", "return", "yield", "r1", "k0", "_e", "inputs"])
 def test_python_names_as_policy_names(name):
     text = f"input {{ {name}: money }}\nparam k1 = 1 yuan\nrule {name}_2: money = {name} + k1\noutput {name}_2\n"
     policy = policydsl.loads(text)
     assert str(policy.evaluate({name: "2.00"}).outputs[f"{name}_2"]) == "3.00"
     assert_only_generated(policy, [name] if not MANGLED.match(name) and name not in HELPER_ATTRIBUTES else [])
+
+
+def test_a_name_that_reads_as_a_python_name_is_refused():
+    """`ｅｘｅｃ` (full-width) is not in NFKC form: it reads as `exec`, and is refused (P123)."""
+    name = "\uff45\uff58\uff45\uff43"
+    with pytest.raises(PolicyError) as caught:
+        policydsl.loads(f"input {{ {name}: money }}\nrule r: money = {name}\noutput r\n")
+    assert {d.code for d in caught.value.diagnostics} == {"P123"}
 
 
 def test_every_bundled_policy_generates_only_mangled_code():
@@ -199,7 +207,12 @@ def sealed(monkeypatch):
     real_open = builtins.open
     opened: list[str] = []
 
+    descriptors: set[int] = set()  # opened read-only by guarded_os_open below
+
     def guarded_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, int) and file in descriptors and mode == "rb":  # os.fdopen
+            descriptors.discard(file)
+            return real_open(file, mode, *args, **kwargs)
         path = Path(os.fspath(file)) if isinstance(file, (str, os.PathLike)) else None
         if path is None or "r" not in mode or any(c in mode for c in "wax+") or path.suffix != ".policy":
             raise AssertionError(f"open({file!r}, {mode!r})")
@@ -207,9 +220,22 @@ def sealed(monkeypatch):
         opened.append(str(path))
         return real_open(file, mode, *args, **kwargs)
 
+    real_os_open = os.open
+
+    def guarded_os_open(file, flags, *args, **kwargs):  # policy_files.read_policy_text
+        path = Path(os.fspath(file))
+        writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+        if flags & writing or path.suffix != ".policy" or kwargs.get("dir_fd") is not None:
+            raise AssertionError(f"os.open({file!r}, {flags:#o})")
+        assert POLICIES in path.resolve().parents, path
+        opened.append(str(path))
+        handle = real_os_open(file, flags, *args, **kwargs)
+        descriptors.add(handle)
+        return handle
+
     monkeypatch.setattr(builtins, "open", guarded_open)
     monkeypatch.setattr(io, "open", guarded_open)
-    monkeypatch.setattr(os, "open", _forbidden("os.open"))
+    monkeypatch.setattr(os, "open", guarded_os_open)
     monkeypatch.setattr(socket, "socket", _forbidden("socket.socket"))
     monkeypatch.setattr(socket, "create_connection", _forbidden("socket.create_connection"))
     monkeypatch.setattr(subprocess, "Popen", _forbidden("subprocess.Popen"))
@@ -319,5 +345,6 @@ def test_int_growth_in_constants_is_a_diagnostic():
     with pytest.raises(PolicyError) as caught:
         policydsl.loads(f"input {{ n: int }}\nparam p0 = 99999\n{params}rule r: bool = n > p39\noutput r\n")
     (diagnostic,) = caught.value.diagnostics
-    assert diagnostic.code in ("R400", "R407") and "grew beyond" in diagnostic.message
+    # C224 (the checker's bound on constants) since the numbers work of issue 9; R400/R407 before.
+    assert diagnostic.code in ("C224", "R400", "R407") and ("grew beyond" in diagnostic.message or "is beyond" in diagnostic.message)
     assert diagnostic.span.line == 4 and time.perf_counter() - started < 2
