@@ -4,10 +4,15 @@ Every problem is reported with its field path (`items[2].amount: expected money,
 "abc"`); nothing is silently defaulted except fields that declare a default.
 
 What the reader accepts, per type:
-- money: a JSON string or number with at most 2 decimals, not negative, read exactly
-  (a Python float is read through its shortest repr, so 0.1 is 0.10, never 0.1000000000000000055).
-- ratio: a number (0.75) or a string with a percent sign ("75%").
-- int / months: a whole number (JSON integer); months may not be negative.
+- money: a JSON string or number with at most 2 decimals, not negative, below 10**15 yuan,
+  read exactly (a Python float is read through its shortest repr, so 0.1 is 0.10, never
+  0.1000000000000000055). A string is ASCII digits with an optional point: "12.30".
+- ratio: a number (0.75) or a string of ASCII digits with a percent sign ("75%", "7.5%"),
+  between 0% and 100%.
+- number: a JSON number.
+- ratio and number are bounded by `numbers.problem`: at most 40 significant digits, at most
+  40 digits after the point (1E-41 is refused), below 10**20; read exactly, never rounded.
+- int / months: a whole number (JSON integer) within ±10**18; months may not be negative.
 - bool: JSON true or false (not 0/1). date: "YYYY-MM-DD". text: a string.
 - enum: one of the declared members, exactly. list: a JSON array. record: a JSON object;
   a field the schema does not declare is an error (a typo must not silently fall back
@@ -15,7 +20,10 @@ What the reader accepts, per type:
 
 Whatever the facts hold, the reader answers with `Invalid` (a path and a message per
 problem), never another exception and never a long computation: digits are ASCII only,
-ints stay below 10**18, and JSON nested too deeply for Python is a `ValueError`.
+numbers are judged by their digits before any arithmetic, a JSON number past Decimal's
+range (`OutOfRange`) is refused at its field (F302) or as an unknown field (F303), and JSON
+nested too deeply for Python is a `ValueError`. No result depends on the caller's decimal
+context: the one computation (a percentage's scaleb) passes `numbers.EXACT`.
 """
 
 from __future__ import annotations
@@ -27,13 +35,17 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 
+from . import numbers
 from . import types as t
 from .diagnostics import FactError
 
-_MONEY_TEXT = re.compile(r"\d+(\.\d{1,2})?\Z", re.ASCII)
+_MONEY_TEXT = re.compile(r"\d{1,15}(\.\d{1,2})?\Z", re.ASCII)  # below 10**15: no other check
+_LONG_MONEY_TEXT = re.compile(r"\d+(\.\d{1,2})?\Z", re.ASCII)
+_PERCENT_TEXT = re.compile(r"\d+(\.\d+)?%\Z", re.ASCII)
 _NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?\Z", re.ASCII)
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 _FEN = Decimal("0.01")
+_ZERO_FEN = Decimal("0.00")
 _MAX_INT = 10**18  # ints are counts and years; larger is a mistake (and would slow arithmetic)
 # JSON can write lone surrogates ("\ud800"), which no output can encode: never echo them.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -66,18 +78,44 @@ class OutOfRange:
 
 
 def parse_number(text: str):
-    """A JSON number with a fraction or exponent, read exactly; `OutOfRange` past Decimal's range."""
+    """A JSON number with a fraction or exponent, read exactly; `OutOfRange` past Decimal's range
+    (a caller's context that does not trap InvalidOperation gives NaN instead: the same)."""
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
+        return OutOfRange(text)
+    return value if value.is_finite() else OutOfRange(text)
+
+
+def parse_integer(text: str):
+    """A JSON integer; `OutOfRange` past what Python converts from text (4,300 digits)."""
+    try:
+        return int(text)
+    except ValueError:
         return OutOfRange(text)
 
 
-JSON_DECODER = json.JSONDecoder(parse_float=parse_number, parse_constant=NonFinite)
+class _Decoder(json.JSONDecoder):
+    """Python's decoder with exact decimals; a JSON integer too long for `int` (a plain
+    ValueError, not a JSONDecodeError) is read again by a decoder that makes it `OutOfRange`
+    (not the common path: a reader of its own for every integer costs ~0.5 µs a claim)."""
+
+    def decode(self, s, *args, **kwargs):
+        try:
+            return super().decode(s, *args, **kwargs)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            return _LONG_INTEGERS.decode(s, *args, **kwargs)
+
+
+_LONG_INTEGERS = json.JSONDecoder(parse_float=parse_number, parse_int=parse_integer, parse_constant=NonFinite)
+JSON_DECODER = _Decoder(parse_float=parse_number, parse_constant=NonFinite)
 
 
 def loads(text: str):
-    """Parse JSON with exact decimals; NaN and Infinity become `NonFinite` markers.
+    """Parse JSON with exact decimals; NaN and Infinity become `NonFinite` markers, a number
+    too long or too large to read an `OutOfRange` marker.
 
     Malformed JSON is a `ValueError` (`json.JSONDecodeError`), and so is JSON nested too
     deeply for Python's parser (which would otherwise raise RecursionError).
@@ -145,17 +183,25 @@ def _fail(message: str):
     raise Invalid([((), message, "F302")])
 
 
+def _expected(what: str, value):
+    """Fail for a value that is not a `what` at all (or a number past Decimal's range)."""
+    if isinstance(value, OutOfRange):
+        _fail(f"the number is out of range (too large or too precise to read), got {show(value)}")
+    _fail(f"expected {what}, got {show(value)}")
+
+
+def _bounded(value: Decimal, what: str, shown) -> Decimal:
+    why = numbers.problem(value, what)
+    if why is not None:
+        _fail(f"{why}, got {show(shown)}")
+    return value
+
+
 def _money(value):
     if isinstance(value, str):
-        if not _MONEY_TEXT.match(value):
-            if _NUMBER_TEXT.match(value.strip()) and value.strip().startswith("-"):
-                _fail(f"money may not be negative, got {show(value)}")
-            if re.fullmatch(r"\d+\.\d{3,}", value, re.ASCII):
-                _fail(f"money has at most 2 decimals (fen), got {show(value)}")
-            _fail(f"expected money, got {show(value)}")
-        return Decimal(value)
+        return Decimal(value) if _MONEY_TEXT.match(value) else _money_text(value)
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
-        _fail(f"expected money, got {show(value)}")
+        _expected("money", value)
     if isinstance(value, int) and value.bit_length() > 128:
         _fail(f"money amount is implausibly large, got {show(value)}")
     if isinstance(value, float):
@@ -172,7 +218,23 @@ def _money(value):
         _fail(f"money has at most 2 decimals (fen), got {show(value)}")
     if value.adjusted() > 14:
         _fail(f"money amount is implausibly large, got {show(value)}")
-    return value.copy_abs() if value.is_zero() else value  # -0.00 is 0.00
+    if value.is_zero():  # -0.00 is 0.00; 0E-999999999 (no fen to speak of) is 0.00 too
+        return value.copy_abs() if value.as_tuple().exponent >= -2 else _ZERO_FEN
+    return value
+
+
+def _money_text(value: str) -> Decimal:
+    """Money text that is not plainly below 10**15: leading zeros, or a problem to report."""
+    if _LONG_MONEY_TEXT.match(value):
+        result = Decimal(value)
+        if result.adjusted() > 14:
+            _fail(f"money amount is implausibly large, got {show(value)}")
+        return result
+    if _NUMBER_TEXT.match(value.strip()) and value.strip().startswith("-"):
+        _fail(f"money may not be negative, got {show(value)}")
+    if re.fullmatch(r"\d+\.\d{3,}", value, re.ASCII):
+        _fail(f"money has at most 2 decimals (fen), got {show(value)}")
+    _fail(f"expected money, got {show(value)}")
 
 
 def _more_than_2_decimals(value: Decimal) -> bool:
@@ -183,30 +245,37 @@ def _more_than_2_decimals(value: Decimal) -> bool:
     return any(digits[max(0, len(digits) + exponent + 2) :])
 
 
+_HUNDRED = Decimal(100)
+
+
 def _ratio(value):
-    if isinstance(value, str) and value.endswith("%"):
-        try:
-            result = Decimal(value[:-1]).scaleb(-2)
-        except InvalidOperation:
-            _fail(f"expected ratio, got {show(value)}")
-    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+    if isinstance(value, str):
+        if not _PERCENT_TEXT.match(value):
+            _fail(f"expected ratio (0.75 or \"75%\"), got {show(value)}")
+        percent = Decimal(value[:-1])
+        if percent > _HUNDRED:
+            _fail(f"a ratio must be between 0% and 100%, got {show(value)}")
+        return _bounded(percent, "percentage", value).scaleb(-2, numbers.EXACT)  # exact: bounded
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         result = Decimal(value)
     elif isinstance(value, float) and math.isfinite(value):
         result = Decimal(repr(value))
     else:
-        _fail(f"expected ratio (0.75 or \"75%\"), got {show(value)}")
+        _expected("ratio (0.75 or \"75%\")", value)
     if not result.is_finite() or not 0 <= result <= 1:
         _fail(f"a ratio must be between 0% and 100%, got {show(value)}")
-    return result
+    return _bounded(result, "ratio", value)
 
 
 def _number(value):
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
-        _fail(f"expected number, got {show(value)}")
+        _expected("number", value)
+    if isinstance(value, int) and value.bit_length() > 128:
+        _fail(f"a number must be below 10^{numbers.MAGNITUDE_DIGITS}, got {show(value)}")
     result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if not result.is_finite():
         _fail(f"expected number, got {show(value)}")
-    return result
+    return _bounded(result, "number", value)
 
 
 def _int(value):
@@ -216,7 +285,7 @@ def _int(value):
         if not -_MAX_INT < value < _MAX_INT:
             _fail(f"int is implausibly large, got {show(value)}")
         return int(value)
-    _fail(f"expected int, got {show(value)}")
+    _expected("int", value)
 
 
 def _months(value):
@@ -260,6 +329,11 @@ _SCALARS = {
     t.BOOL: _bool,
     t.DATE: _date,
     t.TEXT: _text,
+}
+# The generated reader's names for the converters: fixed here, never taken from a type.
+_CONVERTER_NAMES = {
+    t.MONEY: "_to_money", t.RATIO: "_to_ratio", t.NUMBER: "_to_number", t.INT: "_to_int",
+    t.MONTHS: "_to_months", t.BOOL: "_to_bool", t.DATE: "_to_date", t.TEXT: "_to_text",
 }
 
 
@@ -408,7 +482,7 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
         "_Fallback": _Fallback, "_Exception": Exception, "_ABSENT": _ABSENT,
     }
     for scalar, convert in _SCALARS.items():
-        namespace[f"_to_{scalar.name}"] = convert
+        namespace[_CONVERTER_NAMES[scalar]] = convert
     lines: list[str] = []
     functions: dict[str | None, str] = {}
 
@@ -421,7 +495,7 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
         """Statements that set `target` from `x`, the JSON value, or raise. Values go through
         the checking reader's own converters, so both readers accept the same values."""
         if type_ in _SCALARS:
-            return [f"{target} = _to_{type_.name}(x)"]
+            return [f"{target} = {_CONVERTER_NAMES[type_]}(x)"]
         if isinstance(type_, t.EnumType):
             return [f"{target} = {const(_enum(type_))}(x)"]
         if isinstance(type_, t.ListType):
@@ -434,7 +508,7 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
     def callable_for(type_) -> str:
         """The name of a function converting one list element of `type_`."""
         if type_ in _SCALARS:
-            return f"_to_{type_.name}"
+            return _CONVERTER_NAMES[type_]
         if isinstance(type_, t.EnumType):
             return const(_enum(type_))
         if isinstance(type_, t.RecordType):

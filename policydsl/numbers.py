@@ -28,17 +28,19 @@ EXPONENT_LIMIT = 999  # computed values stay between 1E-999 and 1E+999 (R408 pas
 
 _TRAPS = [decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow, decimal.Underflow]
 
+# capitals and clamp are given too: a field left out is copied from decimal.DefaultContext,
+# which a caller may have changed before importing policydsl.
 EXACT = decimal.Context(
     prec=PRECISION, rounding=decimal.ROUND_HALF_EVEN, Emax=EXPONENT_LIMIT, Emin=-EXPONENT_LIMIT,
-    traps=[*_TRAPS, decimal.Inexact], flags=[],
+    capitals=1, clamp=0, traps=[*_TRAPS, decimal.Inexact], flags=[],
 )
 ROUNDING = decimal.Context(
     prec=PRECISION, rounding=decimal.ROUND_HALF_EVEN, Emax=EXPONENT_LIMIT, Emin=-EXPONENT_LIMIT,
-    traps=list(_TRAPS), flags=[],
+    capitals=1, clamp=0, traps=list(_TRAPS), flags=[],
 )
 QUOTIENT = decimal.Context(
     prec=QUOTIENT_DIGITS, rounding=decimal.ROUND_HALF_EVEN, Emax=EXPONENT_LIMIT, Emin=-EXPONENT_LIMIT,
-    traps=list(_TRAPS), flags=[],
+    capitals=1, clamp=0, traps=list(_TRAPS), flags=[],
 )
 
 

@@ -2,18 +2,24 @@
 
 Stages: text --parser--> parse tree --lower--> AST --checker--> checked policy
 --compiler--> program; facts --facts reader--> inputs --program--> decision (+ trace).
+
+Evaluating a claim answers with a `Decision`, a `FactsError` (bad facts, by field path) or
+an `EvaluationError` with a code (R4xx, naming the rule where one failed), never another
+exception. Reading the facts, running the program, checking the outputs and building an
+explanation all run under `numbers.EXACT`, whatever decimal context the caller has set:
+the same claim gets the same decision in any process.
 """
 
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from decimal import Decimal, DecimalException, DivisionByZero, getcontext, setcontext
 from pathlib import Path
 
 import attrs
 from lark.exceptions import VisitError
 
-from . import cache, limits
+from . import cache, limits, numbers, runtime
 from . import nodes as n
 from . import printer
 from . import types as t
@@ -25,8 +31,13 @@ from .facts import Invalid, build_reader, problems_to_errors
 from .inherit import find_root, link, policy_path
 from .lower import lower
 from .parser import parse_tree
+from .policy_files import PolicyFileError, read_policy_text
 from .checker.periods import segment_index
 from .runtime import FEN, InvariantViolation
+
+_EXACT = numbers.EXACT
+_ROUNDING = numbers.ROUNDING
+_FAILURES = (ArithmeticError, EvaluationError, ValueError, OverflowError)  # what a program may raise
 from .source import SourceFile, Span
 
 MAX_POLICY_BYTES = limits.MAX_POLICY_CHARS
@@ -93,7 +104,9 @@ def _parent_loader(root: Path):
             known = sorted(str(p.relative_to(root.resolve()).with_suffix("")) for p in root.resolve().rglob("*.policy"))
             return Diagnostic("C247", f"there is no policy `{name}` in {_display_path(root)}", span, hint=_suggest(name, known))
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_policy_text(path)
+        except PolicyFileError as error:
+            return Diagnostic(error.code, f"cannot read {path}: it {error}", span)
         except (OSError, UnicodeDecodeError) as error:
             return Diagnostic("L500", f"cannot read {path}: {error}", span)
         source = SourceFile(_display_path(path), text)
@@ -139,9 +152,11 @@ def load(path: str | Path, root: str | Path | None = None) -> "Policy":
     `policies` folder). A missing or unreadable file is a `PolicyError` too."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_policy_text(path)
     except FileNotFoundError:
         raise PolicyError([Diagnostic("L500", f"{path}: no such policy file", None)]) from None
+    except PolicyFileError as error:
+        raise PolicyError([Diagnostic(error.code, f"{path}: cannot read policy: it {error}", None)]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError([Diagnostic("L500", f"{path}: cannot read policy: {error}", None)]) from None
     return loads(text, str(path), root if root is not None else find_root(path))
@@ -189,16 +204,25 @@ class Policy:
         """Evaluate one claim with the values in force on its date (or on `as_of`).
 
         Raises `FactsError` (bad facts) or `EvaluationError` (the claim cannot be decided).
+        Runs under `numbers.EXACT`; the caller's decimal context is restored after.
         """
-        inputs = self.read_facts(facts)
-        segment = self.segment_for(inputs, as_of)
+        caller = getcontext()
+        setcontext(_EXACT)
         try:
-            raw = self.program.runs[segment](inputs)
-        except InvariantViolation as violation:
-            raise self._invariant_error(violation, facts) from None
-        except (ArithmeticError, EvaluationError, ValueError, OverflowError):
-            raise self._locate_failure(inputs, segment) from None
-        outputs = self._finish(raw)
+            inputs = self.read_facts(facts)
+            segment = self.segment_for(inputs, as_of)
+            program = self.program
+            if program.work[segment] is not None:
+                runtime.check_work(program.work[segment], inputs)
+            try:
+                raw = program.runs[segment](inputs)
+            except InvariantViolation as violation:
+                raise self._invariant_error(violation, facts) from None
+            except _FAILURES:
+                raise self._locate_failure(inputs, segment) from None
+            outputs = self._finish(raw)
+        finally:
+            setcontext(caller)
         claim_id = facts.get("claim_id") if isinstance(facts, dict) else None
         return Decision(self, inputs, outputs, claim_id if isinstance(claim_id, (str, int)) else None, segment)
 
@@ -220,24 +244,53 @@ class Policy:
         return index
 
     def run_traced(self, inputs: tuple, segment: int = 0) -> tuple[dict, list]:
-        steps: list = []
-        raw = self.program.traced[segment](inputs, steps)
-        return self._finish(raw), steps
+        """Run with tracing on: (outputs, steps), each step `(rule index, value, events)`.
+
+        Like `evaluate`, under `numbers.EXACT`; a claim that cannot be decided raises
+        `EvaluationError` naming the rule.
+        """
+        caller = getcontext()
+        setcontext(_EXACT)
+        try:
+            if self.program.work[segment] is not None:
+                runtime.check_work(self.program.work[segment], inputs)
+            steps: list = []
+            try:
+                raw = self.program.traced[segment](inputs, steps)
+            except InvariantViolation:
+                raise
+            except _FAILURES as error:
+                raise self._failure(error, steps) from None
+            return self._finish(raw), steps
+        finally:
+            setcontext(caller)
 
     def _finish(self, raw: tuple) -> dict:
+        """Outputs by name; money outputs checked to be whole fen (R404) and written to the
+        fen, never rounded: quantize under `numbers.EXACT` (set by the caller) raises instead."""
         outputs = dict(zip(self.output_names, raw))
-        for name in self._money_names:  # checked and written to the fen, never rounded
+        for name in self._money_names:
             value = outputs[name]
-            fen = value.quantize(FEN)
-            if fen != value:
-                raise EvaluationError(
-                    f"output `{name}` = {value} is not a whole number of fen; round it explicitly, e.g. round(x, half_up)",
-                    name,
-                    self.env.symbols[name].node.span,
-                    code="R404",
-                )
-            outputs[name] = fen
+            try:
+                outputs[name] = value.quantize(FEN)  # under numbers.EXACT: exact, or it raises
+            except ArithmeticError:
+                self._not_fen(name, value)
         return outputs
+
+    def _not_fen(self, name: str, value: Decimal):
+        """Raise why a money output cannot be written to the fen: R408 if quantizing it
+        needs more than `numbers.PRECISION` digits, else R404 (it has fractions of a fen)."""
+        span = self.env.symbols[name].node.span
+        try:
+            value.quantize(FEN, None, _ROUNDING)
+        except ArithmeticError:
+            raise EvaluationError(f"output `{name}` has more than {numbers.PRECISION} digits to the fen", name, span, code="R408") from None
+        raise EvaluationError(
+            f"output `{name}` = {value} is not a whole number of fen; round it explicitly, e.g. round(x, half_up)",
+            name,
+            span,
+            code="R404",
+        )
 
     def _invariant_error(self, violation: InvariantViolation, facts) -> EvaluationError:
         invariant = self.env.invariants[violation.number]
@@ -252,22 +305,27 @@ class Policy:
         steps: list = []
         try:
             self.program.traced[segment](inputs, steps)
-        except (ArithmeticError, EvaluationError, ValueError, OverflowError) as error:
-            rules = self.program.rule_names
-            rule = rules[len(steps)] if len(steps) < len(rules) else None
-            span = self.env.symbols[rule].node.span if rule else None
-            message = str(error) if isinstance(error, EvaluationError) else _arithmetic_message(error)
-            code = error.code if isinstance(error, EvaluationError) else "R400"
-            return EvaluationError(message, rule, span, code=code)
+        except _FAILURES as error:
+            return self._failure(error, steps)
         return EvaluationError("evaluation failed")
 
-
-def _arithmetic_message(error: Exception) -> str:
-    from decimal import DecimalException
-
-    if isinstance(error, DecimalException):
-        return "a value is too large or too precise to compute exactly"
-    return f"cannot compute: {error}"
+    def _failure(self, error: Exception, steps: list) -> EvaluationError:
+        """The error of a traced run that stopped after `len(steps)` rules, naming the rule."""
+        rules = self.program.rule_names
+        rule = rules[len(steps)] if len(steps) < len(rules) else None
+        span = self.env.symbols[rule].node.span if rule else None
+        if isinstance(error, EvaluationError):
+            if error.rule is not None:  # already names its rule
+                return error
+            # the error's message already ends with its own (absent) location
+            return EvaluationError(str(error), rule, span, code=error.code)
+        if isinstance(error, DecimalException) and not isinstance(error, DivisionByZero):
+            message = (
+                f"the exact value needs more than {numbers.PRECISION} significant digits or lies outside "
+                f"1E-{numbers.EXPONENT_LIMIT}..1E+{numbers.EXPONENT_LIMIT}; values are never rounded silently"
+            )
+            return EvaluationError(message, rule, span, code="R408")
+        return EvaluationError(f"cannot compute: {type(error).__name__}", rule, span, code="R400")
 
 
 @attrs.define
@@ -291,7 +349,12 @@ class Decision:
 
         if lang not in self._explanations:
             _, steps = self.policy.run_traced(self.inputs, self.segment)
-            self._explanations[lang] = build_explanation(self.policy, self.inputs, self.outputs, steps, self.segment, lang)
+            caller = getcontext()
+            setcontext(_EXACT)  # explaining formats and subtracts values (tier slices)
+            try:
+                self._explanations[lang] = build_explanation(self.policy, self.inputs, self.outputs, steps, self.segment, lang)
+            finally:
+                setcontext(caller)
         return self._explanations[lang]
 
     def explain(self, lang: str = "en") -> str:

@@ -1,7 +1,13 @@
-"""Helpers that compiled policies call at run time (dates, tiers, rounding, tracing).
+"""Helpers that compiled policies call at run time (dates, tiers, division, bounds, tracing).
 
 Generated code refers only to these helpers, to constants the compiler put in its
-namespace, and to a few builtins (min, max, sum, any, all, enumerate).
+namespace, and to a few builtins (min, max, sum, any, all, enumerate). That keeps the
+generated code small and readable; it is not a sandbox: what keeps it safe is that the
+compiler writes it from the checked AST through fixed tables only (see compiler.py).
+
+Numbers: the program runs under `numbers.EXACT` (set by `Policy.evaluate` and
+`Policy.run_traced`), so `+`, `-`, `*` are exact or raise; `divide` rounds to
+`numbers.QUOTIENT`; the compiler passes `numbers.ROUNDING` to `round`'s quantize.
 """
 
 from __future__ import annotations
@@ -10,11 +16,16 @@ import calendar
 import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
+from . import numbers
 from .diagnostics import EvaluationError
 
 FEN = Decimal("0.01")
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN, "up": ROUND_UP}
 ZERO = Decimal(0)
+# Element steps a claim's aggregates may take, estimated before running (R409): a few
+# seconds at most. Admits 5,000 x 5,000 pairwise comparisons (and tests/test_safety.py's
+# worst constructs over 2,000 items, estimated at 20 million); refuses 300**3.
+WORK_LIMIT = 25_000_000
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
@@ -24,28 +35,45 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
-        raise EvaluationError(f"{day.isoformat()} + {months} months is outside the calendar", code="R402")
+        shown = months if -INT_LIMIT <= months <= INT_LIMIT else "too many"
+        raise EvaluationError(f"{day.isoformat()} + {shown} months is outside the calendar", code="R402")
     if day.day <= 28:  # every month has a 28th: nothing to clamp, no calendar look-up
         return datetime.date(year, month + 1, day.day)
     last = calendar.monthrange(year, month + 1)[1]
     return datetime.date(year, month + 1, min(day.day, last))
 
 
-INT_LIMIT = 10**18
+INT_LIMIT = numbers.INT_LIMIT
 
 
 def int_product(a: int, b: int) -> int:
-    """Whole numbers (counts, years, months) stay below 10**18: repeated squaring cannot hang."""
+    """Whole numbers (counts, years, months) stay within ±10**18: repeated squaring cannot hang."""
     product = a * b
     if -INT_LIMIT <= product <= INT_LIMIT:
         return product
     raise EvaluationError("a whole number grew beyond 10**18", code="R407")
 
 
+def number_product(a, b):
+    """`*` of two values typed int or number: a number may hold a Python int (an int rule
+    declared `number`), and a product of those is bounded like `int_product`."""
+    product = a * b
+    if type(product) is int and not -INT_LIMIT <= product <= INT_LIMIT:
+        raise EvaluationError("a whole number grew beyond 10**18", code="R407")
+    return product
+
+
+def whole_too_big():
+    """Called by generated code when a rule's whole-number value is beyond ±10**18 (R407):
+    sums are bounded where they are assigned, so chains of rules cannot grow them."""
+    raise EvaluationError("a whole number grew beyond 10**18", code="R407")
+
+
 def divide(a, b):
+    """`a / b`, rounded half-even to `numbers.QUOTIENT_DIGITS` significant digits."""
     if b == 0:
         raise EvaluationError("division by zero", code="R401")
-    return Decimal(a) / Decimal(b)
+    return numbers.QUOTIENT.divide(Decimal(a), Decimal(b))
 
 
 def apply_tiers(bands, lower, upper):
@@ -113,3 +141,59 @@ class InvariantViolation(EvaluationError):
 
 def invariant_violated(number: int):
     raise InvariantViolation(number)
+
+
+# ---- the work a claim takes: estimated before running (R409) ---------------------
+
+EACH = -1  # a step of a list path: every element of the list reached so far
+
+
+def list_lengths(inputs: tuple, path: tuple) -> int:
+    """The longest list at `path` in a claim's inputs: `(3,)` is input 3; `(3, EACH, 1)`
+    is field 1 of every element of input 3."""
+    level = [inputs]
+    for step in path:
+        if step == EACH:
+            level = [element for value in level for element in value]
+        else:
+            level = [value[step] for value in level]
+    return max(map(len, level), default=0)
+
+
+def check_work(plan, inputs: tuple) -> None:
+    """Raise R409 if the aggregates of a claim would take more than `WORK_LIMIT` element steps.
+
+    `plan` (from the compiler, for policies with nested aggregates only): `(entries,
+    every_list)`, entries being `(rule, span, chains)`; a chain is the list paths of one
+    aggregate and those around it, and costs the product of their lengths (a conservative
+    bound: `any` may stop early). A path None stands for any list (`every_list` paths).
+    """
+    entries, every_list = plan
+    lengths: dict = {}
+
+    def length(path) -> int:
+        if path not in lengths:
+            lengths[path] = (
+                list_lengths(inputs, path) if path is not None
+                else max((length(p) for p in every_list), default=0)
+            )
+        return lengths[path]
+
+    total = 0
+    worst = (0, None, None)
+    for rule, span, chains in entries:
+        cost = 0
+        for chain in chains:
+            steps = 1
+            for path in chain:
+                steps *= length(path)
+            cost += steps
+        total += cost
+        if cost > worst[0]:
+            worst = (cost, rule, span)
+    if total > WORK_LIMIT:
+        raise EvaluationError(
+            f"this claim needs about {total:,} steps over its lists (nested aggregates), more than the "
+            f"limit of {WORK_LIMIT:,}; split the claim or rewrite the nested aggregate",
+            worst[1], worst[2], code="R409",
+        )

@@ -1,7 +1,9 @@
 """How policy values are written out: to JSON (settlement systems) and to text (people).
 
 Money is written with exactly two decimals (`"8625.00"`); a money output that is not a
-whole number of fen is refused at evaluation, so no rounding ever happens here.
+whole number of fen is refused at evaluation, so no rounding ever happens here. Every
+operation passes its decimal context (`numbers.ROUNDING`), so what is written does not
+depend on the caller's context; a value too long for it is written as it is.
 """
 
 from __future__ import annotations
@@ -9,18 +11,22 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from . import numbers
 from . import types as t
 
 FEN = Decimal("0.01")
+_CONTEXT = numbers.ROUNDING
 
 
 def percent(value: Decimal) -> str:
-    text = format((value * 100).normalize(), "f")
-    return f"{text}%"
+    return f"{format(value.scaleb(2, _CONTEXT).normalize(_CONTEXT), 'f')}%"
 
 
 def money(value: Decimal) -> str:
-    fen = value.quantize(FEN)
+    try:
+        fen = value.quantize(FEN, None, _CONTEXT)  # positional: a keyword costs ~0.4 µs
+    except ArithmeticError:
+        return format(value, "f")
     return format(fen if fen == value else value, "f")
 
 
@@ -44,7 +50,9 @@ def to_json(value, type_):
         return money(value)
     if type_ in (t.RATIO, t.NUMBER):
         value = Decimal(value)  # an int is a number too (`param q: number = 2`)
-        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+        if value == value.to_integral_value(context=_CONTEXT):
+            return format(value.normalize(_CONTEXT), "f")
+        return format(value, "f")
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
