@@ -38,7 +38,8 @@ class Diagnostic:
             lines = [head]
         else:
             lines = [f"{self.span.location}: {head}"]
-            source_line = self.span.source.line(self.span.line)
+            # A lone surrogate (possible in text given to `loads`) is shown as U+FFFD: the message must write out.
+            source_line = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in self.span.source.line(self.span.line))
             if source_line:
                 gutter = str(self.span.line)
                 width = (

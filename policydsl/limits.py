@@ -1,4 +1,5 @@
-"""Size and nesting limits, checked before the recursive stages run (codes L501-L504).
+"""Size and nesting limits, checked before the recursive stages run (codes L501-L504),
+and the characters policy text may hold (P118-P120, P122-P123), checked on the text first.
 
 Why: the LALR parser is iterative, but lowering (lark's Transformer), the checker, the
 compiler, Python's own `compile()` of the generated code (at most 200 nested brackets),
@@ -17,6 +18,9 @@ a policy and every policy it extends.
 from __future__ import annotations
 
 import re
+import unicodedata
+
+import regex
 
 from . import nodes as n
 from .diagnostics import Diagnostic
@@ -44,7 +48,7 @@ _AGGREGATES = frozenset({"sum_agg", "count_agg", "any_agg", "all_agg"})
 
 
 def check_text(source: SourceFile) -> list[Diagnostic]:
-    """Limits checked on the text before parsing: size, definitions, brackets, tokens."""
+    """Limits checked on the text before parsing: size, characters, definitions, brackets, tokens."""
     text = source.text
     if len(text) > MAX_POLICY_CHARS:
         return [
@@ -55,6 +59,9 @@ def check_text(source: SourceFile) -> list[Diagnostic]:
                 hint="split the policy into several files",
             )
         ]
+    bad_characters = check_characters(source)
+    if bad_characters:
+        return bad_characters
     starts = [m.start() for m in _DEFINITION_START.finditer(text)]
     if len(starts) > MAX_DEFINITIONS:
         return [_too_many_definitions(_point(source, _skip_space(text, starts[MAX_DEFINITIONS])), len(starts))]
@@ -152,6 +159,173 @@ def check_policy(policy: n.PolicyFile, source: SourceFile) -> list[Diagnostic]:
                 continue  # a cycle is the checker's error (C203); done records are known
             visiting.add(inner.name)
             stack.append((inner, contained(inner), inner_field))
+    return []
+
+
+# ---- characters ----------------------------------------------------------------------
+#
+# What a reader sees must be what the policy says ("Trojan Source", Unicode TR 36 / TR 39):
+# - P118: digits are ASCII 0-9. Python's `\d` and `\w` take every script's digits, so
+#   `৪0%` (Bengali four) would read as 40% while looking like 80%.
+# - P119: no bidirectional controls anywhere, comments and strings included: they reorder
+#   how the text is displayed, so the code shown is not the code run.
+# - P120: no lone surrogates (text that cannot be written out as UTF-8).
+# - P122: a name keeps to one script, as TR 39's "highly restrictive" profile says: one
+#   script, or Latin with Han and Japanese kana, Latin with Han and Bopomofo, or Latin with
+#   Han and Hangul (`基本_cap` is fine; a Latin `ratio` with a Cyrillic `а` is not).
+# - P123: a name is in Unicode normal form NFKC (full-width `ｃａｐ` is not `cap`).
+# Script properties come from the `regex` module's Unicode tables (Script_Extensions).
+
+MAX_CHARACTER_DIAGNOSTICS = 20
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_BIDI_NAMES = {
+    "\u202a": "LEFT-TO-RIGHT EMBEDDING", "\u202b": "RIGHT-TO-LEFT EMBEDDING", "\u202c": "POP DIRECTIONAL FORMATTING",
+    "\u202d": "LEFT-TO-RIGHT OVERRIDE", "\u202e": "RIGHT-TO-LEFT OVERRIDE", "\u2066": "LEFT-TO-RIGHT ISOLATE",
+    "\u2067": "RIGHT-TO-LEFT ISOLATE", "\u2068": "FIRST STRONG ISOLATE", "\u2069": "POP DIRECTIONAL ISOLATE",
+    "\u200e": "LEFT-TO-RIGHT MARK", "\u200f": "RIGHT-TO-LEFT MARK", "\u061c": "ARABIC LETTER MARK",
+}
+_ANYWHERE = re.compile(f"[{BIDI_CONTROLS}\ud800-\udfff]")
+_QUOTED = re.compile(rf"{_STRING}|{_COMMENT}")  # strings and comments: any digit, any script
+_CODE_NAME_OR_DIGIT = re.compile(r"[^\W\d]\w*|\d")  # the grammar's NAME, or a digit outside one
+
+# ISO 15924 codes of Unicode's scripts. A code the installed `regex` does not know is
+# skipped; a character in no listed script counts as a script of its own, so a name
+# that mixes it with any other script is refused (tests check every \w is covered).
+_SCRIPT_CODES = (
+    "Adlm Aghb Ahom Arab Armi Armn Avst Bali Bamu Bass Batk Beng Beri Bhks Bopo Brah Brai Bugi Buhd Cakm Cans "
+    "Cari Cham Cher Chrs Copt Cpmn Cprt Cyrl Deva Diak Dogr Dsrt Dupl Egyp Elba Elym Ethi Gara Geor Glag Gong "
+    "Gonm Goth Gran Grek Gujr Gukh Guru Hang Hani Hano Hatr Hebr Hira Hluw Hmng Hmnp Hung Ital Java Kali Kana "
+    "Kawi Khar Khmr Khoj Kits Knda Krai Kthi Lana Laoo Latn Lepc Limb Lina Linb Lisu Lyci Lydi Mahj Maka Mand "
+    "Mani Marc Medf Mend Merc Mero Mlym Modi Mong Mroo Mtei Mult Mymr Nagm Nand Narb Nbat Newa Nkoo Nshu Ogam "
+    "Olck Onao Orkh Orya Osge Osma Ougr Palm Pauc Perm Phag Phli Phlp Phnx Plrd Prti Rjng Rohg Runr Samr Sarb "
+    "Saur Sgnw Shaw Shrd Sidd Sidt Sind Sinh Sogd Sogo Sora Soyo Sund Sunu Sylo Syrc Tagb Takr Tale Talu Taml "
+    "Tang Tavt Tayo Telu Tfng Tglg Thaa Thai Tibt Tirh Tnsa Todr Tols Toto Tutg Ugar Vaii Vith Wara Wcho Xpeo "
+    "Xsux Yezi Yiii Zanb"
+).split()
+_SCRIPT_NAMES = {"Latn": "Latin", "Cyrl": "Cyrillic", "Grek": "Greek", "Hani": "Han", "Arab": "Arabic", "Hebr": "Hebrew",
+                 "Hira": "Hiragana", "Kana": "Katakana", "Hang": "Hangul", "Bopo": "Bopomofo", "Armn": "Armenian",
+                 "Geor": "Georgian", "Cher": "Cherokee", "Beng": "Bengali", "Deva": "Devanagari", "Thai": "Thai"}
+
+
+def _script_pattern(code: str):
+    try:
+        return regex.compile(rf"\p{{scx={code}}}")
+    except regex.error:
+        return None
+
+
+_SCRIPTS = tuple((code, pattern) for code in _SCRIPT_CODES if (pattern := _script_pattern(code)) is not None)
+_COMMON = regex.compile(r"[\p{scx=Zyyy}\p{scx=Zinh}]")  # digits, `_`, marks: go with any script
+# TR 39 highly restrictive: the combinations of scripts a name may mix.
+_ALLOWED_MIXES = tuple(
+    regex.compile("[" + "".join(rf"\p{{scx={code}}}" for code in (*mix, "Zyyy", "Zinh")) + "]*")
+    for mix in (("Latn", "Hani", "Hira", "Kana"), ("Latn", "Hani", "Bopo"), ("Latn", "Hani", "Hang"))
+)
+_scripts_of_char: dict[str, frozenset[str] | None] = {}
+
+
+def _char_scripts(char: str) -> frozenset[str] | None:
+    """The scripts (Script_Extensions) of a character; None for Common and Inherited ones."""
+    if char in _scripts_of_char:
+        return _scripts_of_char[char]
+    if _COMMON.match(char):
+        found = None
+    else:
+        found = frozenset(code for code, pattern in _SCRIPTS if pattern.match(char)) or frozenset({f"U+{ord(char):04X}"})
+    _scripts_of_char[char] = found
+    return found
+
+
+def mixed_scripts(name: str) -> list[str] | None:
+    """The scripts a name mixes when TR 39's highly restrictive profile refuses it, else None."""
+    if name.isascii() or any(mix.fullmatch(name) for mix in _ALLOWED_MIXES):
+        return None
+    common: frozenset[str] | None = None
+    seen: list[frozenset[str]] = []
+    for char in name:
+        scripts = _char_scripts(char)
+        if scripts is None:
+            continue
+        seen.append(scripts)
+        common = scripts if common is None else common & scripts
+    if common is None or common:
+        return None
+    names: list[str] = []
+    for scripts in seen:  # one script per character, in the order they appear
+        label = _SCRIPT_NAMES.get(min(scripts), min(scripts))
+        if label not in names:
+            names.append(label)
+    return names
+
+
+def check_characters(source: SourceFile) -> list[Diagnostic]:
+    """P118, P119, P120, P122, P123: characters that would make the text read otherwise than it runs."""
+    text = source.text
+    found: list[Diagnostic] = []
+    for match in _ANYWHERE.finditer(text):
+        char = match.group()
+        if char in _BIDI_NAMES:
+            found.append(
+                Diagnostic(
+                    "P119",
+                    f"bidirectional control character U+{ord(char):04X} {_BIDI_NAMES[char]} in policy text",
+                    _point(source, match.start()),
+                    hint="it changes how the text is displayed, so the policy would not read as it runs; delete it",
+                )
+            )
+        else:
+            found.append(Diagnostic("P120", f"lone surrogate U+{ord(char):04X} in policy text", _point(source, match.start()), hint="policy text must be valid Unicode (UTF-8)"))
+        if len(found) >= MAX_CHARACTER_DIAGNOSTICS:
+            return found
+    if text.isascii():
+        return found
+    position = 0
+    for quoted in [*_QUOTED.finditer(text), None]:
+        end = quoted.start() if quoted is not None else len(text)
+        for match in _CODE_NAME_OR_DIGIT.finditer(text, position, end):
+            found.extend(_check_word(source, match))
+            if len(found) >= MAX_CHARACTER_DIAGNOSTICS:
+                return found
+        if quoted is not None:
+            position = quoted.end()
+    return found
+
+
+def _check_word(source: SourceFile, match: re.Match) -> list[Diagnostic]:
+    word = match.group()
+    if word.isascii():
+        return []
+    digit = next((i for i, c in enumerate(word) if c.isdecimal() and not c.isascii()), None)
+    if digit is not None:
+        char = word[digit]
+        return [
+            Diagnostic(
+                "P118",
+                f"digits must be ASCII 0-9, not {char!r} ({unicodedata.name(char, f'U+{ord(char):04X}')})",
+                _point(source, match.start() + digit),
+                hint=f"write `{unicodedata.decimal(char)}` instead: a digit from another script can look like a different number",
+            )
+        ]
+    if not unicodedata.is_normalized("NFKC", word):
+        normal = unicodedata.normalize("NFKC", word)
+        return [
+            Diagnostic(
+                "P123",
+                f"name `{word}` is not in Unicode normal form (NFKC): it reads as `{normal}`",
+                _point(source, match.start(), len(word)),
+                hint=f"write `{normal}`",
+            )
+        ]
+    scripts = mixed_scripts(word)
+    if scripts:
+        return [
+            Diagnostic(
+                "P122",
+                f"name `{word}` mixes {' and '.join(scripts)} letters",
+                _point(source, match.start(), len(word)),
+                hint="a name keeps to one script (Latin may be mixed with Chinese, Japanese or Korean); letters of different scripts that look alike would make two names look the same",
+            )
+        ]
     return []
 
 

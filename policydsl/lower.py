@@ -15,6 +15,7 @@ import attrs
 import lark
 from lark import Token, Transformer, v_args
 
+from . import limits, numbers
 from . import nodes as n
 from .diagnostics import Diagnostic
 from .source import SourceFile, Span
@@ -24,13 +25,40 @@ MAX_NUMBER_DIGITS = 40
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+_SURROGATE_PAIR = re.compile("([\ud800-\udbff])([\udc00-\udfff])")
+_BAD_TEXT = re.compile(f"[\ud800-\udfff{limits.BIDI_CONTROLS}]")
+
+
+def _unescape_text(body: str) -> str:
+    def replace(match: re.Match) -> str:
+        escape = match.group(1)
+        if escape[0] == "u" and len(escape) == 5:
+            return chr(int(escape[1:], 16))
+        return _ESCAPES.get(escape, escape)
+
+    text = _ESCAPE.sub(replace, body)
+    # `\ud83d\ude00` is one character written as a UTF-16 pair, as in JSON.
+    return _SURROGATE_PAIR.sub(lambda m: chr(0x10000 + ((ord(m.group(1)) - 0xD800) << 10) + (ord(m.group(2)) - 0xDC00)), text)
+
+
 def _unescape(token: Token) -> str:
-    body = str(token)[1:-1]
-    return re.sub(
-        r"\\(u[0-9a-fA-F]{4}|.)",
-        lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u" and len(m.group(1)) == 5 else _ESCAPES.get(m.group(1), m.group(1)),
-        body,
-    )
+    return _unescape_text(str(token)[1:-1])
+
+
+def literal_problem(value, what: str) -> str | None:
+    """Why a number literal (`what`: number, money, ratio, number of months) is out of bounds, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    exact = Decimal(value)
+    if what == "money" and abs(exact) >= numbers.MONEY_LIMIT:
+        return f"an amount of money must be below {numbers.MONEY_LIMIT:,.0f} yuan"
+    if isinstance(value, int) and abs(value) > numbers.INT_LIMIT:
+        return f"a whole {what} must be within ±{numbers.INT_LIMIT:,}"
+    return numbers.problem(exact, what)
+
+
+LITERAL_WHAT = {"money": "money", "ratio": "ratio", "months": "number of months", "int": "number", "number": "number"}
 
 
 class _Lower(Transformer):
@@ -51,6 +79,19 @@ class _Lower(Transformer):
     def _error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint=hint))
 
+    def _text(self, token: Token) -> str:
+        """A string token's value; a lone surrogate or a bidi control in it is an error (P120, P119)."""
+        value = _unescape(token)
+        bad = _BAD_TEXT.search(value)
+        if bad is not None:
+            char = bad.group()
+            if "\ud800" <= char <= "\udfff":
+                self._error("P120", f"the string holds a lone surrogate U+{ord(char):04X}", self._tspan(token), hint="a `\\u` escape of a character above U+FFFF is a pair: `\\ud83d\\ude00`")
+            else:
+                self._error("P119", f"the string holds the bidirectional control character U+{ord(char):04X}", self._tspan(token), hint="it changes how the text around it is displayed; delete it")
+            value = _BAD_TEXT.sub("\ufffd", value)
+        return value
+
     # ---- literals ----------------------------------------------------------
     def _number(self, token: Token) -> int | Decimal:
         digits = str(token).replace("_", "")
@@ -59,14 +100,30 @@ class _Lower(Transformer):
             return 0
         return Decimal(digits) if "." in digits else int(digits)
 
+    def _bounded(self, value, what: str, span: Span):
+        """`value`, reporting P121 if it is outside the bounds numbers read from policy text keep to.
+
+        The same bounds as numbers read from claim facts (`numbers.problem`): 40 significant
+        digits, 40 after the point, below 10^20; money below 10^15 yuan; whole numbers within
+        10^18. Evaluation is exact (`numbers.EXACT`) only because its inputs are bounded. The
+        value is kept: the constants pass does not compute a literal out of bounds (so an
+        override is not also said to break a floor).
+        """
+        reason = literal_problem(value, what)
+        if reason is not None:
+            self._error("P121", f"{span.text} is out of bounds: {reason}", span)
+        return value
+
     @v_args(meta=True)
     def number(self, meta, children):
-        value = self._number(children[0])
-        return n.Literal("number" if isinstance(value, Decimal) else "int", value, span=self._span(meta))
+        span = self._span(meta)
+        value = self._bounded(self._number(children[0]), "number", span)
+        return n.Literal("number" if isinstance(value, Decimal) else "int", value, span=span)
 
     @v_args(meta=True)
     def money(self, meta, children):
-        return n.Literal("money", Decimal(self._number(children[0])), span=self._span(meta))
+        span = self._span(meta)
+        return n.Literal("money", self._bounded(Decimal(self._number(children[0])), "money", span), span=span)
 
     @v_args(meta=True)
     def months(self, meta, children):
@@ -75,15 +132,19 @@ class _Lower(Transformer):
         if not isinstance(value, int):
             self._error("P110", f"a number of months must be whole, not {children[0]}", span)
             value = int(value)
-        return n.Literal("months", value, span=span)
+        return n.Literal("months", self._bounded(value, "number of months", span), span=span)
 
     @v_args(meta=True)
     def percent(self, meta, children):
         digits = str(children[0])[:-1]
+        span = self._span(meta)
         if len(digits) > MAX_NUMBER_DIGITS:
-            self._error("P117", f"a percentage with {len(digits):,} digits is longer than policies need", self._span(meta))
+            self._error("P117", f"a percentage with {len(digits):,} digits is longer than policies need", span)
             digits = "0"
-        return n.Literal("ratio", Decimal(digits).scaleb(-2), span=self._span(meta))
+        # Exact: Decimal's default context has 28 digits, and `scaleb` in it rounds
+        # 0.4999999999999999999999999999999999999% to 0.005.
+        value = Decimal(digits).scaleb(-2, context=numbers.EXACT)
+        return n.Literal("ratio", self._bounded(value, "ratio", span), span=span)
 
     @v_args(meta=True)
     def date(self, meta, children):
@@ -97,7 +158,7 @@ class _Lower(Transformer):
 
     @v_args(meta=True)
     def text(self, meta, children):
-        return n.Literal("text", _unescape(children[0]), span=self._span(meta))
+        return n.Literal("text", self._text(children[0]), span=self._span(meta))
 
     @v_args(meta=True)
     def true(self, meta, children):
@@ -194,18 +255,18 @@ class _Lower(Transformer):
 
     @v_args(meta=True)
     def because(self, meta, children):
-        return n.Annotation("because", _unescape(children[0]), span=self._span(meta))
+        return n.Annotation("because", self._text(children[0]), span=self._span(meta))
 
     @v_args(meta=True)
     def cite(self, meta, children):
-        return n.Annotation("cite", _unescape(children[0]), span=self._span(meta))
+        return n.Annotation("cite", self._text(children[0]), span=self._span(meta))
 
     @v_args(meta=True)
     def because_lang(self, meta, children):
         lang = str(children[0])
         if lang not in LANGUAGES:
             self._error("P113", f"unknown language `{lang}` for a reason", self._tspan(children[0]), hint=f"languages: {', '.join(LANGUAGES)}")
-        return n.Annotation("because", _unescape(children[1]), lang=lang, span=self._span(meta))
+        return n.Annotation("because", self._text(children[1]), lang=lang, span=self._span(meta))
 
     @v_args(meta=True)
     def reason_code(self, meta, children):
@@ -371,10 +432,10 @@ class _Lower(Transformer):
 
     # Header clauses lower to (field, value) pairs that `header` gathers.
     def version(self, children):
-        return ("version", _unescape(children[0]), None)
+        return ("version", self._text(children[0]), None)
 
     def region(self, children):
-        return ("region", _unescape(children[0]), _unescape(children[1]) if children[1] is not None else None)
+        return ("region", self._text(children[0]), self._text(children[1]) if children[1] is not None else None)
 
     def effective(self, children):
         return ("effective", children[0], None)
@@ -386,8 +447,8 @@ class _Lower(Transformer):
     def implements(self, meta, children):
         title, number, issued = children
         document = n.Document(
-            _unescape(title),
-            _unescape(number) if number is not None else None,
+            self._text(title),
+            self._text(number) if number is not None else None,
             self._date_token(issued) if issued is not None else None,
             span=self._span(meta),
         )
@@ -395,11 +456,11 @@ class _Lower(Transformer):
 
     @v_args(meta=True)
     def extends(self, meta, children):
-        return ("extends", _unescape(children[0]), self._span(meta))
+        return ("extends", self._text(children[0]), self._span(meta))
 
     @v_args(meta=True)
     def header(self, meta, children):
-        fields: dict = {"title": _unescape(children[0]), "documents": ()}
+        fields: dict = {"title": self._text(children[0]), "documents": ()}
         for field, value, extra in children[1:]:
             if field == "documents":
                 fields["documents"] += (value,)

@@ -247,7 +247,10 @@ def test_long_number_literal():
     """Python's int() refuses 4,300+ digits: a long literal must be a diagnostic (P117, lower.py)."""
     diagnostics = diagnostics_of(f"input {{ a: int }}\nrule r: int = a + {'9' * 5_000}\noutput r\n")
     assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("P117", 2, 19)]
-    policydsl.loads("input { a: int }\nrule r: int = a + " + "9" * 30 + "\noutput r\n")
+    policydsl.loads("input { a: int }\nrule r: int = a + " + "9" * 18 + "\noutput r\n")
+    # Within 40 digits but past the bounds numbers keep to (numbers.py): P121, not P117.
+    diagnostics = diagnostics_of("input { a: int }\nrule r: int = a + " + "9" * 30 + "\noutput r\n")
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("P121", 2, 19)]
 
 
 def test_brackets_in_strings_and_comments_do_not_count():

@@ -5,16 +5,24 @@ generated code), so the checker can judge their values: a ratio outside 0-100% (
 a negative amount of money or months (C221), tier bands that are not contiguous and
 increasing (C222), an enum table that misses members (C223), and an override that goes
 below a parent's `floor` or above its `ceiling` (C215).
+
+The interpreter computes as evaluation does (`numbers.EXACT`: `+`, `-`, `*` exact or
+refused; `/` to 50 digits; `round` in `numbers.ROUNDING`), and a value it cannot hold
+exactly or that is out of bounds is C224 at the expression that made it. It is total:
+whatever goes wrong inside it is a diagnostic (C225 at worst), never an exception. A
+definition with a type error is not computed at all (nor anything that uses it).
 """
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal, DecimalException
 
 from .. import nodes as n
-from .. import runtime
+from .. import numbers, runtime
 from .. import types as t
 from ..diagnostics import EvaluationError
+from ..lower import LITERAL_WHAT, literal_problem
 from .env import CheckEnv
 
 
@@ -22,10 +30,50 @@ class _NotConstant(Exception):
     pass
 
 
+class _Refused(Exception):
+    """A value that cannot be held exactly or is out of bounds (C224), at `node`."""
+
+    def __init__(self, node, message: str):
+        super().__init__(message)
+        self.node = node
+
+
+_MAGNITUDE = Decimal(10) ** numbers.MAGNITUDE_DIGITS
+
+
+def _bounded(value, type_, node):
+    """`value`, the result of `node`, if it is within the bounds of its type; else C224."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return value
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise _Refused(node, f"`{node.span.text}` is not a finite number")
+    if type_ == t.MONEY and abs(value) >= numbers.MONEY_LIMIT:
+        raise _Refused(node, f"`{node.span.text}` is {_show(value, t.MONEY)} yuan; money must stay below {numbers.MONEY_LIMIT:,.0f} yuan")
+    if type_ in (t.INT, t.MONTHS) and abs(value) > numbers.INT_LIMIT:
+        raise _Refused(node, f"`{node.span.text}` is beyond ±{numbers.INT_LIMIT:,}, the range of whole numbers")
+    if type_ in (t.RATIO, t.NUMBER) and abs(value) >= _MAGNITUDE:
+        raise _Refused(node, f"`{node.span.text}` is {value:E}; a number must stay below 10^{numbers.MAGNITUDE_DIGITS}")
+    return value
+
+
+def _arithmetic(node, compute):
+    """Run `compute()` for `node` under the exact context; a result that would be rounded is C224."""
+    try:
+        return compute()
+    except decimal.Inexact:
+        raise _Refused(node, f"`{node.span.text}` cannot be computed exactly (it needs more than {numbers.PRECISION} significant digits)") from None
+    except (decimal.Overflow, decimal.Underflow):
+        raise _Refused(node, f"`{node.span.text}` is too large or too small to compute") from None
+    except decimal.InvalidOperation:
+        raise _Refused(node, f"`{node.span.text}` is not a number") from None
+
+
 def evaluate(expr, env: CheckEnv, values: dict):  # noqa: C901 - one dispatch over node kinds
     """The value of a constant expression; `values` holds the constants computed so far."""
     match expr:
-        case n.Literal(value=value):
+        case n.Literal(unit=unit, value=value):
+            if unit in LITERAL_WHAT and literal_problem(value, LITERAL_WHAT[unit]) is not None:
+                raise _NotConstant("a literal out of bounds (P121)")
             return value
         case n.Name(id=name) | n.Attr(field=name) if (symbol := env.resolved.get(id(expr))) is not None and symbol.kind == "member":
             return symbol.value
@@ -34,9 +82,12 @@ def evaluate(expr, env: CheckEnv, values: dict):  # noqa: C901 - one dispatch ov
                 raise _NotConstant(name)
             return values[name]
         case n.Index(obj=n.Name(id=table), key=key):
+            if table not in values:
+                raise _NotConstant(table)
             return values[table][evaluate(key, env, values)]
         case n.Unary(op="-", operand=operand):
-            return -evaluate(operand, env, values)
+            value = evaluate(operand, env, values)
+            return _bounded(_arithmetic(expr, lambda: -value), env.types.get(id(expr)), expr)
         case n.Unary(op="not", operand=operand):
             return not evaluate(operand, env, values)
         case n.Binary(op="and", left=left, right=right):
@@ -45,21 +96,26 @@ def evaluate(expr, env: CheckEnv, values: dict):  # noqa: C901 - one dispatch ov
             return evaluate(left, env, values) or evaluate(right, env, values)
         case n.Binary(op=op, left=left, right=right):
             a, b = evaluate(left, env, values), evaluate(right, env, values)
-            return _binary(op, a, b, env.types.get(id(left)), env.types.get(id(right)))
+            result = _arithmetic(expr, lambda: _binary(op, a, b, env.types.get(id(left)), env.types.get(id(right))))
+            return _bounded(result, env.types.get(id(expr)), expr)
         case n.Member(element=element, container=container, negated=negated):
             found = evaluate(element, env, values) in evaluate(container, env, values)
             return not found if negated else found
         case n.SetLiteral(items=items):
             return frozenset(evaluate(item, env, values) for item in items)
         case n.Call(func="round", args=(value, mode)):
-            return evaluate(value, env, values).quantize(runtime.FEN, runtime.ROUNDING[mode.id])
+            amount = evaluate(value, env, values)
+            return _arithmetic(expr, lambda: amount.quantize(runtime.FEN, runtime.ROUNDING[mode.id], context=numbers.ROUNDING))
         case n.Call(func="clamp", args=(value, low, high)):
             return min(max(evaluate(value, env, values), evaluate(low, env, values)), evaluate(high, env, values))
         case n.Call(func="min" | "max" as func, args=args):
             found = [evaluate(a, env, values) for a in args]
             return min(found) if func == "min" else max(found)
         case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper):
-            return runtime.apply_tiers(values[schedule], evaluate(lower, env, values), evaluate(upper, env, values))
+            if schedule not in values:
+                raise _NotConstant(schedule)
+            low, high = evaluate(lower, env, values), evaluate(upper, env, values)
+            return _bounded(_arithmetic(expr, lambda: runtime.apply_tiers(values[schedule], low, high)), t.MONEY, expr)
         case n.Conditional(branches=branches):
             for branch in branches:
                 if branch.condition is None or evaluate(branch.condition, env, values):
@@ -79,9 +135,11 @@ def _binary(op: str, a, b, left_type, right_type):
         case "-":
             return a - b
         case "*":
-            return runtime.int_product(a, b) if type(a) is int and type(b) is int else a * b
+            return a * b  # whole numbers too: the result is bounded (C224) before it is used again
         case "/":
-            return runtime.divide(a, b)
+            if b == 0:
+                raise EvaluationError("division by zero", code="R401")
+            return numbers.QUOTIENT.divide(Decimal(a), Decimal(b))
         case "=":
             return a == b
         case "!=":
@@ -106,28 +164,42 @@ def compute_constants(env: CheckEnv) -> None:
             reported.add((id(node), code))
             env.error(code, message, node.span, hint=hint)
 
-    for segment in env.segments:
-        if not segment.in_force:
-            continue
-        values: dict = {}
-        broken: set[str] = set()  # already reported as wrong (types, names, cycles): not computed
-        for name in env.order:
-            symbol = env.symbols.get(name)
-            if symbol is None or symbol.kind not in ("param", "table", "tiers"):
+    with decimal.localcontext(numbers.EXACT):
+        for segment in env.segments:
+            if not segment.in_force:
                 continue
-            if env.def_types.get(name) is t.ERROR or env.deps.get(name, set()) & broken:
-                broken.add(name)
-                continue
-            try:
-                values[name] = _compute(env, symbol, segment, values, report)
-            except (_NotConstant, KeyError):
-                broken.add(name)  # reported by an earlier pass (C207, C200, C202, C203)
-            except (EvaluationError, DecimalException, ArithmeticError) as error:
-                report(getattr(error, "code", "R400"), f"cannot compute `{name}`: {error}", symbol.node)
-                broken.add(name)
-        segment.constants = values
-        _check_values(env, segment, report)
-    _compute_defaults(env, report)
+            values: dict = {}
+            broken: set[str] = set()  # already reported as wrong (types, names, cycles): not computed
+            for name in env.order:
+                symbol = env.symbols.get(name)
+                if symbol is None or symbol.kind not in ("param", "table", "tiers"):
+                    continue
+                if env.def_types.get(name) is t.ERROR or name in env.ill_typed or env.deps.get(name, set()) & broken:
+                    broken.add(name)
+                    continue
+                if not _guarded(env, report, symbol.node, f"`{name}`", lambda: values.__setitem__(name, _compute(env, symbol, segment, values, report))):
+                    broken.add(name)
+            segment.constants = values
+            _check_values(env, segment, report)
+        _guarded(env, report, env.policy, "the field defaults", lambda: _compute_defaults(env, report))
+
+
+def _guarded(env, report, node, what: str, compute) -> bool:
+    """Run `compute()`; whatever goes wrong is a diagnostic at `node` (the evaluator is total)."""
+    try:
+        compute()
+        return True
+    except (_NotConstant, KeyError):
+        return False  # reported by an earlier pass (C207, C200, C202, C203)
+    except _Refused as refused:
+        report("C224", str(refused), refused.node, hint="policy values are exact; keep amounts below 10^15 yuan and numbers below 10^20")
+    except EvaluationError as error:
+        report(error.code, f"cannot compute {what}: {error}", node)
+    except (DecimalException, ArithmeticError, OverflowError, ValueError) as error:
+        report("R400", f"cannot compute {what}: {error}", node)
+    except Exception as error:  # noqa: BLE001 - the evaluator is total: never a traceback
+        report("C225", f"cannot compute {what}: {type(error).__name__}: {error}", node)
+    return False
 
 
 def _compute_defaults(env: CheckEnv, report) -> None:
@@ -140,16 +212,19 @@ def _compute_defaults(env: CheckEnv, report) -> None:
             if field.default is None:
                 continue
             key = field.name if record is None else f"{record}.{field.name}"
+            if key in env.ill_typed:
+                continue
             uses_dated = sorted(env.deps.get(key, set()) & dated)
             if uses_dated:
                 report("C218", f"the default of `{field.name}` uses `{uses_dated[0]}`, which has dated values", field.default, hint="a default must be the same on every day")
                 continue
-            try:
-                env.defaults[(record, field.name)] = evaluate(field.default, env, values)
-            except (_NotConstant, KeyError):
-                continue
-            except (EvaluationError, ArithmeticError) as error:
-                report("R400", f"cannot compute the default of `{field.name}`: {error}", field.default)
+            _guarded(
+                env,
+                report,
+                field.default,
+                f"the default of `{field.name}`",
+                lambda: env.defaults.__setitem__((record, field.name), evaluate(field.default, env, values)),
+            )
 
 
 def _compute(env: CheckEnv, symbol, segment, values: dict, report):
@@ -173,29 +248,44 @@ def _compute(env: CheckEnv, symbol, segment, values: dict, report):
 def _check_values(env: CheckEnv, segment, report) -> None:
     for name, value in segment.constants.items():
         symbol = env.symbols[name]
-        if symbol.kind == "param":
-            _check_range(env.def_types.get(name), value, segment.active[name].value, f"parameter `{name}`", report)
-        elif symbol.kind == "table":
-            value_type = env.def_types.get(name)
-            for row in segment.rows[name]:
-                row_value = value.default if row.key is None else value[row.key]
-                _check_range(getattr(value_type, "value", None), row_value, row.value, f"table `{name}`", report)
-            _check_coverage(env, symbol, value, report)
-        elif symbol.kind == "tiers":
-            _check_tiers(segment.active[name], value, report)
+        _guarded(env, report, symbol.node, f"`{name}`", lambda: _check_value(env, segment, report, name, symbol, value))
+    _guarded(env, report, env.policy, "the floors and ceilings", lambda: _check_bounds(env, segment, report))
+
+
+def _check_value(env: CheckEnv, segment, report, name: str, symbol, value) -> None:
+    if symbol.kind == "param":
+        _check_range(env.def_types.get(name), value, segment.active[name].value, f"parameter `{name}`", report)
+    elif symbol.kind == "table":
+        value_type = env.def_types.get(name)
+        for row in segment.rows[name]:
+            row_value = value.default if row.key is None else value[row.key]
+            _check_range(getattr(value_type, "value", None), row_value, row.value, f"table `{name}`", report)
+        _check_coverage(env, symbol, value, report)
+    elif symbol.kind == "tiers":
+        _check_tiers(segment.active[name], value, report)
+
+
+def _check_bounds(env: CheckEnv, segment, report) -> None:
     for child, parent in env.bounds:
-        if segment.active.get(child.name) is not child:
-            continue
+        if segment.active.get(child.name) is not child or child.name not in segment.constants:
+            continue  # not in force here, or not computed (its error is reported)
         try:
             floor = evaluate(parent.value, env, segment.constants)
-        except (_NotConstant, KeyError, EvaluationError, ArithmeticError):
+        except Exception:  # noqa: BLE001 - the parent's value is checked in the parent
             continue
         mine = segment.constants[child.name]
+        if not _same_kind(mine, floor):
+            continue  # `override param p = other_unit`: a type error, reported
         shown = _show(floor, env.def_types.get(child.name))
         if parent.bound == "floor" and mine < floor:
             report("C215", f"`{child.name}` may not be lowered below {shown}, the floor set at {n.name_span(parent).location}", child.value)
         if parent.bound == "ceiling" and mine > floor:
             report("C215", f"`{child.name}` may not be raised above {shown}, the ceiling set at {n.name_span(parent).location}", child.value)
+
+
+def _same_kind(a, b) -> bool:
+    numeric = (int, Decimal)
+    return (isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool)) or type(a) is type(b)
 
 
 def _show(value, type_=None) -> str:
@@ -214,7 +304,7 @@ def _check_range(type_, value, node, what: str, report) -> None:
 def _show_ratio(value: Decimal) -> str:
     from .. import values as v
 
-    return v.percent(value)
+    return v.percent(Decimal(value)) if isinstance(value, (int, Decimal)) else str(value)
 
 
 def _check_coverage(env: CheckEnv, symbol, table, report) -> None:

@@ -55,6 +55,7 @@ class CheckEnv:
     def_types: dict[str, object] = attrs.Factory(dict)  # param/rule/table name -> type
     order: list[str] = attrs.Factory(list)  # params and rules, dependencies first
     in_cycle: set[str] = attrs.Factory(set)
+    ill_typed: set[str] = attrs.Factory(set)  # definitions (and `record.field` defaults) with a type error
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None, notes=()) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint=hint, notes=tuple(notes)))

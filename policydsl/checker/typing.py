@@ -159,16 +159,14 @@ class _Inferrer:
             case n.SetLiteral(items=items):
                 if not items:
                     return self.error("an empty set has no element type", expr)
-                common = self.infer(items[0], scope)
-                for item in items:
-                    item_type = self.env.types.get(id(item)) if item is not items[0] else common
-                    if item is not items[0]:
-                        item_type = self.infer(item, scope)
-                    if not isinstance(item_type, (t.Scalar, t.EnumType, t.MemberType, t.ErrorType)):
+                types = [self.infer(item, scope) for item in items]  # each item once: one message each
+                if t.ERROR in types:
+                    return t.ERROR  # `{a, -b}`: the item's error is reported; the set is not a set of <error>
+                common = None
+                for item, item_type in zip(items, types):
+                    if not isinstance(item_type, (t.Scalar, t.EnumType, t.MemberType)):
                         return self.error(f"a set holds single values (numbers, money, dates, enum members), not a {item_type}", item)
-                for item in items[1:]:
-                    item_type = self.infer(item, scope)
-                    merged = t.unify(common, item_type)
+                    merged = item_type if common is None else t.unify(common, item_type)
                     if merged is None:
                         return self.error(f"a set mixes {common} and {item_type}", item)
                     common = merged
@@ -321,41 +319,55 @@ def infer_definitions(env: CheckEnv) -> None:
         if symbol is None:
             continue
         node = symbol.node
-        match symbol.kind:
-            case "param" | "rule":
-                result = None
-                for variant in env.variants[name]:
-                    variant_type = _infer_variant(env, inferrer, name, variant, symbol.kind)
-                    if result is None or result is t.ERROR:
-                        result = variant_type
-                    elif variant_type is not t.ERROR and t.unify(result, variant_type) is None:
-                        inferrer.error(
-                            f"the dated values of `{name}` have different units: {result} and {variant_type}",
-                            variant.value if symbol.kind == "param" else variant.body,
-                        )
-                env.def_types[name] = t.ERROR if name in env.in_cycle else result
-            case "table":
-                key_type = resolve_type(env, node.key_type)
-                value_type = resolve_type(env, node.value_type)
-                for row in node.rows:
-                    got = inferrer.infer(row.value, {})
-                    if t.ERROR not in (got, value_type) and t.unify(value_type, got) != value_type and not _int_is_number(value_type, got):
-                        inferrer.error(f"table `{name}` holds {value_type}, but this row is {got}", row.value, hint=t.arithmetic_hint("+", value_type, got))
-                env.def_types[name] = t.TableType(key_type, value_type) if t.ERROR not in (key_type, value_type) else t.ERROR
-            case "tiers":
-                for variant in env.variants[name]:
-                    for band in variant.bands:
-                        inferrer.expect(band.lower, {}, (t.MONEY,), "a tier bound")
-                        if band.upper is not None:
-                            inferrer.expect(band.upper, {}, (t.MONEY,), "a tier bound")
-                        inferrer.expect(band.rate, {}, (t.RATIO,), "a tier rate")
-            case "input":
-                _check_default(env, inferrer, node, env.field_types.get((None, name), t.ERROR))
+        errors_before = _error_count(env)
+        _infer_definition(env, inferrer, name, symbol, node, resolve_type)
+        if _error_count(env) > errors_before:
+            env.ill_typed.add(name)  # the constants pass does not compute it (nor what uses it)
     for record in env.records.values():
         for field in record.fields:
+            errors_before = _error_count(env)
             _check_default(env, inferrer, field, env.field_types.get((record.name, field.name), t.ERROR))
+            if _error_count(env) > errors_before:
+                env.ill_typed.add(f"{record.name}.{field.name}")
     for invariant in env.invariants:
         inferrer.expect(invariant.condition, {}, (t.BOOL,), f"invariant `{invariant.name}`")
+
+
+def _error_count(env: CheckEnv) -> int:
+    return sum(1 for d in env.diagnostics if d.is_error)
+
+
+def _infer_definition(env: CheckEnv, inferrer: _Inferrer, name: str, symbol, node, resolve_type) -> None:
+    match symbol.kind:
+        case "param" | "rule":
+            result = None
+            for variant in env.variants[name]:
+                variant_type = _infer_variant(env, inferrer, name, variant, symbol.kind)
+                if result is None or result is t.ERROR:
+                    result = variant_type
+                elif variant_type is not t.ERROR and t.unify(result, variant_type) is None:
+                    inferrer.error(
+                        f"the dated values of `{name}` have different units: {result} and {variant_type}",
+                        variant.value if symbol.kind == "param" else variant.body,
+                    )
+            env.def_types[name] = t.ERROR if name in env.in_cycle else result
+        case "table":
+            key_type = resolve_type(env, node.key_type)
+            value_type = resolve_type(env, node.value_type)
+            for row in node.rows:
+                got = inferrer.infer(row.value, {})
+                if t.ERROR not in (got, value_type) and t.unify(value_type, got) != value_type and not _int_is_number(value_type, got):
+                    inferrer.error(f"table `{name}` holds {value_type}, but this row is {got}", row.value, hint=t.arithmetic_hint("+", value_type, got))
+            env.def_types[name] = t.TableType(key_type, value_type) if t.ERROR not in (key_type, value_type) else t.ERROR
+        case "tiers":
+            for variant in env.variants[name]:
+                for band in variant.bands:
+                    inferrer.expect(band.lower, {}, (t.MONEY,), "a tier bound")
+                    if band.upper is not None:
+                        inferrer.expect(band.upper, {}, (t.MONEY,), "a tier bound")
+                    inferrer.expect(band.rate, {}, (t.RATIO,), "a tier rate")
+        case "input":
+            _check_default(env, inferrer, node, env.field_types.get((None, name), t.ERROR))
 
 
 def _infer_variant(env: CheckEnv, inferrer: _Inferrer, name: str, node, kind: str):
