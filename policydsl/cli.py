@@ -1,8 +1,15 @@
 """The `policydsl` command: check, eval, explain.
 
 Only this module prints or exits. Exit codes: 0 ok; 1 findings (a policy has errors,
-or a claim could not be decided); 2 usage (bad arguments, unreadable files);
-70 internal error (a bug in policydsl: please report it).
+or a claim could not be decided, or a batch worker process was lost); 2 usage (bad
+arguments, unreadable files, an output that cannot be created or is the input);
+70 internal error (a bug in policydsl: please report it); 74 the output could not be
+written (disk full, an I/O error, standard output closed): the message says what the
+output holds; 141 standard output was a pipe that the reader closed (as a program
+killed by SIGPIPE).
+
+Messages go to stderr only, never to stdout, which carries the records: when stderr is
+closed or a broken pipe, they are dropped, and the exit code stays what it would be.
 """
 
 from __future__ import annotations
@@ -15,16 +22,17 @@ import os
 import sys
 from pathlib import Path
 
-from .claims_io import UsageError, read_claims
+from .claims_io import OutputError, UsageError, read_claims, same_file
 from .claims_io import claim_id_of as _claim_id
 from . import regions
+from .policy_files import PolicyFileError, read_policy_text
 from .diagnostics import EvaluationError, FactError, FactsError, PolicydslError, PolicyError, render_all
 from .facts import show
 from .inherit import find_root
 from .policy import analyze, error_record, json_line, load
 from .source import SourceFile
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_OUTPUT, EXIT_BROKEN_PIPE = 0, 1, 2, 70, 74, 141
 
 
 # ---- commands ------------------------------------------------------------------------
@@ -34,9 +42,13 @@ def cmd_check(args) -> int:
     status = EXIT_OK
     for name in args.files:
         try:
-            text = Path(name).read_text(encoding="utf-8")
+            text = read_policy_text(name)
         except FileNotFoundError:
             print(f"{name}: error[L500]: no such policy file", file=sys.stderr)
+            status = max(status, EXIT_FINDINGS)
+            continue
+        except PolicyFileError as error:
+            print(f"{name}: error[{error.code}]: cannot read policy: it {error}", file=sys.stderr)
             status = max(status, EXIT_FINDINGS)
             continue
         except (OSError, UnicodeDecodeError) as error:
@@ -89,6 +101,8 @@ class _PolicyChooser:
             if not root.is_dir():
                 raise UsageError(f"{root}: no such policies folder")
             self.infos = regions.index(root)
+            for message in getattr(self.infos, "skipped", ()):
+                print(f"policydsl: warning: {message}", file=sys.stderr)
             if args.date is not None:
                 self.fixed = self._policy_for(args.date)
 
@@ -132,7 +146,7 @@ def cmd_eval(args) -> int:
     claims = args.paths[-1]
     as_of = args.as_of or args.date
     failed = 0
-    out = sys.stdout
+    out = _stdout_for(claims)
     for line, claim in read_claims(claims):
         claim_id = _claim_id(claim)
         if isinstance(claim, Exception):
@@ -151,10 +165,35 @@ def cmd_eval(args) -> int:
                 record = error_record(error, claim_id, None if claim_id is not None else line)
         if "error" in record:
             failed += 1
-        out.write(json_line(record))
+        _write(out, json_line(record))
+    _write(out, None)
     if failed:
         print(f"policydsl: {failed} claim{'s' if failed != 1 else ''} could not be decided", file=sys.stderr)
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _stdout_for(claims: str):
+    """Standard output, where records go; refused when it is closed or is the claims file
+    (`eval P in.jsonl >> in.jsonl` would read its own output for ever)."""
+    if sys.stdout is None:
+        raise OutputError("standard output is closed: there is nowhere to write the records")
+    if claims != "-" and same_file(claims, 1):
+        raise UsageError(f"standard output is the claims file {claims}: writing there would overwrite the claims as they are read")
+    return sys.stdout
+
+
+def _write(out, text: str | None) -> None:
+    """Write a record (None: flush at the end); a failed write stops the run with a message."""
+    try:
+        if text is None:
+            out.flush()
+        else:
+            out.write(text)
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as error:
+        what = "no space left on standard output" if getattr(error, "errno", None) == 28 else f"cannot write standard output: {getattr(error, 'strerror', None) or error}"
+        raise OutputError(f"{what}; the run stopped (the last record may be cut short)") from None
 
 
 def _not_an_object(claim):
@@ -167,6 +206,7 @@ def cmd_explain(args) -> int:
         return EXIT_FINDINGS
     status = EXIT_OK
     first = True
+    _stdout_for(args.claim)
     for line, claim in read_claims(args.claim):
         if not first:
             print("\n" + "=" * 72 + "\n")
@@ -196,6 +236,7 @@ def cmd_explain(args) -> int:
             print(json.dumps({"claim_id": decision.claim_id, **decision.explanation(args.lang).to_dict()}, ensure_ascii=False, indent=2))
         else:
             sys.stdout.write(decision.explain(args.lang))
+    _write(sys.stdout, None)
     return status
 
 
@@ -265,6 +306,17 @@ COMMAND_MODULES: tuple[str, ...] = ("policydsl.show", "policydsl.batch", "policy
 
 
 def main(argv: list[str] | None = None) -> int:
+    _reserve_standard_descriptors()
+    stderr = sys.stderr
+    sys.stderr = _QuietStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+        _settle(stderr)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -275,19 +327,99 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"policydsl: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OutputError as error:
+        _settle(sys.stdout)  # what stdout still buffers must not fail again at exit
+        print(f"policydsl: error: {error}", file=sys.stderr)
+        return EXIT_OUTPUT
     except PolicydslError as error:
         print(f"policydsl: {error}", file=sys.stderr)
         return EXIT_FINDINGS
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        sys.stderr.close()
-        return EXIT_OK
+        # Standard output went to a pipe whose reader stopped: the output is incomplete.
+        # Exit as a program killed by SIGPIPE would (141), without a traceback.
+        _settle(sys.stdout)
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # noqa: BLE001 - a bug must not show users a traceback
         if os.environ.get("POLICYDSL_DEBUG"):
             raise
         print(f"policydsl: internal error: {type(error).__name__}: {error} (set POLICYDSL_DEBUG=1 for details; please report it)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+class _QuietStream:
+    """stderr for messages: when it is closed (`2>&-`: sys.stderr is None) or fails (a
+    broken pipe), messages are dropped. They never fall back to stdout, where print()
+    would send them when given file=None, and a failing stderr never changes the exit code."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.broken = stream is None
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self.stream.write(text)
+            except (OSError, ValueError):
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.broken = True
+
+    def isatty(self) -> bool:
+        try:
+            return not self.broken and bool(self.stream.isatty())
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self.stream is None:
+            raise OSError("stderr is closed")
+        return self.stream.fileno()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _reserve_standard_descriptors() -> None:
+    """A closed descriptor 0, 1 or 2 is opened on /dev/null, so that no file this run
+    opens (an output, a policy) lands on it and receives what is meant for stdout or stderr."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+                if opened != fd:
+                    os.dup2(opened, fd)
+                    os.close(opened)
+            except OSError:
+                pass
+
+
+def _settle(stream) -> None:
+    """When a standard stream cannot take what it still buffers (a broken pipe, a full
+    disk), point its descriptor at /dev/null: Python's own flush at exit then succeeds
+    instead of turning the exit code into 120."""
+    if stream is None:
+        return
+    try:
+        stream.flush()
+        return
+    except (OSError, ValueError):
+        pass
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":
