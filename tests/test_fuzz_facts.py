@@ -26,61 +26,28 @@ from policydsl.cli import main
 from policydsl.diagnostics import EvaluationError, FactsError
 from policydsl.facts import NonFinite
 from policydsl.facts import loads as json_loads
-from policydsl.policy import error_record
+from policydsl.facts import format_path
+from policydsl import types as t
+from pathlib import Path
+from hypothesis import settings
 
-from .conftest import EXAMPLE_POLICY, example_claims
+from .claim_strategies import RAW_NUMBERS, claims, dumps, raw_json, schema_paths, typed_mutations
+from .conftest import budget, EXAMPLE_POLICY, ROOT, example_claims
+from .fuzz_oracles import OracleFailure, check_claim, expected_problems
 
 POLICY = policydsl.load(EXAMPLE_POLICY)
 CLAIMS = example_claims()
-FIELD_CODES = {"F301", "F302", "F303"}
 ITEMS = [item for claim in CLAIMS for item in claim["items"]]
 
 
 # ---- the property --------------------------------------------------------------------
 
-
-def _walk(value, path: str):
-    """The value at an error path (`items[2].amount`), or KeyError if there is none."""
-    for name, index, quoted in re.findall(r'(?:^|\.)([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]', path):
-        if quoted:
-            name = json.loads(quoted)
-        if name or quoted:
-            if not isinstance(value, dict) or name not in value:
-                raise KeyError(path)
-            value = value[name]
-        else:
-            if not isinstance(value, (list, tuple)) or int(index) >= len(value):
-                raise KeyError(path)
-            value = value[int(index)]
-    return value
+BUNDLED = {path: policydsl.load(path) for path in sorted((ROOT / "policies").glob("**/*.policy"))}
 
 
-def check_outcome(claim) -> str:
-    """Evaluate `claim`: a Decision, or FactsError / EvaluationError that say what is wrong."""
-    try:
-        decision = POLICY.evaluate(claim)
-    except FactsError as error:
-        assert error.errors
-        for problem in error.errors:
-            assert problem.code in FIELD_CODES and problem.message, problem
-            if not isinstance(claim, dict):
-                assert problem.path == "", problem  # the claim itself is not an object
-            elif problem.code == "F301":
-                parent, _, name = problem.path.rpartition(".")
-                holder = _walk(claim, parent) if parent else claim
-                assert isinstance(holder, dict) and name not in holder, problem
-            else:
-                assert problem.path, problem
-                _walk(claim, problem.path)  # the path names a value that is there
-        json.dumps(error_record(error, "c", None), ensure_ascii=False).encode("utf-8")  # writable
-        return "facts"
-    except EvaluationError as error:
-        assert error.code.startswith("R") and str(error)
-        json.dumps(error_record(error, "c", None), ensure_ascii=False).encode("utf-8")
-        return "evaluation"
-    json.dumps(decision.to_json(), ensure_ascii=False).encode("utf-8")
-    assert decision.explain().encode("utf-8")
-    return "decision"
+def check_outcome(claim, policy=POLICY) -> str:
+    """The strict oracle: tests/fuzz_oracles.check_claim (the example's invariants must hold)."""
+    return check_claim(policy, claim, invariants_hold=True)
 
 
 # ---- strategies ----------------------------------------------------------------------
@@ -204,6 +171,8 @@ def to_json(value) -> str:
         return value.text
     if isinstance(value, float) and value != value:
         return "NaN"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 10_000:
+        return str(Decimal(value))  # all the digits (json.dumps stops at 4,300)
     return json.dumps(value)
 
 
@@ -235,6 +204,132 @@ def test_mutated_claims_as_json_text(claim, data):
 @given(junk)
 def test_anything_at_all_as_a_claim(value):
     check_outcome(value)
+
+
+# ---- schema-aware: valid claims at the limits, typed mutations, raw JSON numbers ------------
+
+POLICY_LIST = list(BUNDLED.items())
+policies = st.sampled_from(range(len(POLICY_LIST)))
+
+
+@budget(50)
+@given(st.data())
+def test_valid_claims_at_the_limits_on_every_bundled_policy(data):
+    """Valid facts (by the reference reader) must be decided, or refused with an evaluation
+    error that says why; a bundled policy's invariants hold on every claim it accepts."""
+    path, policy = POLICY_LIST[data.draw(policies, label="policy")]
+    claim = data.draw(claims(policy, edges=True), label="claim")
+    check_claim(policy, claim, invariants_hold=True)
+
+
+@budget(50)
+@given(st.data())
+def test_typed_mutations_on_every_bundled_policy(data):
+    path, policy = POLICY_LIST[data.draw(policies, label="policy")]
+    claim = data.draw(typed_mutations(policy, data.draw(claims(policy, edges=True))), label="mutated")
+    check_claim(policy, claim, invariants_hold=True)
+
+
+@budget(50)
+@given(st.data())
+def test_raw_json_numbers_anywhere(data):
+    """A number written in the JSON text itself (1E+1000000000000000000, 1E-999999999, 40 digits,
+    -0) at a field of any type or in an unknown field: read without raising, judged strictly."""
+    path, policy = POLICY_LIST[data.draw(policies, label="policy")]
+    claim = data.draw(claims(policy, edges=True), label="claim")
+    targets = [p for p, _ in schema_paths(policy, claim)] + [("unknown_field",)]
+    at = data.draw(st.sampled_from(targets), label="path")
+    number = data.draw(st.sampled_from(RAW_NUMBERS), label="number")
+    text = raw_json({**claim, "unknown_field": 0} if at == ("unknown_field",) else claim, at, number)
+    from policydsl.claims_io import parse_json_line
+
+    started = time.perf_counter()
+    parsed = json_loads(text)
+    line = parse_json_line(text.encode("utf-8"))
+    assert time.perf_counter() - started < 1, "reading one JSON line took over a second"
+    assert not isinstance(line, Exception), line
+    check_claim(policy, parsed, invariants_hold=True)
+
+
+@pytest.mark.parametrize("name", sorted({str(p) for p in BUNDLED}), ids=lambda p: p.split("policies/")[-1])
+def test_each_kind_of_mutation_predicts_its_error(name):
+    """Deterministic: for every field of the first claim each policy accepts, negative money,
+    a field removed and an unknown field next to it must give F302 / F301 / F303 at that path.
+    A reader broken to accept negative money or unknown fields fails here."""
+    policy = BUNDLED[Path(name)]
+    claim = _first_valid_claim(policy)
+    checked = 0
+    for path, type_ in schema_paths(policy, claim):
+        cases = []
+        if type_ == t.MONEY:
+            cases.append(("set", "-0.01", "F302"))
+            cases.append(("set", -1, "F302"))
+        cases.append(("unknown", None, "F303"))
+        if len(path) == 1 and (None, path[0]) not in policy.program.defaults:
+            cases.append(("delete", None, "F301"))
+        for op, value, code in cases:
+            mutated = copy.deepcopy(claim)
+            holder = mutated
+            for part in path[:-1]:
+                holder = holder[part]
+            if op == "set":
+                holder[path[-1]] = value
+                where = format_path(path)
+            elif op == "delete":
+                del holder[path[-1]]
+                where = format_path(path)
+            elif isinstance(holder, dict):
+                holder[f"{path[-1]}_x"] = 1
+                where = format_path((*path[:-1], f"{path[-1]}_x"))
+            else:
+                continue
+            with pytest.raises(FactsError) as caught:
+                policy.evaluate(mutated)
+            assert (where, code) in {(e.path, e.code) for e in caught.value.errors}, (op, path, caught.value.errors)
+            checked += 1
+    assert checked >= 3
+
+
+def _first_valid_claim(policy):
+    found = []
+
+    @settings(max_examples=50, database=None, derandomize=True)
+    @given(claims(policy))
+    def collect(claim):
+        if not found and not expected_problems(policy.env, policy.program.defaults, claim, policy._drop_claim_id)[0]:
+            try:
+                policy.evaluate(claim)
+            except EvaluationError:
+                return
+            found.append(claim)
+
+    collect()
+    assert found, "no generated claim is decided"
+    return found[0]
+
+
+def test_the_oracle_catches_a_lenient_reader():
+    """The oracle itself can fail: a reader that accepts negative money and ignores unknown
+    fields (the audit of issue 20 broke the reader so; every old fuzz test still passed)."""
+    lenient = policydsl.load(EXAMPLE_POLICY)
+    strict = lenient._read
+
+    def read(facts):
+        facts = copy.deepcopy(facts)
+        facts.pop("hospitl_level", None)
+        for item in facts.get("items", []):
+            if isinstance(item.get("amount"), str) and item["amount"].startswith("-"):
+                item["amount"] = item["amount"][1:]
+        return strict(facts)
+
+    lenient._read = read
+    negative = copy.deepcopy(CLAIMS[0])
+    negative["items"][0]["amount"] = "-5.00"
+    unknown = {**copy.deepcopy(CLAIMS[0]), "hospitl_level": 2}
+    for claim in (negative, unknown):
+        assert check_claim(POLICY, claim) == "facts"
+        with pytest.raises(OracleFailure, match="a decision for facts the rules refuse"):
+            check_claim(lenient, claim)
 
 
 @pytest.mark.parametrize(
