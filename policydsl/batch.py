@@ -50,7 +50,7 @@ from pathlib import Path
 
 import attrs
 
-from . import claims_io
+from . import claims_io, numbers
 from . import types as t
 from .claims_io import OutputError, Unreadable, UsageError, claim_id_of, parse_json_line, same_file
 from .diagnostics import FactError, FactsError, PolicydslError, PolicyError
@@ -123,7 +123,8 @@ class Totals:
     def add(self, claims: int, errors: int, money: list) -> None:
         self.claims += claims
         self.errors += errors
-        self.money = [a + b for a, b in zip(self.money, money)] if self.money else list(money)
+        add = numbers.ROUNDING.add  # exact for totals of bounded amounts, whatever the caller's context
+        self.money = [add(a, b) for a, b in zip(self.money, money)] if self.money else list(money)
 
 
 def run(args) -> int:
@@ -575,7 +576,7 @@ class _Worker:
                     failed.append(self.errors.error(error_record(error, claim_id, None if claim_id is not None else line)))
                     continue
                 for index, name in enumerate(self.money):
-                    money[index] += outputs[name]
+                    money[index] = numbers.ROUNDING.add(money[index], outputs[name])
                 main.append(row)
         errors_chunk = self.errors.chunk(failed) if failed is not main else None
         return self.main.chunk(main), errors_chunk, claims, errors, money

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import attrs
 
+from . import numbers
 from . import types as t
 from . import values
 from .claims_io import UsageError, claim_id_of, read_claims
@@ -174,6 +175,15 @@ def default_layers(policy) -> list[str]:
     ]
 
 
+def _total(amounts) -> Decimal:
+    """The exact sum of money amounts (under `numbers.ROUNDING`, 200 digits: not the caller's
+    context, which would round sums past 28 digits)."""
+    total = Decimal("0.00")
+    for amount in amounts:
+        total = numbers.ROUNDING.add(total, amount)
+    return total
+
+
 def nearest_rank(ordered: list[Decimal], percent: int) -> Decimal:
     """The nearest-rank percentile of sorted values: the value at rank ceil(p/100 x N)."""
     rank = max(1, math.ceil(percent * len(ordered) / 100))
@@ -237,15 +247,15 @@ class Impact:
     def totals(self) -> dict[str, tuple[Decimal, Decimal]]:
         result = {}
         for name in self.money_outputs:
-            before = sum((o.old.outputs.get(name, Decimal(0)) for o in self.decided()), Decimal("0.00"))
-            after = sum((o.new.outputs.get(name, Decimal(0)) for o in self.decided()), Decimal("0.00"))
+            before = _total(o.old.outputs.get(name, Decimal(0)) for o in self.decided())
+            after = _total(o.new.outputs.get(name, Decimal(0)) for o in self.decided())
             result[name] = (before, after)
         return result
 
     def funds(self) -> tuple[Decimal, Decimal]:
         totals = self.totals()
-        before = sum((totals[name][0] for name in self.layers if name in totals), Decimal("0.00"))
-        after = sum((totals[name][1] for name in self.layers if name in totals), Decimal("0.00"))
+        before = _total(totals[name][0] for name in self.layers if name in totals)
+        after = _total(totals[name][1] for name in self.layers if name in totals)
         return before, after
 
     def deltas(self) -> list[Decimal]:
@@ -542,8 +552,8 @@ def compare(old_policy, new_policy, claims: list[ClaimInput], layers: list[str] 
         if outcome.decided:
             a, b = old.to_json(), new.to_json()
             outcome.changed = [name for name in dict.fromkeys([*a, *b]) if name != "claim_id" and a.get(name) != b.get(name)]
-            paid_before = sum((old.outputs.get(name, Decimal(0)) for name in layers), Decimal(0))
-            paid_after = sum((new.outputs.get(name, Decimal(0)) for name in layers), Decimal(0))
+            paid_before = _total(old.outputs.get(name, Decimal(0)) for name in layers)
+            paid_after = _total(new.outputs.get(name, Decimal(0)) for name in layers)
             outcome.delta = paid_after - paid_before
         outcomes.append(outcome)
     return outcomes

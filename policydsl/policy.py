@@ -35,10 +35,11 @@ from .policy_files import PolicyFileError, read_policy_text
 from .checker.periods import segment_index
 from .runtime import FEN, InvariantViolation
 
+from .source import SourceFile, Span
+
 _EXACT = numbers.EXACT
 _ROUNDING = numbers.ROUNDING
 _FAILURES = (ArithmeticError, EvaluationError, ValueError, OverflowError)  # what a program may raise
-from .source import SourceFile, Span
 
 MAX_POLICY_BYTES = limits.MAX_POLICY_CHARS
 

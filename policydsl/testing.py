@@ -26,6 +26,7 @@ from pathlib import Path
 import attrs
 
 from . import nodes as n
+from . import numbers
 from . import printer
 
 from .diagnostics import EvaluationError, FactsError, PolicydslError, PolicyError
@@ -208,7 +209,7 @@ def _as_decimal(value) -> Decimal | None:
         return None
     try:
         if isinstance(value, str) and value.strip().endswith("%"):
-            return Decimal(value.strip()[:-1]) / 100
+            return Decimal(value.strip()[:-1]).scaleb(-2, numbers.ROUNDING)
         return Decimal(str(value)) if isinstance(value, (str, int, float, Decimal)) else None
     except InvalidOperation:
         return None

@@ -490,3 +490,31 @@ def test_in_process_a_full_disk_is_exit_74(tmp_path, capsys):
     full.symlink_to("/dev/full")
     assert main(["batch", str(EXAMPLE_POLICY), str(source), "-o", str(full)]) == 74
     assert "no space left on" in capsys.readouterr().err
+
+
+# ---- totals are exact, past 28 digits ---------------------------------------------------------
+
+
+BIG = """input {
+  claim_id: text
+  amount: money
+  n: int
+}
+rule total: money = amount * n
+output total
+"""
+
+
+def test_summary_totals_are_exact_past_decimals_default_precision(tmp_path):
+    """Each claim pays 99999999999999.99 x 999999999999999999 (32 digits); Decimal's default
+    28-digit context would round their sum. The summary adds them exactly."""
+    policy = tmp_path / "big.policy"
+    policy.write_text(BIG, encoding="utf-8")
+    claims = tmp_path / "in.jsonl"
+    claims.write_text("".join(json.dumps({"claim_id": f"c{i}", "amount": "99999999999999.99", "n": 999999999999999999}) + "\n" for i in range(3)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(policy), str(claims), "-o", str(out), "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    each = Decimal("99999999999999989900000000000000.01")  # exact, by hand: 10**14 * 10**18 - ...
+    assert [Decimal(r["total"]) for r in read_jsonl(out)] == [each] * 3
+    assert "299,999,999,999,999,969,700,000,000,000,000.03" in result.stderr.decode()
