@@ -841,6 +841,8 @@ def _files(paths: list[str]) -> list[Path]:
             found += sorted(path.rglob("*.policy"))
         elif path.is_file():
             found.append(path)
+        elif path.exists():  # a FIFO or a device: never opened (it could block or never end)
+            raise UsageError(f"{name}: not a policy file (a FIFO, a device or another special file)")
         else:
             raise UsageError(f"{name}: no such file or folder")
     return found

@@ -390,3 +390,30 @@ def test_read_policy_text_reads_like_read_text(tmp_path):
     assert read_policy_text(link) == path.read_text(encoding="utf-8")
     with pytest.raises(PolicyFileError, match="symbolic link"):
         read_policy_text(link, follow_links=False)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+@pytest.mark.parametrize("how", ["check", "fmt", "load"])
+def test_commands_given_a_fifo_or_a_device_finish_with_l505(tmp_path, kind, how):
+    """`check`, `fmt` and `policydsl.load` on a FIFO (which would block) or /dev/zero (which
+    never ends): an error naming the file (L505; for fmt a usage error), within the timeout,
+    never a hang or a memory blow-up."""
+    target = tmp_path / "p.policy"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/zero")
+    if how == "load":
+        code = f"import policydsl\ntry:\n    policydsl.load({str(target)!r})\nexcept policydsl.PolicyError as e:\n    print(e)"
+        argv = [sys.executable, "-c", code]
+    else:
+        argv = [sys.executable, "-m", "policydsl", how, str(target)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    said = result.stdout + result.stderr
+    assert "Traceback" not in said and "p.policy" in said, said
+    if how == "fmt":  # fmt takes files or folders: a special file is a usage error
+        assert result.returncode == 2 and "not a policy file" in said, said
+        return
+    assert "L505" in said, said
+    if how == "check":
+        assert result.returncode == 1
