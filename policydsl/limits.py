@@ -18,9 +18,8 @@ a policy and every policy it extends.
 from __future__ import annotations
 
 import re
+import functools
 import unicodedata
-
-import regex
 
 from . import nodes as n
 from .diagnostics import Diagnostic
@@ -207,20 +206,29 @@ _SCRIPT_NAMES = {"Latn": "Latin", "Cyrl": "Cyrillic", "Grek": "Greek", "Hani": "
                  "Geor": "Georgian", "Cher": "Cherokee", "Beng": "Bengali", "Deva": "Devanagari", "Thai": "Thai"}
 
 
-def _script_pattern(code: str):
-    try:
-        return regex.compile(rf"\p{{scx={code}}}")
-    except regex.error:
-        return None
+@functools.cache
+def _script_tables():
+    """(scripts as (code, pattern), the Common/Inherited pattern, the allowed mixes), built on
+    the first non-ASCII name: `regex` and its ~170 patterns cost ~30 ms, which an ASCII-only
+    policy (and `import policydsl`) should not pay."""
+    import regex
+
+    def pattern(code: str):
+        try:
+            return regex.compile(rf"\p{{scx={code}}}")
+        except regex.error:  # a script the installed `regex` does not know
+            return None
+
+    scripts = tuple((code, found) for code in _SCRIPT_CODES if (found := pattern(code)) is not None)
+    common = regex.compile(r"[\p{scx=Zyyy}\p{scx=Zinh}]")  # digits, `_`, marks: go with any script
+    # TR 39 highly restrictive: the combinations of scripts a name may mix.
+    mixes = tuple(
+        regex.compile("[" + "".join(rf"\p{{scx={code}}}" for code in (*mix, "Zyyy", "Zinh")) + "]*")
+        for mix in (("Latn", "Hani", "Hira", "Kana"), ("Latn", "Hani", "Bopo"), ("Latn", "Hani", "Hang"))
+    )
+    return scripts, common, mixes
 
 
-_SCRIPTS = tuple((code, pattern) for code in _SCRIPT_CODES if (pattern := _script_pattern(code)) is not None)
-_COMMON = regex.compile(r"[\p{scx=Zyyy}\p{scx=Zinh}]")  # digits, `_`, marks: go with any script
-# TR 39 highly restrictive: the combinations of scripts a name may mix.
-_ALLOWED_MIXES = tuple(
-    regex.compile("[" + "".join(rf"\p{{scx={code}}}" for code in (*mix, "Zyyy", "Zinh")) + "]*")
-    for mix in (("Latn", "Hani", "Hira", "Kana"), ("Latn", "Hani", "Bopo"), ("Latn", "Hani", "Hang"))
-)
 _scripts_of_char: dict[str, frozenset[str] | None] = {}
 
 
@@ -228,17 +236,18 @@ def _char_scripts(char: str) -> frozenset[str] | None:
     """The scripts (Script_Extensions) of a character; None for Common and Inherited ones."""
     if char in _scripts_of_char:
         return _scripts_of_char[char]
-    if _COMMON.match(char):
+    scripts, common, _ = _script_tables()
+    if common.match(char):
         found = None
     else:
-        found = frozenset(code for code, pattern in _SCRIPTS if pattern.match(char)) or frozenset({f"U+{ord(char):04X}"})
+        found = frozenset(code for code, pattern in scripts if pattern.match(char)) or frozenset({f"U+{ord(char):04X}"})
     _scripts_of_char[char] = found
     return found
 
 
 def mixed_scripts(name: str) -> list[str] | None:
     """The scripts a name mixes when TR 39's highly restrictive profile refuses it, else None."""
-    if name.isascii() or any(mix.fullmatch(name) for mix in _ALLOWED_MIXES):
+    if name.isascii() or any(mix.fullmatch(name) for mix in _script_tables()[2]):
         return None
     common: frozenset[str] | None = None
     seen: list[frozenset[str]] = []
