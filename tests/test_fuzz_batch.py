@@ -207,7 +207,9 @@ DATE32 = [-(2**31), -719_163, -719_162, 0, 20_000, 2_932_896, 2_932_897, 2**31 -
 INT64 = [-(2**63), -(10**18), -1, 0, 7, 10**17, 10**18, 2**63 - 1]
 DECIMALS = [Decimal("0.00"), Decimal("1.00"), Decimal("99999999999999.99"), Decimal("9" * 36 + ".99"), Decimal("-1.00")]
 EXTRA = {
-    "ts_s": ("timestamp[s]", [0, 10**14, -(10**14), 2**63 - 1, -(2**63)]),
+    # Parquet keeps timestamps in ms at the coarsest: seconds past int64's range in ms cannot be
+    # written at all (pyarrow refuses), so the extremes are those of a timestamp[ms] in seconds.
+    "ts_s": ("timestamp[s]", [0, 10**14, -(10**14), (2**63 - 1) // 1000, -((2**63 - 1) // 1000)]),
     "ts_ns": ("timestamp[ns]", [0, 2**63 - 1, -(2**63)]),
     "dur": ("duration[s]", [0, 2**63 - 1]),
     "d64": ("date64", [0, 2**62, -(2**62)]),
