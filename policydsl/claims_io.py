@@ -92,6 +92,10 @@ def _lines(stream) -> Iterator[tuple[int, object]]:
 def parse_json_line(line: str | bytes):
     """One JSON line -> the claim, or the ValueError that describes why it is not one.
     The line break is not part of the JSON (an error's column is on this line)."""
+    marker = _TOO_LONG if isinstance(line, bytes) else _TOO_LONG_TEXT
+    if line.startswith(marker) and line[len(marker):].strip().isdigit():
+        size = int(line[len(marker):])
+        return ValueError(f"the line is {size:,} bytes, more than the {_mib(MAX_ROW_BYTES)} a claim may hold; it is skipped whole")
     if isinstance(line, bytes):
         try:
             line = line.decode("utf-8")
@@ -198,14 +202,34 @@ def split_lines(first: int, blob: bytes) -> Iterator[tuple[int, bytes]]:
             yield first + offset, raw
 
 
+MAX_ROW_BYTES = 64 * 1024 * 1024  # a CSV row, with the line breaks in its quoted cells; a JSON line
+# What stands for a JSON line longer than MAX_ROW_BYTES, which is skipped, never held whole. It
+# starts with a NUL, which no JSON text may: no line that could be a claim looks like it.
+_TOO_LONG = b"\x00 line too long: "
+_TOO_LONG_TEXT = _TOO_LONG.decode("ascii")
+
+
 def _read_lines(stream) -> Iterator[bytes]:
+    """The stream's lines; a line longer than MAX_ROW_BYTES is read past in pieces and given
+    as one `_TOO_LONG` marker line (an error record for its line number, memory bounded)."""
+    readline = stream.readline
     try:
-        yield from stream
+        while True:
+            line = readline(MAX_ROW_BYTES + 1)
+            if not line:
+                return
+            if len(line) > MAX_ROW_BYTES and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+                size = len(line)
+                while True:  # the rest of the line, in pieces
+                    piece = readline(MAX_ROW_BYTES)
+                    size += len(piece)
+                    if not piece or piece.endswith(b"\n" if isinstance(piece, bytes) else "\n"):
+                        break
+                marker = _TOO_LONG + str(size).encode() + b"\n"
+                line = marker if isinstance(line, bytes) else marker.decode("ascii")  # a text stdin
+            yield line
     except OSError as error:
         raise UsageError(f"cannot read claims: {error.strerror or error}") from None
-
-
-MAX_ROW_BYTES = 64 * 1024 * 1024  # a CSV row, with the line breaks in its quoted cells
 _OPEN_QUOTE = "unexpected end of data"  # what csv says when a line ends inside a quoted cell
 
 

@@ -518,3 +518,28 @@ def test_summary_totals_are_exact_past_decimals_default_precision(tmp_path):
     each = Decimal("99999999999999989900000000000000.01")  # exact, by hand: 10**14 * 10**18 - ...
     assert [Decimal(r["total"]) for r in read_jsonl(out)] == [each] * 3
     assert "299,999,999,999,999,969,700,000,000,000,000.03" in result.stderr.decode()
+
+
+# ---- a JSON line too long to hold ---------------------------------------------------------------
+
+
+def test_a_json_line_longer_than_the_row_limit_is_one_error_record(tmp_path, simple):
+    """A 65 MiB line is read past in pieces (never held whole) and is one error record at its
+    line; the lines around it are decided, by eval and by batch with 2 jobs."""
+    claims = tmp_path / "in.jsonl"
+    with claims.open("w", encoding="utf-8") as out:
+        out.write('{"claim_id": "a", "amount": "1.00"}\n')
+        out.write('{"claim_id": "huge", "amount": "1.00", "note": "')
+        block = "x" * (1024 * 1024)
+        for _ in range(65):
+            out.write(block)
+        out.write('"}\n{"claim_id": "c", "amount": "3.00"}\n')
+    evaluated = run("eval", str(simple), str(claims))
+    records = [json.loads(line) for line in evaluated.stdout.decode().splitlines()]
+    assert evaluated.returncode == 1
+    assert [r.get("claim_id") for r in records] == ["a", None, "c"]
+    assert records[1]["line"] == 2 and "more than the 64 MiB a claim may hold" in records[1]["error"]
+    out = tmp_path / "out.jsonl"
+    batched = run("batch", str(simple), str(claims), "-o", str(out), "--jobs", "2")
+    assert batched.returncode == 1, batched.stderr
+    assert read_jsonl(out) == records
