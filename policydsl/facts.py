@@ -46,7 +46,7 @@ _NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?\Z", re.ASCII)
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 _FEN = Decimal("0.01")
 _ZERO_FEN = Decimal("0.00")
-_MAX_INT = 10**18  # ints are counts and years; larger is a mistake (and would slow arithmetic)
+_MAX_INT = numbers.INT_LIMIT  # ints are counts and years; larger is a mistake (and would slow arithmetic)
 # JSON can write lone surrogates ("\ud800"), which no output can encode: never echo them.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -9,7 +9,7 @@ import datetime
 from decimal import Decimal
 
 from . import nodes as n
-from . import numbers
+from . import values
 
 _PRECEDENCE = {"or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7}
 _ATOM = 9
@@ -36,8 +36,7 @@ def literal(node: n.Literal) -> str:
         case "months":
             return f"{value} month" if value == 1 else f"{value} months"
         case "ratio":
-            # Exact: `value * 100` in Decimal's default 28-digit context rounds a long percentage.
-            return f"{format(value.scaleb(2, context=numbers.EXACT).normalize(context=numbers.EXACT), 'f')}%"
+            return values.percent(value)  # exact, whatever the caller's decimal context
         case "bool":
             return "true" if value else "false"
         case "text":

@@ -51,7 +51,7 @@ def int_product(a: int, b: int) -> int:
     product = a * b
     if -INT_LIMIT <= product <= INT_LIMIT:
         return product
-    raise EvaluationError("a whole number grew beyond 10**18", code="R407")
+    whole_too_big()
 
 
 def number_product(a, b):
@@ -59,13 +59,14 @@ def number_product(a, b):
     declared `number`), and a product of those is bounded like `int_product`."""
     product = a * b
     if type(product) is int and not -INT_LIMIT <= product <= INT_LIMIT:
-        raise EvaluationError("a whole number grew beyond 10**18", code="R407")
+        whole_too_big()
     return product
 
 
 def whole_too_big():
-    """Called by generated code when a rule's whole-number value is beyond ±10**18 (R407):
-    sums are bounded where they are assigned, so chains of rules cannot grow them."""
+    """Raise R407: a whole-number value is beyond ±10**18. Called by the products above, and
+    by generated code where a rule's whole-number value is assigned (so sums are bounded
+    too, and chains of rules cannot grow them)."""
     raise EvaluationError("a whole number grew beyond 10**18", code="R407")
 
 

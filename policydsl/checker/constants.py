@@ -137,9 +137,7 @@ def _binary(op: str, a, b, left_type, right_type):
         case "*":
             return a * b  # whole numbers too: the result is bounded (C224) before it is used again
         case "/":
-            if b == 0:
-                raise EvaluationError("division by zero", code="R401")
-            return numbers.QUOTIENT.divide(Decimal(a), Decimal(b))
+            return runtime.divide(a, b)
         case "=":
             return a == b
         case "!=":
