@@ -319,22 +319,23 @@ def infer_definitions(env: CheckEnv) -> None:
         if symbol is None:
             continue
         node = symbol.node
-        errors_before = _error_count(env)
+        before = len(env.diagnostics)
         _infer_definition(env, inferrer, name, symbol, node, resolve_type)
-        if _error_count(env) > errors_before:
+        if _errors_since(env, before):
             env.ill_typed.add(name)  # the constants pass does not compute it (nor what uses it)
     for record in env.records.values():
         for field in record.fields:
-            errors_before = _error_count(env)
+            before = len(env.diagnostics)
             _check_default(env, inferrer, field, env.field_types.get((record.name, field.name), t.ERROR))
-            if _error_count(env) > errors_before:
+            if _errors_since(env, before):
                 env.ill_typed.add(f"{record.name}.{field.name}")
     for invariant in env.invariants:
         inferrer.expect(invariant.condition, {}, (t.BOOL,), f"invariant `{invariant.name}`")
 
 
-def _error_count(env: CheckEnv) -> int:
-    return sum(1 for d in env.diagnostics if d.is_error)
+def _errors_since(env: CheckEnv, before: int) -> bool:
+    """Whether an error was reported after the first `before` diagnostics (diagnostics are only appended)."""
+    return any(d.is_error for d in env.diagnostics[before:])
 
 
 def _infer_definition(env: CheckEnv, inferrer: _Inferrer, name: str, symbol, node, resolve_type) -> None:
