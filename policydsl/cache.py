@@ -132,7 +132,7 @@ def code_fingerprint() -> str:
     digest = hashlib.sha256(FORMAT)
     digest.update(f"{sys.version}|{__version__}|{_lark_version()}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("policy.lark", "parser.py", "lower.py", "nodes.py", "source.py", "diagnostics.py", "types.py", "limits.py"):
+    for name in ("policy.lark", "parser.py", "lower.py", "nodes.py", "source.py", "diagnostics.py", "types.py", "limits.py", "numbers.py"):
         try:
             digest.update((here / name).read_bytes())
         except OSError:
@@ -155,16 +155,6 @@ def content_key(parts: Iterable[tuple[str, str]]) -> str:
             digest.update(len(data).to_bytes(8, "big"))
             digest.update(data)
     return digest.hexdigest()
-
-
-# ---- Lark's tables ------------------------------------------------------------------------
-
-
-def lark_cache_file(grammar: str = "", options: str = "") -> bool:
-    """Always False: Lark's tables are no longer cached (Lark's `cache=` file is a pickle that
-    Lark loads with pickle.load). They ship in the package as JSON: see parser.py. Kept only so
-    that older callers (bench/run.py) that pass this to Lark's `cache=` get no cache."""
-    return False
 
 
 # ---- policy ASTs --------------------------------------------------------------------------
@@ -254,7 +244,9 @@ def _read_private(folder: int, name: str) -> bytes | None:
 
 
 def _write_atomically(file: Path, data: bytes) -> None:
-    """Write entry `file` (a path in the cache directory) atomically."""
+    """Write entry `file` (a path in the cache directory) atomically, by path. The package
+    writes through `_write_entry` on the checked descriptor; this is for tools that rewrite an
+    entry (the issue-9 reproduction of a tampered entry uses it)."""
     folder = os.open(file.parent, _DIRECTORY_FLAGS)
     try:
         _write_entry(folder, file.name, data)
