@@ -33,6 +33,7 @@ import argparse
 import collections
 import csv
 import datetime
+import decimal
 import errno
 import io
 import itertools
@@ -562,13 +563,14 @@ class _Worker:
         claims = errors = 0
         money = [Decimal(0)] * len(self.money)
         policy = self.policy
-        for line, claim_id, claim in self.claims(kind, payload):
-            claims += 1
-            record, outputs = decide(policy, line, claim_id, claim, self.spec.as_of)
-            if outputs is None:
-                errors += 1
-                failed.append(self.errors.error(record))
-            else:
+        with decimal.localcontext(numbers.ROUNDING):  # the totals add exactly, whatever the caller's context
+            for line, claim_id, claim in self.claims(kind, payload):
+                claims += 1
+                record, outputs = decide(policy, line, claim_id, claim, self.spec.as_of)
+                if outputs is None:
+                    errors += 1
+                    failed.append(self.errors.error(record))
+                    continue
                 try:
                     row = self.main.decision(record, outputs)
                 except _Unwritable as error:  # a value the output's column cannot hold (Parquet)
@@ -576,7 +578,7 @@ class _Worker:
                     failed.append(self.errors.error(error_record(error, claim_id, None if claim_id is not None else line)))
                     continue
                 for index, name in enumerate(self.money):
-                    money[index] = numbers.ROUNDING.add(money[index], outputs[name])
+                    money[index] += outputs[name]
                 main.append(row)
         errors_chunk = self.errors.chunk(failed) if failed is not main else None
         return self.main.chunk(main), errors_chunk, claims, errors, money
@@ -740,8 +742,8 @@ def _writable(text: str) -> str:
 _TYPED = (t.MONEY, t.BOOL, t.DATE, t.INT, t.MONTHS)  # Parquet keeps these typed (money exact)
 _FORMULA_START = frozenset("=+-@\t\r")
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
-_MONEY_LIMIT = Decimal(10) ** 36  # decimal(38, 2): 36 digits before the point
-_INT_LIMIT = 2**63
+_PARQUET_MONEY_LIMIT = Decimal(10) ** 36  # decimal(38, 2): 36 digits before the point
+_PARQUET_INT_LIMIT = 2**63  # int64
 
 
 def _spreadsheet_safe(text: str) -> str:
@@ -776,9 +778,9 @@ class _TableFormat:
             return None
         if self.parquet and type_ in _TYPED:
             value = outputs[name]
-            if type_ == t.MONEY and not -_MONEY_LIMIT < value < _MONEY_LIMIT:
+            if type_ == t.MONEY and not -_PARQUET_MONEY_LIMIT < value < _PARQUET_MONEY_LIMIT:
                 raise _Unwritable(f"output {name} = {value} does not fit the Parquet column decimal(38, 2)")
-            if type_ in (t.INT, t.MONTHS) and not -_INT_LIMIT <= value < _INT_LIMIT:
+            if type_ in (t.INT, t.MONTHS) and not -_PARQUET_INT_LIMIT <= value < _PARQUET_INT_LIMIT:
                 raise _Unwritable(f"output {name} = {value} does not fit the Parquet column int64")
             return value
         value = record.get(name)
@@ -927,13 +929,7 @@ class _Sink:
             return False
 
     def _problem(self, error: Exception, cut: bool) -> str:
-        number = getattr(error, "errno", None)
-        if number == errno.ENOSPC:
-            what = f"no space left on {self.name}"
-        elif number == errno.EDQUOT:
-            what = f"{self.name}: the disk quota is used up"
-        else:
-            what = f"cannot write {self.name}: {getattr(error, 'strerror', None) or error}"
+        what = claims_io.write_problem(error, self.name)
         records = f"{self.records:,} record{'s' if self.records != 1 else ''}"
         if self.kind == "parquet":
             return f"{what}; the run stopped, and the incomplete Parquet file was removed"

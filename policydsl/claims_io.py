@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import errno
 import io
 import itertools
 import math
@@ -30,6 +31,16 @@ class UsageError(Exception):
 class OutputError(Exception):
     """The output could not be written (disk full, an I/O error, standard output closed):
     the run stops; the message says what happened and what the output holds."""
+
+
+def write_problem(error: Exception, name: str) -> str:
+    """What went wrong writing the output `name`: no space left, a used-up quota, or the error."""
+    number = getattr(error, "errno", None)
+    if number == errno.ENOSPC:
+        return f"no space left on {name}"
+    if number == errno.EDQUOT:
+        return f"{name}: the disk quota is used up"
+    return f"cannot write {name}: {getattr(error, 'strerror', None) or error}"
 
 
 def same_file(a, b) -> bool:
@@ -218,18 +229,21 @@ def _read_lines(stream) -> Iterator[bytes]:
             line = readline(MAX_ROW_BYTES + 1)
             if not line:
                 return
-            if len(line) > MAX_ROW_BYTES and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+            newline = b"\n" if isinstance(line, bytes) else "\n"  # a text stream stands in for stdin
+            if len(line) > MAX_ROW_BYTES and not line.endswith(newline):
                 size = len(line)
                 while True:  # the rest of the line, in pieces
                     piece = readline(MAX_ROW_BYTES)
                     size += len(piece)
-                    if not piece or piece.endswith(b"\n" if isinstance(piece, bytes) else "\n"):
+                    if not piece or piece.endswith(newline):
                         break
                 marker = _TOO_LONG + str(size).encode() + b"\n"
-                line = marker if isinstance(line, bytes) else marker.decode("ascii")  # a text stdin
+                line = marker if isinstance(line, bytes) else marker.decode("ascii")
             yield line
     except OSError as error:
         raise UsageError(f"cannot read claims: {error.strerror or error}") from None
+
+
 _OPEN_QUOTE = "unexpected end of data"  # what csv says when a line ends inside a quoted cell
 
 

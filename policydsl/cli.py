@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from .claims_io import OutputError, UsageError, read_claims, same_file
+from .claims_io import OutputError, UsageError, read_claims, same_file, write_problem
 from .claims_io import claim_id_of as _claim_id
 from . import regions
 from .policy_files import PolicyFileError, read_policy_text
@@ -192,8 +192,7 @@ def _write(out, text: str | None) -> None:
     except BrokenPipeError:
         raise
     except (OSError, ValueError) as error:
-        what = "no space left on standard output" if getattr(error, "errno", None) == 28 else f"cannot write standard output: {getattr(error, 'strerror', None) or error}"
-        raise OutputError(f"{what}; the run stopped (the last record may be cut short)") from None
+        raise OutputError(f"{write_problem(error, 'standard output')}; the run stopped (the last record may be cut short)") from None
 
 
 def _not_an_object(claim):
