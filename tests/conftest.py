@@ -51,6 +51,19 @@ def example_policy() -> policydsl.Policy:
 
 
 @pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """A private, empty load cache for one test (the AST cache's folder), cleared before and after."""
+    from policydsl import cache
+
+    path = tmp_path / "policydsl-cache"
+    monkeypatch.setenv("POLICYDSL_CACHE_DIR", str(path))
+    monkeypatch.delenv("POLICYDSL_NO_CACHE", raising=False)
+    cache.clear_memory()
+    yield path
+    cache.clear_memory()
+
+
+@pytest.fixture
 def claim(example_policy):
     """A fresh copy of the first example claim, to modify in a test."""
     return example_claims()[0]

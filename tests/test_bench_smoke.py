@@ -70,16 +70,6 @@ def test_benchmark_smoke_mode_runs(tmp_path):
 # ---- the load cache -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    path = tmp_path / "policydsl-cache"
-    monkeypatch.setenv("POLICYDSL_CACHE_DIR", str(path))
-    monkeypatch.delenv("POLICYDSL_NO_CACHE", raising=False)
-    cache.clear_memory()
-    yield path
-    cache.clear_memory()
-
-
 def lowered(name: str = "a.policy"):
     from policydsl.lower import lower
     from policydsl.parser import parse_tree

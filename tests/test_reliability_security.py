@@ -160,16 +160,6 @@ output big_bill
 """
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    path = tmp_path / "policydsl-cache"
-    monkeypatch.setenv("POLICYDSL_CACHE_DIR", str(path))
-    monkeypatch.delenv("POLICYDSL_NO_CACHE", raising=False)
-    cache.clear_memory()
-    yield path
-    cache.clear_memory()
-
-
 def _entry_path(source) -> Path:
     return cache.directory() / f"ast-{cache.content_key([('', source.text)])}.pickle"
 
