@@ -1,8 +1,8 @@
 """Stage 1: policy text -> Lark parse tree, or a friendly syntax diagnostic.
 
-Only this module and `lower.py` import Lark. The grammar lives in `grammar/policy.lark`
-at the top of the repository; `policydsl/policy.lark` links to it so that an installed
-wheel carries a copy.
+Only this module, `tables.py` (which writes the shipped tables) and `lower.py` import Lark.
+The grammar lives in `grammar/policy.lark` at the top of the repository;
+`policydsl/policy.lark` links to it so that an installed wheel carries a copy.
 
 The LALR tables are built ahead of time and shipped in the package as plain JSON data,
 `policydsl/grammar_tables.json` (Lark's own serialized form, with the SHA-256 of the grammar
@@ -229,4 +229,3 @@ def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:
         return _lark().parse(source.text)
     except UnexpectedInput as error:
         return syntax_diagnostic(source, error)
-

@@ -57,7 +57,6 @@ def write_tables(target: Path | None = None) -> Path:
     return target
 
 
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--check"]:
