@@ -53,7 +53,7 @@ def _targets(kind: str):
     from tests import fuzz_oracles as fo
 
     if kind == "claims":
-        from policydsl.facts import loads as json_loads
+        from policydsl.backends.facts import loads as json_loads
         from tests import test_fuzz_facts as ff
 
         policies = ff.POLICY_LIST

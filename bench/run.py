@@ -38,13 +38,13 @@ import handwritten  # noqa: E402
 
 
 def wire_cache() -> str:
-    """Route parsing through `policydsl.cache` if the package does not do so yet.
+    """Route parsing through `policydsl.link.cache` if the package does not do so yet.
 
     Wraps the names `analyze` calls (parse_tree, lower) rather than replacing it, so the
     benchmark measures the package's own analysis. Returns how the cache is wired.
     """
-    from policydsl import cache
-    from policydsl import policy as policy_module
+    from policydsl.link import cache
+    from policydsl import api as policy_module
 
     how = []
     # Lark's tables ship in the package (policydsl/grammar_tables.json): nothing to wire.
@@ -125,7 +125,7 @@ def load_probe(mode: str) -> None:
     if mode != "nocache":
         wire_cache()
     if mode == "tables":  # a policy never loaded before: the shipped grammar tables, no AST
-        from policydsl import cache
+        from policydsl.link import cache
 
         cache.load_ast = lambda source, includes=(): None
     before = clock()
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     load_repeats = 1 if args.smoke else 5
 
     import policydsl
-    from policydsl import cache
+    from policydsl.link import cache
 
     wiring = wire_cache()
     policy = policydsl.load(POLICY)

@@ -7,8 +7,8 @@
     >>> print(decision.explain())                  # every number with its clause
 """
 
-from .diagnostics import Diagnostic, EvaluationError, FactError, FactsError, PolicyError, PolicydslError
-from .policy import Decision, Policy, load, loads
+from policydsl.diagnostics.model import Diagnostic, EvaluationError, FactError, FactsError, PolicyError, PolicydslError
+from policydsl.api import Decision, Policy, load, loads
 
 __all__ = [
     "Decision",

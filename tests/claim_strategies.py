@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from policydsl import types as t
+from policydsl.check import types as t
 
 _MONEY_CAP = 2_000_000_00  # fen
 

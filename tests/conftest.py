@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import policydsl
-from policydsl.facts import loads as json_loads
+from policydsl.backends.facts import loads as json_loads
 
 # Tests (and the processes they start) use a cache folder of their own, never the user's.
 os.environ.setdefault("POLICYDSL_CACHE_DIR", tempfile.mkdtemp(prefix="policydsl-test-cache-"))
@@ -53,7 +53,7 @@ def example_policy() -> policydsl.Policy:
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
     """A private, empty load cache for one test (the AST cache's folder), cleared before and after."""
-    from policydsl import cache
+    from policydsl.link import cache
 
     path = tmp_path / "policydsl-cache"
     monkeypatch.setenv("POLICYDSL_CACHE_DIR", str(path))

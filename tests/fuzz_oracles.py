@@ -26,10 +26,10 @@ import re
 from decimal import Decimal
 
 import policydsl
-from policydsl import types as t
-from policydsl.diagnostics import EvaluationError, FactsError, PolicyError
-from policydsl.facts import Invalid, NonFinite, build_reader, format_path
-from policydsl.policy import error_record, json_line
+from policydsl.check import types as t
+from policydsl.diagnostics.model import EvaluationError, FactsError, PolicyError
+from policydsl.backends.facts import Invalid, NonFinite, build_reader, format_path
+from policydsl.api import error_record, json_line
 
 FIELD_CODES = {"F301", "F302", "F303"}
 # R400 generic arithmetic, R401 division by zero, R402 calendar, R403 table row, R404 not whole
@@ -427,8 +427,8 @@ def check_policy_text(text: str, name: str, claims, root=None, *, claims_for=Non
     """Load `text`: diagnostics at file:line:col, or a Policy that evaluates `claims` (judged by
     `check_claim`, invariants allowed to fail: the text may have been mutated) and whose
     formatter, printer and explanations work. 'diagnostics' or 'policy'."""
-    from policydsl.formatter import FormatError, format_text
-    from policydsl.show import effective_text
+    from policydsl.tools.formatter import FormatError, format_text
+    from policydsl.tools.show import effective_text
 
     why = deceptive(text)
     try:

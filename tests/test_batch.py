@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from policydsl.cli import main
+from policydsl.cli.main import main
 
 from .conftest import EXAMPLE_POLICY, ROOT
 

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from policydsl import cache
-from policydsl.policy import analyze
-from policydsl.source import SourceFile
+from policydsl.link import cache
+from policydsl.api import analyze
+from policydsl.syntax.source import SourceFile
 
 from .conftest import EXAMPLE_POLICY, ROOT, example_claims, example_expected
 
@@ -71,8 +71,8 @@ def test_benchmark_smoke_mode_runs(tmp_path):
 
 
 def lowered(name: str = "a.policy"):
-    from policydsl.lower import lower
-    from policydsl.parser import parse_tree
+    from policydsl.syntax.lower import lower
+    from policydsl.syntax.parser import parse_tree
 
     source = SourceFile(name, EXAMPLE_POLICY.read_text(encoding="utf-8"))
     return source, lower(parse_tree(source), source)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from policydsl.cli import main
+from policydsl.cli.main import main
 
 from .conftest import DATA, EXAMPLE, EXAMPLE_POLICY, example_claims
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 import policydsl
-from policydsl.cli import main
+from policydsl.cli.main import main
 
 from .conftest import DATA, SNAPSHOTS
 

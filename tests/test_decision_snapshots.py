@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 import policydsl
-from policydsl import testing
-from policydsl.diagnostics import PolicydslError
-from policydsl.facts import loads as json_loads
+from policydsl.tools import testing
+from policydsl.diagnostics.model import PolicydslError
+from policydsl.backends.facts import loads as json_loads
 
 from .conftest import ROOT, SNAPSHOTS
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from policydsl.cli import main
+from policydsl.cli.main import main
 
 from .conftest import EXAMPLE, EXAMPLE_POLICY, example_claims, example_expected
 

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from policydsl import formatter
-from policydsl.cli import main
-from policydsl.formatter import FormatError, format_text, scan
-from policydsl.policy import parse_source
-from policydsl.source import SourceFile
+from policydsl.tools import formatter
+from policydsl.cli.main import main
+from policydsl.tools.formatter import FormatError, format_text, scan
+from policydsl.api import parse_source
+from policydsl.syntax.source import SourceFile
 
 from .conftest import DATA, ROOT
 

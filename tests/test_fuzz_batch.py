@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import policydsl
-from policydsl.cli import main
+from policydsl.cli.main import main
 
 from .claim_strategies import RAW_NUMBERS, dumps, raw_json
 from .conftest import budget, EXAMPLE_POLICY, example_claims

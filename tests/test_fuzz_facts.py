@@ -5,7 +5,7 @@ Claims start from the example province's valid claims and are mutated: fields re
 values replaced by wrong types, null, NaN/Infinity, huge, negative or over-precise
 amounts, impossible dates, unknown enum members, unknown fields, deep nesting and very
 long lists. They reach the policy as Python values and as JSON text (through
-`policydsl.facts.loads`, the reader the CLI uses).
+`policydsl.backends.facts.loads`, the reader the CLI uses).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import policydsl
-from policydsl.cli import main
-from policydsl.diagnostics import EvaluationError, FactsError
-from policydsl.facts import NonFinite
-from policydsl.facts import loads as json_loads
-from policydsl.facts import format_path
-from policydsl import types as t
+from policydsl.cli.main import main
+from policydsl.diagnostics.model import EvaluationError, FactsError
+from policydsl.backends.facts import NonFinite
+from policydsl.backends.facts import loads as json_loads
+from policydsl.backends.facts import format_path
+from policydsl.check import types as t
 from pathlib import Path
 from hypothesis import settings
 
@@ -241,7 +241,7 @@ def test_raw_json_numbers_anywhere(data):
     at = data.draw(st.sampled_from(targets), label="path")
     number = data.draw(st.sampled_from(RAW_NUMBERS), label="number")
     text = raw_json({**claim, "unknown_field": 0} if at == ("unknown_field",) else claim, at, number)
-    from policydsl.claims_io import parse_json_line
+    from policydsl.tools.claims_io import parse_json_line
 
     started = time.perf_counter()
     parsed = json_loads(text)

@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import policydsl
-from policydsl.diagnostics import EvaluationError, FactsError, PolicyError
-from policydsl.facts import loads as json_loads
+from policydsl.diagnostics.model import EvaluationError, FactsError, PolicyError
+from policydsl.backends.facts import loads as json_loads
 
 from . import claim_strategies
 from .conftest import budget, ROOT

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from policydsl.cli import main
+from policydsl.cli.main import main
 
 from .conftest import DATA, EXAMPLE, EXAMPLE_POLICY, SNAPSHOTS, example_claims
 

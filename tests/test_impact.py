@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from policydsl import impact
-from policydsl.cli import main
+from policydsl.tools import impact
+from policydsl.cli.main import main
 
 from .conftest import ROOT, SNAPSHOTS
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import policydsl
-from policydsl.cli import main
+from policydsl.cli.main import main
 
 from .conftest import DATA, SNAPSHOTS
 
@@ -131,7 +131,7 @@ def test_show_diff_parent(capsys, monkeypatch, snapshot):
 
 def test_effective_policy_text_checks_to_the_same_decisions(tmp_path):
     """What `show` prints is a complete policy: it loads and decides like the original."""
-    from policydsl.show import effective_text
+    from policydsl.tools.show import effective_text
 
     city = load("city/c")
     text = effective_text(city).replace("  extends \"province/p-2025\"\n", "")

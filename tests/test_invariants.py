@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import policydsl
-import policydsl.types
+import policydsl.check.types
 
 from .claim_strategies import claims
 from .conftest import ROOT
@@ -67,7 +67,7 @@ def test_bundled_policy_keeps_its_invariants(path):
             return
         decided["decisions"] += 1
         for name, value in decision.outputs.items():
-            if isinstance(value, Decimal) and policy.type_of(name) == policydsl.types.MONEY:
+            if isinstance(value, Decimal) and policy.type_of(name) == policydsl.check.types.MONEY:
                 assert value == value.quantize(Decimal("0.01"))
 
     keeps()

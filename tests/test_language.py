@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 import policydsl
-from policydsl.runtime import add_months, apply_tiers
+from policydsl.runtime.helpers import add_months, apply_tiers
 
 from .conftest import policy_text
 
@@ -237,7 +237,7 @@ def test_money_ratio_arithmetic_keeps_units():
 
 def test_printed_strings_read_back_exactly():
     """`show` and `fmt` print strings the grammar reads back as the same text (control characters too)."""
-    from policydsl import printer
+    from policydsl.syntax import printer
 
     text = 'input { a: text }\nrule r: bool = a = "x\\u000dy\\tz\\"q\\\\"\n  because "line\\u000cfeed"\noutput r\n'
     rule = policydsl.loads(text).env.policy.definitions[1]

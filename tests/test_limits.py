@@ -13,10 +13,10 @@ import time
 import pytest
 
 import policydsl
-from policydsl import limits
-from policydsl.diagnostics import PolicyError
-from policydsl.policy import analyze
-from policydsl.source import SourceFile
+from policydsl.syntax import limits
+from policydsl.diagnostics.model import PolicyError
+from policydsl.api import analyze
+from policydsl.syntax.source import SourceFile
 
 from .conftest import EXAMPLE_POLICY
 

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from policydsl.cli import main
+from policydsl.cli.main import main
 
 from .conftest import EXAMPLE_POLICY, example_claims
 
@@ -163,7 +163,7 @@ def test_eval_a_truncated_line_reports_its_column(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["error"] == "malformed JSON at column 34: Expecting value"
 
 
-HAVE_BATCH = importlib.util.find_spec("policydsl.batch") is not None
+HAVE_BATCH = importlib.util.find_spec("policydsl.tools.batch") is not None
 
 
 @pytest.mark.skipif(not HAVE_BATCH, reason="no batch command")

@@ -1,5 +1,5 @@
 """The grammar sits outside the package (grammar/); an installed wheel must carry it, and the
-parser tables built from it (policydsl/grammar_tables.json), which it loads without building."""
+parser tables built from it (policydsl/syntax/grammar_tables.json), which it loads without building."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ def test_wheel_contains_the_grammar(tmp_path):
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("policydsl-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        packaged = archive.read("policydsl/policy.lark").decode("utf-8")
-        tables = archive.read("policydsl/grammar_tables.json")
+        packaged = archive.read("policydsl/syntax/policy.lark").decode("utf-8")
+        tables = archive.read("policydsl/syntax/grammar_tables.json")
     assert packaged == (ROOT / "grammar" / "policy.lark").read_text(encoding="utf-8")
-    assert tables == (ROOT / "policydsl" / "grammar_tables.json").read_bytes()
+    assert tables == (ROOT / "policydsl" / "syntax" / "grammar_tables.json").read_bytes()
 
 
 def test_installed_wheel_parses_a_policy(tmp_path):
@@ -40,7 +40,7 @@ def test_installed_wheel_parses_a_policy(tmp_path):
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import policydsl, pathlib;"
         "assert pathlib.Path(policydsl.__file__).parent == pathlib.Path(sys.argv[1]) / 'policydsl';"
-        "from policydsl import parser; assert parser.tables_status() == 'shipped', parser.tables_status();"
+        "from policydsl.syntax import parser; assert parser.tables_status() == 'shipped', parser.tables_status();"
         "p = policydsl.load(sys.argv[2]); print(p.title)"
     )
     result = subprocess.run(

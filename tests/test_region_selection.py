@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from policydsl import regions
-from policydsl.cli import main
+from policydsl.link import regions
+from policydsl.cli.main import main
 
 from .conftest import DATA
 

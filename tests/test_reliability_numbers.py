@@ -12,12 +12,13 @@ from decimal import Decimal
 import pytest
 
 import policydsl
-from policydsl import compiler, facts
-from policydsl import nodes as n
-from policydsl.cli import main
-from policydsl.diagnostics import EvaluationError, FactsError
-from policydsl.policy import analyze
-from policydsl.source import SourceFile
+from policydsl.backends import python as compiler
+from policydsl.backends import facts
+from policydsl.syntax import nodes as n
+from policydsl.cli.main import main
+from policydsl.diagnostics.model import EvaluationError, FactsError
+from policydsl.api import analyze
+from policydsl.syntax.source import SourceFile
 
 from .conftest import EXAMPLE_POLICY, example_claims
 

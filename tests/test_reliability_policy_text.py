@@ -17,8 +17,8 @@ from decimal import Decimal
 import pytest
 
 import policydsl
-from policydsl import limits
-from policydsl.diagnostics import PolicyError
+from policydsl.syntax import limits
+from policydsl.diagnostics.model import PolicyError
 
 from .conftest import ROOT
 
@@ -173,7 +173,7 @@ def test_overrides_of_bounded_parameters_with_another_type(national, value):
 
 def test_the_constant_evaluator_is_total(monkeypatch):
     """Whatever goes wrong inside the evaluator is a diagnostic at the definition (C225)."""
-    from policydsl import runtime
+    from policydsl.runtime import helpers as runtime
 
     def broken(*args):
         raise RuntimeError("boom")

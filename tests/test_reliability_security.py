@@ -29,12 +29,14 @@ import lark
 import pytest
 
 import policydsl
-from policydsl import cache, parser, regions
-from policydsl import nodes as n
-from policydsl.impact import UsageError, load_version
-from policydsl.lower import lower
-from policydsl.policy_files import MAX_POLICY_BYTES, PolicyFileError, read_policy_text
-from policydsl.source import SourceFile
+from policydsl.link import cache
+from policydsl.syntax import parser
+from policydsl.link import regions
+from policydsl.syntax import nodes as n
+from policydsl.tools.impact import UsageError, load_version
+from policydsl.syntax.lower import lower
+from policydsl.link.files import MAX_POLICY_BYTES, PolicyFileError, read_policy_text
+from policydsl.syntax.source import SourceFile
 
 from .conftest import DATA, EXAMPLE_POLICY, ROOT
 
@@ -50,9 +52,9 @@ def run(args, cwd=None, env=None, timeout=60):
 
 
 def test_shipped_tables_match_the_grammar():
-    """Fails after a grammar change until `python -m policydsl.tables` is run."""
-    assert parser.tables_status() == "shipped", "regenerate them: python -m policydsl.tables"
-    document = json.loads((ROOT / "policydsl" / parser.TABLES_FILE).read_text(encoding="ascii"))
+    """Fails after a grammar change until `python -m policydsl.syntax.tables` is run."""
+    assert parser.tables_status() == "shipped", "regenerate them: python -m policydsl.syntax.tables"
+    document = json.loads((ROOT / "policydsl" / "syntax" / parser.TABLES_FILE).read_text(encoding="ascii"))
     assert document["grammar_sha256"] == hashlib.sha256((ROOT / "grammar" / "policy.lark").read_bytes()).hexdigest()
     assert document["lark_version"] == lark.__version__
 
@@ -134,7 +136,7 @@ def test_no_pickle_in_the_cache_folder_is_ever_loaded(tmp_path):
 
 def test_a_fresh_process_loads_tables_without_building_them():
     code = (
-        "import time, lark; from policydsl import parser\n"
+        "import time, lark; from policydsl.syntax import parser\n"
         "built = []\n"
         "real = parser.build_lark\n"
         "parser.build_lark = lambda g: built.append(g) or real(g)\n"

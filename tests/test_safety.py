@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import policydsl
-from policydsl.diagnostics import PolicyError
+from policydsl.diagnostics.model import PolicyError
 
 from .conftest import DATA, ROOT, example_claims
 
@@ -163,7 +163,7 @@ def test_eval_and_exec_only_in_the_compiler_on_generated_source():
                 calls[f"{path.relative_to(ROOT)}:{number}"] = code.strip()
     assert calls, "the compiler runs its generated source with exec"
     for where, code in calls.items():
-        assert where.startswith("policydsl/compiler.py:"), where
+        assert where.startswith("policydsl/backends/python.py:"), where
         assert re.fullmatch(r"(exec|eval)\(compile\((source|code), .*\), (namespace|scope)\)", code), code
 
 

@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from policydsl import testing
-from policydsl.cli import main
+from policydsl.tools import testing
+from policydsl.cli.main import main
 
 from .conftest import DATA, EXAMPLE, ROOT, SNAPSHOTS, example_claims, example_expected
 
@@ -182,7 +182,7 @@ def test_coverage_counts_branches_rows_and_bands():
 def test_the_plugin_is_registered_by_entry_point():
     from importlib.metadata import entry_points
 
-    assert any(ep.value == "policydsl.pytest_plugin" for ep in entry_points(group="pytest11"))
+    assert any(ep.value == "policydsl.tools.pytest_plugin" for ep in entry_points(group="pytest11"))
 
 
 def test_the_plugin_collects_tests_files_and_reports_like_policydsl_test(tmp_path):

@@ -1,0 +1,400 @@
+"""The public API: `load(path)` -> `Policy`; `policy.evaluate(facts)` -> `Decision`.
+
+Stages: text --parser--> parse tree --lower--> AST --checker--> checked policy
+--compiler--> program; facts --facts reader--> inputs --program--> decision (+ trace).
+
+Evaluating a claim answers with a `Decision`, a `FactsError` (bad facts, by field path) or
+an `EvaluationError` with a code (R4xx, naming the rule where one failed), never another
+exception. Reading the facts, running the program, checking the outputs and building an
+explanation all run under `numbers.EXACT`, whatever decimal context the caller has set:
+the same claim gets the same decision in any process.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, DecimalException, DivisionByZero, getcontext, localcontext, setcontext
+from pathlib import Path
+
+import attrs
+from lark.exceptions import VisitError
+
+from policydsl.link import cache
+from policydsl.syntax import limits
+from policydsl.runtime import numbers
+from policydsl.runtime import helpers as runtime
+from policydsl.syntax import nodes as n
+from policydsl.syntax import printer
+from policydsl.check import types as t
+from policydsl.runtime import values
+from policydsl.check import CheckEnv, check
+from policydsl.backends.python import Program, compile_policy, compile_reader
+from policydsl.diagnostics.model import Diagnostic, EvaluationError, FactError, FactsError, PolicyError, sort_key
+from policydsl.backends.facts import Invalid, build_reader, problems_to_errors
+from policydsl.link.inherit import find_root, link, policy_path
+from policydsl.syntax.lower import lower
+from policydsl.syntax.parser import parse_tree
+from policydsl.link.files import PolicyFileError, read_policy_text
+from policydsl.check.periods import segment_index
+from policydsl.runtime.helpers import FEN, InvariantViolation
+
+from policydsl.syntax.source import SourceFile, Span
+
+_EXACT = numbers.EXACT
+_ROUNDING = numbers.ROUNDING
+_FAILURES = (ArithmeticError, EvaluationError, ValueError, OverflowError)  # what a program may raise
+
+MAX_POLICY_BYTES = limits.MAX_POLICY_CHARS
+
+
+def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnostic]]:
+    """Text -> AST for one file (the policy itself, or a policy it extends).
+
+    `limits` keeps every later (recursive) stage within its depth; the RecursionError
+    catch is a last resort that those limits should make unreachable.
+    """
+    too_big = limits.check_text(source)
+    if too_big:
+        return None, too_big
+    cached = cache.load_ast(source)
+    if cached is not None:
+        return cached
+    tree = parse_tree(source)
+    if isinstance(tree, Diagnostic):
+        return None, [tree]
+    too_deep = limits.check_tree(tree, source)
+    if too_deep:
+        return None, too_deep
+    try:
+        policy_file, diagnostics = lower(tree, source)
+    except (RecursionError, VisitError) as error:
+        if isinstance(error, VisitError) and not isinstance(error.orig_exc, RecursionError):
+            raise
+        return None, [Diagnostic("P104", "the policy nests expressions too deeply", Span.whole_file(source), hint="split deep expressions into named rules")]
+    too_nested = limits.check_policy(policy_file, source)
+    if too_nested:
+        return None, diagnostics + too_nested
+    cache.store_ast(source, (policy_file, diagnostics))
+    return policy_file, diagnostics
+
+
+def analyze(source: SourceFile, root: Path | None = None) -> tuple[CheckEnv | None, list[Diagnostic]]:
+    """Parse, link (`extends`, resolved inside `root`) and check `source`; every diagnostic found."""
+    policy_file, diagnostics = parse_source(source)
+    if policy_file is None:
+        return None, diagnostics
+    linked, link_diagnostics = link(policy_file, source, _parent_loader(root) if root is not None else None)
+    diagnostics += link_diagnostics
+    if any(d.code in ("C240", "C241", "C246", "C247") or d.code.startswith(("P", "L")) for d in link_diagnostics):
+        return None, sorted(diagnostics, key=sort_key)  # the parent is missing: checking would only cascade
+    env = check(linked.policy, source, bounds=linked.bounds)
+    env.linked = linked
+    return env, sorted(diagnostics + env.diagnostics, key=sort_key)
+
+
+def _parent_loader(root: Path):
+    """Load `extends "name"` as <root>/name.policy, and nothing outside the root."""
+
+    def load_parent(name: str, span):
+        path = policy_path(root, name)
+        if path is None:
+            return Diagnostic(
+                "C246",
+                f"`extends \"{name}\"` is not a policy name",
+                span,
+                hint="name a policy inside the policies folder, e.g. `extends \"national/baseline-2025\"` (no `..`, no absolute paths)",
+            )
+        if not path.is_file():
+            known = sorted(str(p.relative_to(root.resolve()).with_suffix("")) for p in root.resolve().rglob("*.policy"))
+            return Diagnostic("C247", f"there is no policy `{name}` in {_display_path(root)}", span, hint=_suggest(name, known))
+        try:
+            text = read_policy_text(path)
+        except PolicyFileError as error:
+            return Diagnostic(error.code, f"cannot read {path}: it {error}", span)
+        except (OSError, UnicodeDecodeError) as error:
+            return Diagnostic("L500", f"cannot read {path}: {error}", span)
+        source = SourceFile(_display_path(path), text)
+        parent, diagnostics = parse_source(source)
+        errors = [d for d in diagnostics if d.is_error]
+        if parent is None or errors:
+            first = (errors or diagnostics)[0]
+            return attrs.evolve(first, notes=first.notes + (f"in the policy extended at {span.location}",) if span else first.notes)
+        return source, parent
+
+    return load_parent
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _suggest(name: str, known: list[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def loads(text: str, name: str = "<policy>", root: Path | str | None = None) -> "Policy":
+    """Parse, check and compile policy text; raises `PolicyError` with every diagnostic.
+
+    `root` is the policies folder in which `extends` names are looked up.
+    """
+    source = SourceFile(name, text)
+    env, diagnostics = analyze(source, Path(root) if root is not None else None)
+    errors = [d for d in diagnostics if d.is_error]
+    if errors or env is None:
+        raise PolicyError(errors or diagnostics)
+    return Policy(env, compile_policy(env), [d for d in diagnostics if not d.is_error])
+
+
+def load(path: str | Path, root: str | Path | None = None) -> "Policy":
+    """Load a policy file (UTF-8); `extends` resolves inside `root` (default: the enclosing
+    `policies` folder). A missing or unreadable file is a `PolicyError` too."""
+    path = Path(path)
+    try:
+        text = read_policy_text(path)
+    except FileNotFoundError:
+        raise PolicyError([Diagnostic("L500", f"{path}: no such policy file", None)]) from None
+    except PolicyFileError as error:
+        raise PolicyError([Diagnostic(error.code, f"{path}: cannot read policy: it {error}", None)]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError([Diagnostic("L500", f"{path}: cannot read policy: {error}", None)]) from None
+    return loads(text, str(path), root if root is not None else find_root(path))
+
+
+class Policy:
+    """A checked, compiled policy. Evaluate claims with `evaluate(facts)`."""
+
+    def __init__(self, env: CheckEnv, program: Program, warnings: list[Diagnostic]):
+        self.env = env
+        self.program = program
+        self.warnings = warnings
+        self.title = env.policy.title
+        self.version = env.policy.version
+        self.name = env.source.name
+        self.output_names = [o.name for o in env.outputs]
+        self.output_types = [self.type_of(name) for name in self.output_names]
+        self._read = compile_reader(env, program.defaults, build_reader(env, program.defaults))
+        self._drop_claim_id = "claim_id" not in {f.name for f in env.record_fields(None)}
+        self._money_outputs = [i for i, ty in enumerate(self.output_types) if ty == t.MONEY]
+        self._money_names = [self.output_names[i] for i in self._money_outputs]
+        self._json_writers = [(name, values.json_writer(ty)) for name, ty in zip(self.output_names, self.output_types)]
+        self.explain_cache: dict = {}  # explain.py keeps what does not depend on the claim here
+
+    def type_of(self, name: str):
+        symbol = self.env.symbols[name]
+        if symbol.kind == "input":
+            return self.env.field_types[(None, name)]
+        return self.env.def_types[name]
+
+    def read_facts(self, facts) -> tuple:
+        """Validate and convert claim facts to input values; `FactsError` names each bad field.
+
+        `claim_id` names a claim in every command's records, so it is accepted at the top
+        level even when the policy's input does not declare it.
+        """
+        if self._drop_claim_id and isinstance(facts, dict) and "claim_id" in facts:
+            facts = {key: value for key, value in facts.items() if key != "claim_id"}
+        try:
+            return self._read(facts)
+        except Invalid as invalid:
+            raise FactsError(problems_to_errors(invalid)) from None
+
+    def evaluate(self, facts: dict, as_of: datetime.date | None = None) -> "Decision":
+        """Evaluate one claim with the values in force on its date (or on `as_of`).
+
+        Raises `FactsError` (bad facts) or `EvaluationError` (the claim cannot be decided).
+        Runs under `numbers.EXACT`; the caller's decimal context is restored after.
+        """
+        caller = getcontext()
+        setcontext(_EXACT)  # not localcontext: it copies the context, twice the cost on the hot path
+        try:
+            inputs = self.read_facts(facts)
+            segment = self.segment_for(inputs, as_of)
+            program = self.program
+            if program.work[segment] is not None:
+                runtime.check_work(program.work[segment], inputs)
+            try:
+                raw = program.runs[segment](inputs)
+            except InvariantViolation as violation:
+                raise self._invariant_error(violation, facts) from None
+            except _FAILURES:
+                raise self._locate_failure(inputs, segment) from None
+            outputs = self._finish(raw)
+        finally:
+            setcontext(caller)
+        claim_id = facts.get("claim_id") if isinstance(facts, dict) else None
+        return Decision(self, inputs, outputs, claim_id if isinstance(claim_id, (str, int)) else None, segment)
+
+    def segment_for(self, inputs: tuple, as_of: datetime.date | None = None) -> int:
+        """Which time segment's values apply to a claim: by `as_of`, else by its date field."""
+        program = self.program
+        if len(program.runs) == 1:
+            return 0
+        day = as_of if as_of is not None else (inputs[program.as_of_index] if program.as_of_index is not None else None)
+        if day is None:
+            raise EvaluationError("this policy has dated values; give an evaluation date (as_of)", code="R405")
+        index = segment_index(program.cuts, day)
+        segment = program.segments[index]
+        if program.runs[index] is None:
+            if segment.outside:
+                effective = self.env.policy.header.effective
+                raise EvaluationError(f"the policy is not in force on {day.isoformat()} (it is in force {effective.describe()})", code="R405")
+            raise EvaluationError(f"no value of `{segment.missing[0]}` is in force on {day.isoformat()}", code="R405")
+        return index
+
+    def run_traced(self, inputs: tuple, segment: int = 0) -> tuple[dict, list]:
+        """Run with tracing on: (outputs, steps), each step `(rule index, value, events)`.
+
+        Like `evaluate`, under `numbers.EXACT`; a claim that cannot be decided raises
+        `EvaluationError` naming the rule.
+        """
+        with localcontext(_EXACT):
+            if self.program.work[segment] is not None:
+                runtime.check_work(self.program.work[segment], inputs)
+            steps: list = []
+            try:
+                raw = self.program.traced[segment](inputs, steps)
+            except InvariantViolation:
+                raise
+            except _FAILURES as error:
+                raise self._failure(error, steps) from None
+            return self._finish(raw), steps
+
+    def _finish(self, raw: tuple) -> dict:
+        """Outputs by name; money outputs checked to be whole fen (R404) and written to the
+        fen, never rounded: quantize under `numbers.EXACT` (set by the caller) raises instead."""
+        outputs = dict(zip(self.output_names, raw))
+        for name in self._money_names:
+            value = outputs[name]
+            try:
+                outputs[name] = value.quantize(FEN)  # under numbers.EXACT: exact, or it raises
+            except ArithmeticError:
+                self._not_fen(name, value)
+        return outputs
+
+    def _not_fen(self, name: str, value: Decimal):
+        """Raise why a money output cannot be written to the fen: R408 if quantizing it
+        needs more than `numbers.PRECISION` digits, else R404 (it has fractions of a fen)."""
+        span = self.env.symbols[name].node.span
+        try:
+            value.quantize(FEN, None, _ROUNDING)
+        except ArithmeticError:
+            raise EvaluationError(f"output `{name}` has more than {numbers.PRECISION} digits to the fen", name, span, code="R408") from None
+        raise EvaluationError(
+            f"output `{name}` = {value} is not a whole number of fen; round it explicitly, e.g. round(x, half_up)",
+            name,
+            span,
+            code="R404",
+        )
+
+    def _invariant_error(self, violation: InvariantViolation, facts) -> EvaluationError:
+        invariant = self.env.invariants[violation.number]
+        claim_id = facts.get("claim_id") if isinstance(facts, dict) else None
+        reason = n.annotation_texts(invariant.annotations, "because")
+        message = f"invariant `{invariant.name}` does not hold" + (f" for claim {claim_id}" if claim_id is not None else "")
+        message += f": {printer.expression(invariant.condition)}" + (f" ({reason[0]})" if reason else "")
+        return EvaluationError(message, None, invariant.span, code="R406")
+
+    def _locate_failure(self, inputs: tuple, segment: int) -> EvaluationError:
+        """Re-run with tracing to name the rule that failed (the fast path keeps no position)."""
+        steps: list = []
+        try:
+            self.program.traced[segment](inputs, steps)
+        except _FAILURES as error:
+            return self._failure(error, steps)
+        return EvaluationError("evaluation failed")
+
+    def _failure(self, error: Exception, steps: list) -> EvaluationError:
+        """The error of a traced run that stopped after `len(steps)` rules, naming the rule."""
+        rules = self.program.rule_names
+        rule = rules[len(steps)] if len(steps) < len(rules) else None
+        span = self.env.symbols[rule].node.span if rule else None
+        if isinstance(error, EvaluationError):
+            if error.rule is not None:  # already names its rule
+                return error
+            # the error's message already ends with its own (absent) location
+            return EvaluationError(str(error), rule, span, code=error.code)
+        if isinstance(error, DecimalException) and not isinstance(error, DivisionByZero):
+            message = (
+                f"the exact value needs more than {numbers.PRECISION} significant digits or lies outside "
+                f"1E-{numbers.EXPONENT_LIMIT}..1E+{numbers.EXPONENT_LIMIT}; values are never rounded silently"
+            )
+            return EvaluationError(message, rule, span, code="R408")
+        return EvaluationError(f"cannot compute: {type(error).__name__}", rule, span, code="R400")
+
+
+@attrs.define
+class Decision:
+    """The result of evaluating one claim: exact output values, explainable on demand.
+
+    The explanation re-runs the claim with tracing on (evaluation is deterministic), so
+    evaluating stays fast and every decision can still be explained.
+    """
+
+    policy: Policy = attrs.field(repr=False)
+    inputs: tuple = attrs.field(repr=False)
+    outputs: dict
+    claim_id: str | int | None
+    segment: int = attrs.field(default=0, repr=False)
+    _explanations: dict = attrs.field(factory=dict, repr=False)
+
+    def explanation(self, lang: str = "en"):
+        """The explanation as data (`explain.Explanation`), with reasons in `lang` (en, zh)."""
+        from policydsl.explain.build import build_explanation
+
+        if lang not in self._explanations:
+            _, steps = self.policy.run_traced(self.inputs, self.segment)
+            with localcontext(_EXACT):  # explaining formats and subtracts values (tier slices)
+                self._explanations[lang] = build_explanation(self.policy, self.inputs, self.outputs, steps, self.segment, lang)
+        return self._explanations[lang]
+
+    def explain(self, lang: str = "en") -> str:
+        from policydsl.explain.build import render_text
+
+        return render_text(self.explanation(lang), self.claim_id, lang)
+
+    def to_json(self) -> dict:
+        result = {"claim_id": self.claim_id} if self.claim_id is not None else {}
+        outputs = self.outputs
+        for name, write in self.policy._json_writers:
+            result[name] = write(outputs[name])
+        return result
+
+
+def error_record(error: Exception, claim_id=None, line: int | None = None) -> dict:
+    """The JSON record written in place of a decision for a claim that failed."""
+    record: dict = {}
+    if claim_id is not None:
+        record["claim_id"] = claim_id
+    if line is not None:
+        record["line"] = line
+    if isinstance(error, FactsError):
+        record["error"] = "invalid facts: " + str(error)
+        record["errors"] = [{"path": e.path, "message": e.message, "code": e.code} for e in error.errors]
+    elif isinstance(error, EvaluationError):
+        record["error"] = str(error)
+        record["code"] = error.code
+    else:
+        record["error"] = str(error)
+    return record
+
+
+def json_line(record: dict) -> str:
+    """One output record as a JSON line. Text is written as UTF-8; a string that UTF-8 cannot
+    encode (a lone surrogate from `\\ud800` in the input) is escaped instead of breaking the run."""
+    import json
+
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(record)
+    return text + "\n"
+
+
+__all__ = ["Decision", "FactError", "Policy", "analyze", "error_record", "json_line", "load", "loads"]

@@ -1,0 +1,348 @@
+"""The constants pass: compute every parameter, table row and tier band, per time segment.
+
+Constants are computed here by a small interpreter over the AST (never by running
+generated code), so the checker can judge their values: a ratio outside 0-100% (C220),
+a negative amount of money or months (C221), tier bands that are not contiguous and
+increasing (C222), an enum table that misses members (C223), and an override that goes
+below a parent's `floor` or above its `ceiling` (C215).
+
+The interpreter computes as evaluation does (`numbers.EXACT`: `+`, `-`, `*` exact or
+refused; `/` to 50 digits; `round` in `numbers.ROUNDING`), and a value it cannot hold
+exactly or that is out of bounds is C224 at the expression that made it. It is total:
+whatever goes wrong inside it is a diagnostic (C225 at worst), never an exception. A
+definition with a type error is not computed at all (nor anything that uses it).
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal, DecimalException
+
+from policydsl.syntax import nodes as n
+from policydsl.runtime import numbers
+from policydsl.runtime import helpers as runtime
+from policydsl.check import types as t
+from policydsl.diagnostics.model import EvaluationError
+from policydsl.syntax.lower import LITERAL_WHAT, literal_problem
+from policydsl.check.env import CheckEnv
+
+
+class _NotConstant(Exception):
+    pass
+
+
+class _Refused(Exception):
+    """A value that cannot be held exactly or is out of bounds (C224), at `node`."""
+
+    def __init__(self, node, message: str):
+        super().__init__(message)
+        self.node = node
+
+
+_MAGNITUDE = Decimal(10) ** numbers.MAGNITUDE_DIGITS
+
+
+def _bounded(value, type_, node):
+    """`value`, the result of `node`, if it is within the bounds of its type; else C224."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return value
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise _Refused(node, f"`{node.span.text}` is not a finite number")
+    if type_ == t.MONEY and abs(value) >= numbers.MONEY_LIMIT:
+        raise _Refused(node, f"`{node.span.text}` is {_show(value, t.MONEY)} yuan; money must stay below {numbers.MONEY_LIMIT:,.0f} yuan")
+    if type_ in (t.INT, t.MONTHS) and abs(value) > numbers.INT_LIMIT:
+        raise _Refused(node, f"`{node.span.text}` is beyond ±{numbers.INT_LIMIT:,}, the range of whole numbers")
+    if type_ in (t.RATIO, t.NUMBER) and abs(value) >= _MAGNITUDE:
+        raise _Refused(node, f"`{node.span.text}` is {value:E}; a number must stay below 10^{numbers.MAGNITUDE_DIGITS}")
+    return value
+
+
+def _arithmetic(node, compute):
+    """Run `compute()` for `node` under the exact context; a result that would be rounded is C224."""
+    try:
+        return compute()
+    except decimal.Inexact:
+        raise _Refused(node, f"`{node.span.text}` cannot be computed exactly (it needs more than {numbers.PRECISION} significant digits)") from None
+    except (decimal.Overflow, decimal.Underflow):
+        raise _Refused(node, f"`{node.span.text}` is too large or too small to compute") from None
+    except decimal.InvalidOperation:
+        raise _Refused(node, f"`{node.span.text}` is not a number") from None
+
+
+def evaluate(expr, env: CheckEnv, values: dict):  # noqa: C901 - one dispatch over node kinds
+    """The value of a constant expression; `values` holds the constants computed so far."""
+    match expr:
+        case n.Literal(unit=unit, value=value):
+            if unit in LITERAL_WHAT and literal_problem(value, LITERAL_WHAT[unit]) is not None:
+                raise _NotConstant("a literal out of bounds (P121)")
+            return value
+        case n.Name(id=name) | n.Attr(field=name) if (symbol := env.resolved.get(id(expr))) is not None and symbol.kind == "member":
+            return symbol.value
+        case n.Name(id=name):
+            if name not in values:
+                raise _NotConstant(name)
+            return values[name]
+        case n.Index(obj=n.Name(id=table), key=key):
+            if table not in values:
+                raise _NotConstant(table)
+            return values[table][evaluate(key, env, values)]
+        case n.Unary(op="-", operand=operand):
+            value = evaluate(operand, env, values)
+            return _bounded(_arithmetic(expr, lambda: -value), env.types.get(id(expr)), expr)
+        case n.Unary(op="not", operand=operand):
+            return not evaluate(operand, env, values)
+        case n.Binary(op="and", left=left, right=right):
+            return evaluate(left, env, values) and evaluate(right, env, values)
+        case n.Binary(op="or", left=left, right=right):
+            return evaluate(left, env, values) or evaluate(right, env, values)
+        case n.Binary(op=op, left=left, right=right):
+            a, b = evaluate(left, env, values), evaluate(right, env, values)
+            result = _arithmetic(expr, lambda: _binary(op, a, b, env.types.get(id(left)), env.types.get(id(right))))
+            return _bounded(result, env.types.get(id(expr)), expr)
+        case n.Member(element=element, container=container, negated=negated):
+            found = evaluate(element, env, values) in evaluate(container, env, values)
+            return not found if negated else found
+        case n.SetLiteral(items=items):
+            return frozenset(evaluate(item, env, values) for item in items)
+        case n.Call(func="round", args=(value, mode)):
+            amount = evaluate(value, env, values)
+            return _arithmetic(expr, lambda: amount.quantize(runtime.FEN, runtime.ROUNDING[mode.id], context=numbers.ROUNDING))
+        case n.Call(func="clamp", args=(value, low, high)):
+            return min(max(evaluate(value, env, values), evaluate(low, env, values)), evaluate(high, env, values))
+        case n.Call(func="min" | "max" as func, args=args):
+            found = [evaluate(a, env, values) for a in args]
+            return min(found) if func == "min" else max(found)
+        case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper):
+            if schedule not in values:
+                raise _NotConstant(schedule)
+            low, high = evaluate(lower, env, values), evaluate(upper, env, values)
+            return _bounded(_arithmetic(expr, lambda: runtime.apply_tiers(values[schedule], low, high)), t.MONEY, expr)
+        case n.Conditional(branches=branches):
+            for branch in branches:
+                if branch.condition is None or evaluate(branch.condition, env, values):
+                    return evaluate(branch.value, env, values)
+            raise AssertionError("a conditional always ends with otherwise")
+        case _:
+            raise _NotConstant(type(expr).__name__)
+
+
+def _binary(op: str, a, b, left_type, right_type):
+    if t.DATE in (left_type, right_type) and op in "+-":
+        date, months = (a, b) if left_type == t.DATE else (b, a)
+        return runtime.add_months(date, -months if op == "-" else months)
+    match op:
+        case "+":
+            return a + b
+        case "-":
+            return a - b
+        case "*":
+            return a * b  # whole numbers too: the result is bounded (C224) before it is used again
+        case "/":
+            return runtime.divide(a, b)
+        case "=":
+            return a == b
+        case "!=":
+            return a != b
+        case "<":
+            return a < b
+        case "<=":
+            return a <= b
+        case ">":
+            return a > b
+        case ">=":
+            return a >= b
+    raise AssertionError(op)
+
+
+def compute_constants(env: CheckEnv) -> None:
+    """Fill `segment.constants` for every usable segment, then check the values."""
+    reported: set[tuple[int, str]] = set()
+
+    def report(code: str, message: str, node, hint: str | None = None) -> None:
+        if (id(node), code) not in reported:
+            reported.add((id(node), code))
+            env.error(code, message, node.span, hint=hint)
+
+    with decimal.localcontext(numbers.EXACT):
+        for segment in env.segments:
+            if not segment.in_force:
+                continue
+            values: dict = {}
+            broken: set[str] = set()  # already reported as wrong (types, names, cycles): not computed
+            for name in env.order:
+                symbol = env.symbols.get(name)
+                if symbol is None or symbol.kind not in ("param", "table", "tiers"):
+                    continue
+                if env.def_types.get(name) is t.ERROR or name in env.ill_typed or env.deps.get(name, set()) & broken:
+                    broken.add(name)
+                    continue
+                if not _guarded(env, report, symbol.node, f"`{name}`", lambda: values.__setitem__(name, _compute(env, symbol, segment, values, report))):
+                    broken.add(name)
+            segment.constants = values
+            _check_values(env, segment, report)
+        _guarded(env, report, env.policy, "the field defaults", lambda: _compute_defaults(env, report))
+
+
+def _guarded(env, report, node, what: str, compute) -> bool:
+    """Run `compute()`; whatever goes wrong is a diagnostic at `node` (the evaluator is total)."""
+    try:
+        compute()
+        return True
+    except (_NotConstant, KeyError):
+        return False  # reported by an earlier pass (C207, C200, C202, C203)
+    except _Refused as refused:
+        report("C224", str(refused), refused.node, hint="policy values are exact; keep amounts below 10^15 yuan and numbers below 10^20")
+    except EvaluationError as error:
+        report(error.code, f"cannot compute {what}: {error}", node)
+    except (DecimalException, ArithmeticError, OverflowError, ValueError) as error:
+        report("R400", f"cannot compute {what}: {error}", node)
+    except Exception as error:  # noqa: BLE001 - the evaluator is total: never a traceback
+        report("C225", f"cannot compute {what}: {type(error).__name__}: {error}", node)
+    return False
+
+
+def _compute_defaults(env: CheckEnv, report) -> None:
+    """Field defaults are read before a claim's date is known, so they may not use dated values."""
+    usable = [s for s in env.segments if s.in_force and s.constants]
+    values = usable[0].constants if usable else {}
+    dated = {name for name, variants in env.variants.items() if any(v.validity is not None for v in variants)}
+    for record in [None, *env.records]:
+        for field in env.record_fields(record):
+            if field.default is None:
+                continue
+            key = field.name if record is None else f"{record}.{field.name}"
+            if key in env.ill_typed:
+                continue
+            uses_dated = sorted(env.deps.get(key, set()) & dated)
+            if uses_dated:
+                report("C218", f"the default of `{field.name}` uses `{uses_dated[0]}`, which has dated values", field.default, hint="a default must be the same on every day")
+                continue
+            _guarded(
+                env,
+                report,
+                field.default,
+                f"the default of `{field.name}`",
+                lambda: env.defaults.__setitem__((record, field.name), evaluate(field.default, env, values)),
+            )
+
+
+def _compute(env: CheckEnv, symbol, segment, values: dict, report):
+    if symbol.kind == "param":
+        return evaluate(segment.active[symbol.name].value, env, values)
+    if symbol.kind == "tiers":
+        definition = segment.active[symbol.name]
+        return tuple(
+            (
+                evaluate(band.lower, env, values),
+                None if band.upper is None else evaluate(band.upper, env, values),
+                evaluate(band.rate, env, values),
+            )
+            for band in definition.bands
+        )
+    rows = segment.rows[symbol.name]
+    default = next((evaluate(r.value, env, values) for r in rows if r.key is None), None)
+    return runtime.Table({r.key: evaluate(r.value, env, values) for r in rows if r.key is not None}, symbol.name, default)
+
+
+def _check_values(env: CheckEnv, segment, report) -> None:
+    for name, value in segment.constants.items():
+        symbol = env.symbols[name]
+        _guarded(env, report, symbol.node, f"`{name}`", lambda: _check_value(env, segment, report, name, symbol, value))
+    _guarded(env, report, env.policy, "the floors and ceilings", lambda: _check_bounds(env, segment, report))
+
+
+def _check_value(env: CheckEnv, segment, report, name: str, symbol, value) -> None:
+    if symbol.kind == "param":
+        _check_range(env.def_types.get(name), value, segment.active[name].value, f"parameter `{name}`", report)
+    elif symbol.kind == "table":
+        value_type = env.def_types.get(name)
+        for row in segment.rows[name]:
+            row_value = value.default if row.key is None else value[row.key]
+            _check_range(getattr(value_type, "value", None), row_value, row.value, f"table `{name}`", report)
+        _check_coverage(env, symbol, value, report)
+    elif symbol.kind == "tiers":
+        _check_tiers(segment.active[name], value, report)
+
+
+def _check_bounds(env: CheckEnv, segment, report) -> None:
+    for child, parent in env.bounds:
+        if segment.active.get(child.name) is not child or child.name not in segment.constants:
+            continue  # not in force here, or not computed (its error is reported)
+        try:
+            floor = evaluate(parent.value, env, segment.constants)
+        except Exception:  # noqa: BLE001 - the parent's value is checked in the parent
+            continue
+        mine = segment.constants[child.name]
+        if not _same_kind(mine, floor):
+            continue  # `override param p = other_unit`: a type error, reported
+        shown = _show(floor, env.def_types.get(child.name))
+        if parent.bound == "floor" and mine < floor:
+            report("C215", f"`{child.name}` may not be lowered below {shown}, the floor set at {n.name_span(parent).location}", child.value)
+        if parent.bound == "ceiling" and mine > floor:
+            report("C215", f"`{child.name}` may not be raised above {shown}, the ceiling set at {n.name_span(parent).location}", child.value)
+
+
+def _same_kind(a, b) -> bool:
+    numeric = (int, Decimal)
+    return (isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool)) or type(a) is type(b)
+
+
+def _show(value, type_=None) -> str:
+    from policydsl.runtime import values as v
+
+    return v.to_text(value, type_)
+
+
+def _check_range(type_, value, node, what: str, report) -> None:
+    if type_ == t.RATIO and not (0 <= value <= 1):
+        report("C220", f"{what} is {_show_ratio(value)}; a ratio must be between 0% and 100%", node)
+    elif type_ in (t.MONEY, t.MONTHS) and value < 0:
+        report("C221", f"{what} is negative ({_show(value, type_)}); it must be 0 or more", node)
+
+
+def _show_ratio(value: Decimal) -> str:
+    from policydsl.runtime import values as v
+
+    return v.percent(Decimal(value)) if isinstance(value, (int, Decimal)) else str(value)
+
+
+def _check_coverage(env: CheckEnv, symbol, table, report) -> None:
+    value_type = env.def_types.get(symbol.name)
+    key_type = getattr(value_type, "key", None)
+    if not isinstance(key_type, t.EnumType) or table.default is not None:
+        return
+    missing = [m for m in key_type.members if m not in table]
+    if not missing:
+        return
+    listed = ", ".join(f"`{m}`" for m in missing)
+    enum = env.enums.get(key_type.name)
+    if symbol.node.span.source.name != env.source.name and enum is not None and enum.span.source.name == env.source.name:
+        # The table is inherited but this policy changed its key's members: point here.
+        report(
+            "C223",
+            f"table `{symbol.name}` (inherited from {symbol.node.span.source.name}) has no row for {listed} of {key_type.name}",
+            enum,
+            hint=f"add `override table {symbol.name} {{ {missing[0]}: ... }}`",
+        )
+        return
+    report("C223", f"table `{symbol.name}` has no row for {listed} of {key_type.name}", symbol.node, hint="add the missing rows, or a `default:` row")
+
+
+def _check_tiers(definition: n.TiersDef, bands, report) -> None:
+    for index, ((low, high, _rate), band) in enumerate(zip(bands, definition.bands)):
+        if high is not None and high <= low:
+            report("C222", f"tier band ends ({_show(high)}) at or before it starts ({_show(low)})", band)
+        if high is None and index != len(bands) - 1:
+            report("C222", "only the last tier band may be open-ended (`above`)", band)
+        if index + 1 < len(bands):
+            next_low = bands[index + 1][0]
+            if high is not None and next_low != high:
+                gap = "a gap" if next_low > high else "an overlap"
+                report(
+                    "C222",
+                    f"tier bands leave {gap}: this band ends at {_show(high)} but the next starts at {_show(next_low)}",
+                    definition.bands[index + 1],
+                    hint="each band must start where the previous one ends",
+                )
+        if not (0 <= _rate <= 1):
+            report("C220", f"tier rate is {_show_ratio(_rate)}; a ratio must be between 0% and 100%", band.rate)

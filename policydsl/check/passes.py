@@ -1,0 +1,333 @@
+"""Stage 3: AST -> checked policy. The checker is an ordered list of named passes.
+
+Each pass takes the environment, adds what it learns and reports diagnostics; all
+passes run, so one `check` reports every problem it can find. Later passes skip
+what earlier ones already reported (an ERROR type never causes a second message).
+"""
+
+from __future__ import annotations
+
+from policydsl.syntax import nodes as n
+from policydsl.check import types as t
+from policydsl.syntax.source import Span
+from policydsl.check.constants import compute_constants
+from policydsl.check.env import CheckEnv, Symbol
+from policydsl.check.periods import check_periods
+from policydsl.check.typing import infer_definitions
+from policydsl.check.warnings import warn_unreachable, warn_unused
+
+BUILTIN_FUNCTIONS = ("min", "max", "clamp", "round")
+ROUNDING_MODES = ("half_up", "half_even", "down", "up")
+
+
+def collect_definitions(env: CheckEnv) -> None:
+    """Gather every definition by name; report duplicates (C201)."""
+    first_span: dict[str, object] = {}
+
+    def define(name: str, symbol: Symbol, span) -> None:
+        if name in env.symbols:
+            env.error(
+                "C201",
+                f"`{name}` is defined twice",
+                span,
+                notes=[f"first defined at {first_span[name].location}"],
+                hint="rename one of them, or delete the duplicate",
+            )
+            return
+        env.symbols[name] = symbol
+        first_span[name] = span
+
+    for definition in env.policy.definitions:
+        match definition:
+            case n.EnumDef(name=name, members=members):
+                define(name, Symbol("enum", name, definition), env.name_span(definition))
+                env.enums.setdefault(name, definition)
+                seen = set()
+                for member in members:
+                    if member.value in seen:
+                        env.error("C201", f"enum `{name}` lists `{member.value}` twice", member.span)
+                    seen.add(member.value)
+                    env.enum_of_member.setdefault(member.value, [])
+                    if name not in env.enum_of_member[member.value]:
+                        env.enum_of_member[member.value].append(name)
+            case n.RecordDef(name=name):
+                define(name, Symbol("record", name, definition), env.name_span(definition))
+                env.records.setdefault(name, definition)
+            case n.InputDef(fields=fields):
+                if env.input is not None:
+                    env.error("C201", "the input is declared twice", definition.span, hint="declare all facts in one `input { ... }`")
+                    continue
+                env.input = definition
+                for index, field in enumerate(fields):
+                    define(field.name, Symbol("input", field.name, field, index), env.name_span(field))
+            case n.ParamDef(name=name) | n.TableDef(name=name) | n.TiersDef(name=name) | n.RuleDef(name=name):
+                kind = {n.ParamDef: "param", n.TableDef: "table", n.TiersDef: "tiers", n.RuleDef: "rule"}[type(definition)]
+                existing = env.symbols.get(name)
+                dated = kind != "table" and definition.validity is not None
+                if existing is not None and existing.kind == kind and dated and all(v.validity is not None for v in env.variants[name]):
+                    env.variants[name].append(definition)  # another dated value of the same name
+                    continue
+                if existing is not None and existing.kind == kind and kind != "table" and (dated or definition.validity is None) and any(
+                    v.validity is not None for v in env.variants[name]
+                ) != dated:
+                    env.error(
+                        "C211",
+                        f"`{name}` has a value without dates beside dated ones",
+                        env.name_span(definition),
+                        hint="give every value of a dated name a `from`/`until` period",
+                    )
+                    continue
+                if existing is None and kind != "table":
+                    env.variants[name] = [definition]
+                define(name, Symbol(kind, name, definition), env.name_span(definition))
+            case n.InvariantDef(name=name):
+                if any(i.name == name for i in env.invariants):
+                    env.error("C201", f"invariant `{name}` is defined twice", env.name_span(definition))
+                env.invariants.append(definition)
+            case n.OutputDef(names=names):
+                env.outputs.extend(names)
+            case _:
+                raise AssertionError(definition)
+    for record in env.records.values():
+        seen_fields: set[str] = set()
+        for field in record.fields:
+            if field.name in seen_fields:
+                env.error("C201", f"record `{record.name}` has field `{field.name}` twice", field.span)
+            seen_fields.add(field.name)
+    if env.input is None:
+        env.error("C209", "the policy declares no input", Span.whole_file(env.source), hint="add `input { field: type ... }` listing the claim facts")
+
+
+def resolve_type(env: CheckEnv, ref: n.TypeRef | None):
+    match ref:
+        case None:  # an `override table` with nothing to override (reported by the linker)
+            return t.ERROR
+        case n.ListType(element=element):
+            inner = resolve_type(env, element)
+            return t.ERROR if inner is t.ERROR else t.ListType(inner)
+        case n.NamedType(name=name):
+            if name in t.BUILTIN_TYPES:
+                return t.BUILTIN_TYPES[name]
+            if name in env.enums:
+                return t.EnumType(name, tuple(m.value for m in env.enums[name].members))
+            if name in env.records:
+                return t.RecordType(name)
+            known = [*t.BUILTIN_TYPES, *env.enums, *env.records]
+            env.error("C206", f"unknown type `{name}`", ref.span, hint=env.suggest(name, known) or f"types are: {', '.join(known)}")
+            return t.ERROR
+        case _:
+            raise AssertionError(ref)
+
+
+def resolve_field_types(env: CheckEnv) -> None:
+    """Resolve the declared types of input and record fields (C206 unknown type)."""
+    for record in [None, *env.records]:
+        for field in env.record_fields(record):
+            env.field_types[(record, field.name)] = resolve_type(env, field.type)
+    for record in env.records.values():
+        _check_record_nesting(env, record)
+
+
+def _check_record_nesting(env: CheckEnv, record: n.RecordDef, path=()) -> None:
+    if record.name in path:
+        env.error("C203", f"record `{record.name}` contains itself", record.span, hint="records cannot nest themselves; use a list")
+        return
+    for field in record.fields:
+        field_type = env.field_types.get((record.name, field.name))
+        while isinstance(field_type, t.ListType):
+            field_type = field_type.element
+        if isinstance(field_type, t.RecordType) and not path:
+            _check_record_nesting(env, env.records[field_type.name], (*path, record.name))
+        elif isinstance(field_type, t.RecordType) and field_type.name == path[0]:
+            env.error("C203", f"record `{path[0]}` contains itself", env.records[path[0]].span)
+
+
+def resolve_names(env: CheckEnv) -> None:
+    """Bind every name to its definition (C200 undefined) and record dependencies."""
+
+    def visit(expr, scope: frozenset[str], deps: set[str]) -> None:
+        match expr:
+            case n.Name(id=name):
+                if name in scope:
+                    env.resolved[id(expr)] = Symbol("loop", name, expr)
+                elif name in env.symbols and env.symbols[name].kind not in ("enum", "record"):
+                    env.resolved[id(expr)] = env.symbols[name]
+                    deps.add(name)
+                elif name in env.enum_of_member:
+                    env.resolved[id(expr)] = Symbol("member", name, expr, value=name)
+                elif name in env.symbols:
+                    env.error("C204", f"`{name}` is a type, not a value", expr.span, hint=f"to name a member write `{name}.member`")
+                else:
+                    candidates = [s for s, sym in env.symbols.items() if sym.kind not in ("enum", "record")]
+                    candidates += [*scope, *(m for m in env.enum_of_member if isinstance(m, str))]
+                    env.error("C200", f"undefined name `{name}`", expr.span, hint=env.suggest(name, candidates))
+            case n.Attr(obj=n.Name(id=enum_name), field=member) if (
+                enum_name not in scope and enum_name in env.enums and env.symbols[enum_name].kind == "enum"
+            ):
+                members = [m.value for m in env.enums[enum_name].members]
+                if member in members:
+                    env.resolved[id(expr)] = Symbol("member", member, expr, value=member)
+                else:
+                    env.error(
+                        "C200",
+                        f"enum `{enum_name}` has no member `{member}`",
+                        expr.span,
+                        hint=env.suggest(member, [m for m in members if isinstance(m, str)]) or f"members: {', '.join(map(str, members))}",
+                    )
+            case n.Call(func="round", args=(value, n.Name(id=mode))) if mode in ROUNDING_MODES:
+                visit(value, scope, deps)
+            case n.ApplyTiers(schedule=schedule):
+                symbol = env.symbols.get(schedule)
+                if symbol is None:
+                    tiers = [s for s, sym in env.symbols.items() if sym.kind == "tiers"]
+                    env.error("C200", f"undefined tier schedule `{schedule}`", expr.span, hint=env.suggest(schedule, tiers))
+                elif symbol.kind != "tiers":
+                    env.error("C204", f"`{schedule}` is a {symbol.kind}, not a tier schedule", expr.span)
+                else:
+                    deps.add(schedule)
+                for child in n.children(expr):
+                    visit(child, scope, deps)
+            case n.Aggregate(var=var, source=source, body=body, where=where):
+                visit(source, scope, deps)
+                inner = scope | {var}
+                for part in (body, where):
+                    if part is not None:
+                        visit(part, inner, deps)
+            case _:
+                for child in n.children(expr):
+                    visit(child, scope, deps)
+
+    for name, symbol in env.symbols.items():
+        if symbol.kind in ("enum", "record"):
+            continue
+        deps: set[str] = set()
+        for body in env.bodies(name):
+            visit(body, frozenset(), deps)
+        env.deps[name] = deps
+        env.used |= deps
+    for invariant in env.invariants:
+        deps = set()
+        visit(invariant.condition, frozenset(), deps)
+        env.deps[f"invariant {invariant.name}"] = deps
+        env.used |= deps
+    for record in env.records.values():
+        for field in record.fields:
+            if field.default is not None:
+                deps = set()
+                visit(field.default, frozenset(), deps)
+                env.deps[f"{record.name}.{field.name}"] = deps
+
+
+def find_cycles(env: CheckEnv) -> None:
+    """Order definitions so that each comes after what it uses (C202 on a cycle).
+
+    An explicit stack, not recursion: a chain of thousands of rules must not overflow.
+    """
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def deps_of(name: str) -> list[str]:
+        return [d for d in sorted(env.deps.get(name, ())) if d in env.deps and d in env.symbols]
+
+    for root in list(env.deps):
+        if root not in env.symbols or state.get(root) == 2:
+            continue
+        stack = [(root, iter(deps_of(root)))]
+        state[root] = 1
+        path.append(root)
+        while stack:
+            name, pending = stack[-1]
+            dep = next(pending, None)
+            if dep is None:
+                stack.pop()
+                path.pop()
+                state[name] = 2
+                env.order.append(name)
+            elif state.get(dep) == 1:
+                cycle = path[path.index(dep) :] + [dep]
+                env.in_cycle.update(cycle)
+                env.error(
+                    "C202",
+                    f"`{dep}` depends on itself: {' -> '.join(cycle)}",
+                    env.name_span(env.symbols[dep].node),
+                    hint="a value cannot be computed from itself; break the cycle",
+                )
+            elif state.get(dep) != 2:
+                state[dep] = 1
+                path.append(dep)
+                stack.append((dep, iter(deps_of(dep))))
+
+
+def check_claim_independence(env: CheckEnv) -> None:
+    """Params, table rows, tier bounds and defaults are fixed by the policy text (C207)."""
+    for name, symbol in env.symbols.items():
+        if symbol.kind in ("param", "table", "tiers", "input"):
+            bad = sorted(d for d in env.deps.get(name, ()) if env.symbols[d].kind in ("rule", "input"))
+            if bad:
+                what = {"param": "parameter", "table": "table", "tiers": "tier schedule", "input": "default"}[symbol.kind]
+                env.error(
+                    "C207",
+                    f"{what} `{name}` uses `{bad[0]}`, which depends on the claim",
+                    env.name_span(symbol.node),
+                    hint="parameters, tables, tiers and defaults are constants; compute claim-dependent values in a `rule`",
+                )
+
+
+def check_outputs(env: CheckEnv) -> None:
+    """Every output names a rule, parameter or input field (C205)."""
+    seen: set[str] = set()
+    if not env.outputs:
+        env.error("C205", "the policy declares no outputs", Span.whole_file(env.source), hint="add `output name, ...` listing what a decision returns")
+    for output in env.outputs:
+        symbol = env.symbols.get(output.name)
+        if output.name in seen:
+            env.error("C201", f"output `{output.name}` is listed twice", output.span)
+        seen.add(output.name)
+        if symbol is None:
+            candidates = [s for s, sym in env.symbols.items() if sym.kind in ("rule", "param", "input")]
+            env.error("C205", f"output `{output.name}` is not defined", output.span, hint=env.suggest(output.name, candidates))
+        elif symbol.kind not in ("rule", "param", "input"):
+            env.error("C205", f"output `{output.name}` is a {symbol.kind}; outputs are rules, parameters or inputs", output.span)
+        elif isinstance(env.def_types.get(output.name) or env.field_types.get((None, output.name)), (t.SetType, t.ListType, t.RecordType)):
+            kind = env.def_types.get(output.name) or env.field_types.get((None, output.name))
+            env.error("C205", f"output `{output.name}` is a {kind}; a decision's outputs are single values", output.span)
+
+
+def check_tables(env: CheckEnv) -> None:
+    """Table keys belong to the key's domain, once each (C208)."""
+    for symbol in env.symbols.values():
+        if symbol.kind != "table":
+            continue
+        table: n.TableDef = symbol.node
+        key_type = resolve_type(env, table.key_type)
+        if key_type is not t.ERROR and not isinstance(key_type, t.EnumType) and key_type != t.INT:
+            env.error("C203", f"table `{table.name}` is keyed by {key_type}; keys must be an enum or int", table.key_type.span)
+            continue
+        for row in table.rows:  # a key listed twice is checked with the dated rows (periods.py)
+            if row.key is None or key_type is t.ERROR:
+                continue
+            if isinstance(key_type, t.EnumType) and row.key not in key_type.members:
+                env.error(
+                    "C208",
+                    f"`{row.key}` is not a member of {key_type.name}, the key of table `{table.name}`",
+                    row.span,
+                    hint=env.suggest(str(row.key), [str(m) for m in key_type.members]) or f"members: {', '.join(map(str, key_type.members))}",
+                )
+            elif key_type == t.INT and not isinstance(row.key, int):
+                env.error("C208", f"table `{table.name}` is keyed by int, not `{row.key}`", row.span)
+
+
+PASSES = (
+    collect_definitions,
+    resolve_field_types,
+    resolve_names,
+    find_cycles,
+    check_claim_independence,
+    infer_definitions,
+    check_tables,
+    check_periods,
+    compute_constants,
+    check_outputs,
+    warn_unused,
+    warn_unreachable,
+)

@@ -1,0 +1,404 @@
+"""The type pass: infer every expression's unit and report mismatches (C203).
+
+`money + ratio`, `money < months`, `max(0, money)` are errors here, each with a hint
+saying how the author probably meant it.
+"""
+
+from __future__ import annotations
+
+from policydsl.syntax import nodes as n
+from policydsl.check import types as t
+from policydsl.check.env import CheckEnv
+
+_ROUNDING_MODES = ("half_up", "half_even", "down", "up")
+
+
+def _describe(type_) -> str:
+    return str(type_)
+
+
+class _Inferrer:
+    def __init__(self, env: CheckEnv):
+        self.env = env
+
+    def error(self, message: str, node, hint: str | None = None):
+        self.env.error("C203", message, node.span, hint=hint)
+        return t.ERROR
+
+    def infer(self, expr, scope: dict[str, object]):
+        result = self._infer(expr, scope)
+        self.env.types[id(expr)] = result
+        return result
+
+    def expect(self, expr, scope, wanted: tuple, what: str):
+        got = self.infer(expr, scope)
+        if got is t.ERROR or got in wanted:
+            return got
+        names = " or ".join(str(w) for w in wanted)
+        return self.error(f"{what} must be {names}, not {got}", expr)
+
+    def _infer(self, expr, scope):  # noqa: C901 - one dispatch over node kinds
+        env = self.env
+        match expr:
+            case n.Literal(unit=unit):
+                return t.BUILTIN_TYPES[unit] if unit in t.BUILTIN_TYPES else t.NUMBER
+            case n.Name(id=name):
+                if name in scope:
+                    return scope[name]
+                symbol = env.resolved.get(id(expr))
+                if symbol is None:
+                    return t.ERROR
+                return self.symbol_type(symbol, expr)
+            case n.Attr(obj=obj, field=field):
+                symbol = env.resolved.get(id(expr))
+                if symbol is not None and symbol.kind == "member":
+                    enum_name = obj.id
+                    return t.EnumType(enum_name, tuple(m.value for m in env.enums[enum_name].members))
+                if isinstance(obj, n.Name) and obj.id in env.enums and obj.id not in scope:
+                    return t.ERROR  # unknown member, reported by resolve_names
+                obj_type = self.infer(obj, scope)
+                if obj_type is t.ERROR:
+                    return t.ERROR
+                if not isinstance(obj_type, t.RecordType):
+                    return self.error(f"{obj_type} has no fields; `.{field}` needs a record", expr)
+                fields = [f.name for f in env.records[obj_type.name].fields]
+                if field not in fields:
+                    return self.error(
+                        f"record {obj_type.name} has no field `{field}`",
+                        expr,
+                        hint=env.suggest(field, fields) or f"fields: {', '.join(fields)}",
+                    )
+                env.field_index[id(expr)] = fields.index(field)
+                return env.field_types[(obj_type.name, field)]
+            case n.Index(obj=obj, key=key):
+                symbol = env.resolved.get(id(obj)) if isinstance(obj, n.Name) else None
+                key_type = self.infer(key, scope)
+                if symbol is None:
+                    if not isinstance(obj, n.Name):
+                        return self.error("only a table can be indexed with `[...]`", expr)
+                    return t.ERROR
+                if symbol.kind != "table":
+                    return self.error(f"`{obj.id}` is a {symbol.kind}; only a table can be indexed with `[...]`", expr)
+                table_type = self.symbol_type(symbol, obj)
+                if table_type is t.ERROR:
+                    return t.ERROR
+                self.env.types[id(obj)] = table_type
+                if not self.key_fits(table_type.key, key_type, key):
+                    return self.error(
+                        f"table `{obj.id}` is keyed by {table_type.key}, not {key_type}", key
+                    )
+                return table_type.value
+            case n.Unary(op="not", operand=operand):
+                self.expect(operand, scope, (t.BOOL,), "the operand of `not`")
+                return t.BOOL
+            case n.Unary(op="-", operand=operand):
+                return self.expect(operand, scope, (t.MONEY, t.RATIO, t.INT, t.NUMBER, t.MONTHS), "the operand of `-`")
+            case n.Binary(op="and" | "or" as op, left=left, right=right):
+                self.expect(left, scope, (t.BOOL,), f"each side of `{op}`")
+                self.expect(right, scope, (t.BOOL,), f"each side of `{op}`")
+                return t.BOOL
+            case n.Binary(op="+" | "-" | "*" | "/" as op, left=left, right=right):
+                lt, rt = self.infer(left, scope), self.infer(right, scope)
+                if t.ERROR in (lt, rt):
+                    return t.ERROR
+                result = t.ARITHMETIC.get((op, lt, rt))
+                if result is None:
+                    verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[op]
+                    pair = f"{lt} and {rt}" if op in "+*" else (f"{rt} from {lt}" if op == "-" else f"{lt} by {rt}")
+                    return self.error(f"cannot {verb} {pair}", expr, hint=t.arithmetic_hint(op, lt, rt))
+                return result
+            case n.Binary(op=op, left=left, right=right):  # comparisons
+                lt, rt = self.infer(left, scope), self.infer(right, scope)
+                if t.ERROR in (lt, rt):
+                    return t.BOOL
+                if op in ("=", "!="):
+                    if not self.comparable(lt, rt, left, right):
+                        self.error(f"cannot compare {lt} with {rt}", expr, hint=self.compare_hint(lt, rt))
+                    return t.BOOL
+                if not (t.unify(lt, rt) in t.ORDERED):
+                    self.error(
+                        f"cannot order {lt} and {rt} with `{op}`",
+                        expr,
+                        hint=self.compare_hint(lt, rt) or "`<`, `<=`, `>`, `>=` compare two values of the same unit",
+                    )
+                return t.BOOL
+            case n.Member(element=element, container=container):
+                et, ct = self.infer(element, scope), self.infer(container, scope)
+                if t.ERROR in (et, ct):
+                    return t.BOOL
+                if isinstance(ct, t.SetType):
+                    if not self.comparable(et, ct.element, element, None):
+                        self.error(f"a {et} cannot be in a {ct}", expr)
+                elif isinstance(ct, t.TableType):
+                    if not self.key_fits(ct.key, et, element):
+                        self.error(f"a {et} cannot be a key of a table keyed by {ct.key}", expr)
+                else:
+                    self.error(f"`in` needs a set or a table, not {ct}", container)
+                return t.BOOL
+            case n.Call(func=func, args=args):
+                return self.call(expr, func, args, scope)
+            case n.ApplyTiers(lower=lower, upper=upper):
+                self.expect(lower, scope, (t.MONEY,), "the start of a tier band")
+                self.expect(upper, scope, (t.MONEY,), "the end of a tier band")
+                return t.MONEY
+            case n.Aggregate(kind=kind, var=var, source=source, body=body, where=where):
+                source_type = self.infer(source, scope)
+                if source_type is t.ERROR:
+                    element = t.ERROR
+                elif not isinstance(source_type, t.ListType):
+                    self.error(f"`{kind}` goes over a list, not {source_type}", source)
+                    element = t.ERROR
+                else:
+                    element = source_type.element
+                inner = {**scope, var: element}
+                if where is not None:
+                    self.expect(where, inner, (t.BOOL,), "a `where` condition")
+                if kind == "sum":
+                    return self.expect(body, inner, t.SUMMABLE, "what `sum` adds up")
+                return t.INT if kind == "count" else t.BOOL
+            case n.SetLiteral(items=items):
+                if not items:
+                    return self.error("an empty set has no element type", expr)
+                types = [self.infer(item, scope) for item in items]  # each item once: one message each
+                if t.ERROR in types:
+                    return t.ERROR  # `{a, -b}`: the item's error is reported; the set is not a set of <error>
+                common = None
+                for item, item_type in zip(items, types):
+                    if not isinstance(item_type, (t.Scalar, t.EnumType, t.MemberType)):
+                        return self.error(f"a set holds single values (numbers, money, dates, enum members), not a {item_type}", item)
+                    merged = item_type if common is None else t.unify(common, item_type)
+                    if merged is None:
+                        return self.error(f"a set mixes {common} and {item_type}", item)
+                    common = merged
+                if isinstance(common, t.MemberType):
+                    if len(common.candidates) == 1:
+                        common = self.enum_type(next(iter(common.candidates)))
+                    else:
+                        return self.error(
+                            f"the members of this set belong to several enums ({', '.join(sorted(common.candidates))})",
+                            expr,
+                            hint="qualify one member, e.g. `Enum.member`",
+                        )
+                return t.SetType(common)
+            case n.Conditional(branches=branches):
+                common = None
+                for branch in branches:
+                    if branch.condition is not None:
+                        self.expect(branch.condition, scope, (t.BOOL,), "a `when` condition")
+                    value_type = self.infer(branch.value, scope)
+                    if common is None:
+                        common = value_type
+                        continue
+                    merged = t.unify(common, value_type)
+                    if merged is None:
+                        self.error(
+                            f"this branch gives {value_type} but an earlier one gives {common}",
+                            branch.value,
+                            hint="every branch of a conditional must give the same unit",
+                        )
+                        return t.ERROR
+                    common = merged
+                return common
+            case _:
+                raise AssertionError(expr)
+
+    # ---- helpers -----------------------------------------------------------
+    def enum_type(self, name: str) -> t.EnumType:
+        return t.EnumType(name, tuple(m.value for m in self.env.enums[name].members))
+
+    def symbol_type(self, symbol, node):
+        env = self.env
+        match symbol.kind:
+            case "input":
+                return env.field_types.get((None, symbol.name), t.ERROR)
+            case "param" | "rule" | "table":
+                return env.def_types.get(symbol.name, t.ERROR)
+            case "tiers":
+                return self.error(f"`{symbol.name}` is a tier schedule; apply it with `{symbol.name}(from A to B)`", node)
+            case "member":
+                candidates = env.enum_of_member[symbol.value]
+                if len(candidates) == 1:
+                    return self.enum_type(candidates[0])
+                return t.MemberType(symbol.value, frozenset(candidates))
+            case "loop":
+                return t.ERROR
+            case _:
+                raise AssertionError(symbol)
+
+    def comparable(self, a, b, a_node, b_node) -> bool:
+        if t.unify(a, b) is not None:
+            return True
+        # An enum of whole numbers (hospital level 1, 2, 3) compares with ints; a literal
+        # int must be one of its members.
+        for enum_side, other, other_node in ((a, b, b_node), (b, a, a_node)):
+            if isinstance(enum_side, t.EnumType) and other == t.INT:
+                if isinstance(other_node, n.Literal):
+                    return other_node.value in enum_side.members
+                return all(isinstance(m, int) for m in enum_side.members)
+        return False
+
+    def key_fits(self, key_type, got, key_node) -> bool:
+        if got is t.ERROR or key_type is t.ERROR:
+            return True
+        return self.comparable(key_type, got, None, key_node)
+
+    @staticmethod
+    def compare_hint(a, b) -> str | None:
+        pair = {str(a), str(b)}
+        if "money" in pair and pair & {"int", "number"}:
+            return "write the number with its unit, e.g. `15000 yuan`"
+        if "months" in pair and "int" in pair:
+            return "write the number with its unit, e.g. `3 months`"
+        if "money" in pair and "months" in pair:
+            return "money and months are different units and cannot be compared"
+        return None
+
+    def call(self, expr, func, args, scope):
+        if func in ("min", "max"):
+            if len(args) < 2:
+                return self.error(f"`{func}` takes two or more values", expr)
+            return self.same_unit(expr, func, args, scope)
+        if func == "clamp":
+            if len(args) != 3:
+                return self.error("`clamp` takes three values: clamp(value, lowest, highest)", expr)
+            return self.same_unit(expr, func, args, scope)
+        if func == "round":
+            if len(args) == 1:
+                self.infer(args[0], scope)
+                return self.error(
+                    "`round` needs a rounding mode",
+                    expr,
+                    hint="rounding is explicit: round(x, half_up); modes: " + ", ".join(_ROUNDING_MODES),
+                )
+            if len(args) != 2:
+                return self.error("`round` takes a money value and a mode: round(x, half_up)", expr)
+            mode = args[1]
+            if not (isinstance(mode, n.Name) and mode.id in _ROUNDING_MODES):
+                self.infer(args[0], scope)
+                return self.error(
+                    f"unknown rounding mode `{mode.span.text}`",
+                    mode,
+                    hint=self.env.suggest(mode.span.text, _ROUNDING_MODES) or "modes: " + ", ".join(_ROUNDING_MODES),
+                )
+            return self.expect(args[0], scope, (t.MONEY,), "what `round` rounds to the fen")
+        for arg in args:
+            self.infer(arg, scope)
+        known = ("min", "max", "clamp", "round")
+        return self.error(
+            f"unknown function `{func}`",
+            expr,
+            hint=self.env.suggest(func, known) or f"functions are: {', '.join(known)}; tier schedules are applied as NAME(from A to B)",
+        )
+
+    def same_unit(self, expr, func, args, scope):
+        types = [self.infer(arg, scope) for arg in args]
+        if t.ERROR in types:
+            return t.ERROR
+        common = types[0]
+        for arg, arg_type in zip(args[1:], types[1:]):
+            merged = t.unify(common, arg_type)
+            if merged is None:
+                return self.error(
+                    f"`{func}` mixes {common} and {arg_type}",
+                    arg,
+                    hint=self.compare_hint(common, arg_type) or f"all values given to `{func}` must have the same unit",
+                )
+            common = merged
+        if common not in t.ORDERED:
+            return self.error(f"`{func}` needs values that can be ordered, not {common}", expr)
+        return common
+
+
+def infer_definitions(env: CheckEnv) -> None:
+    """Infer the type of each param, table and rule in dependency order; check declared types."""
+    inferrer = _Inferrer(env)
+    from policydsl.check.passes import resolve_type  # the type resolver lives with the passes
+
+    for name in env.order:
+        symbol = env.symbols.get(name)
+        if symbol is None:
+            continue
+        node = symbol.node
+        before = len(env.diagnostics)
+        _infer_definition(env, inferrer, name, symbol, node, resolve_type)
+        if _errors_since(env, before):
+            env.ill_typed.add(name)  # the constants pass does not compute it (nor what uses it)
+    for record in env.records.values():
+        for field in record.fields:
+            before = len(env.diagnostics)
+            _check_default(env, inferrer, field, env.field_types.get((record.name, field.name), t.ERROR))
+            if _errors_since(env, before):
+                env.ill_typed.add(f"{record.name}.{field.name}")
+    for invariant in env.invariants:
+        inferrer.expect(invariant.condition, {}, (t.BOOL,), f"invariant `{invariant.name}`")
+
+
+def _errors_since(env: CheckEnv, before: int) -> bool:
+    """Whether an error was reported after the first `before` diagnostics (diagnostics are only appended)."""
+    return any(d.is_error for d in env.diagnostics[before:])
+
+
+def _infer_definition(env: CheckEnv, inferrer: _Inferrer, name: str, symbol, node, resolve_type) -> None:
+    match symbol.kind:
+        case "param" | "rule":
+            result = None
+            for variant in env.variants[name]:
+                variant_type = _infer_variant(env, inferrer, name, variant, symbol.kind)
+                if result is None or result is t.ERROR:
+                    result = variant_type
+                elif variant_type is not t.ERROR and t.unify(result, variant_type) is None:
+                    inferrer.error(
+                        f"the dated values of `{name}` have different units: {result} and {variant_type}",
+                        variant.value if symbol.kind == "param" else variant.body,
+                    )
+            env.def_types[name] = t.ERROR if name in env.in_cycle else result
+        case "table":
+            key_type = resolve_type(env, node.key_type)
+            value_type = resolve_type(env, node.value_type)
+            for row in node.rows:
+                got = inferrer.infer(row.value, {})
+                if t.ERROR not in (got, value_type) and t.unify(value_type, got) != value_type and not _int_is_number(value_type, got):
+                    inferrer.error(f"table `{name}` holds {value_type}, but this row is {got}", row.value, hint=t.arithmetic_hint("+", value_type, got))
+            env.def_types[name] = t.TableType(key_type, value_type) if t.ERROR not in (key_type, value_type) else t.ERROR
+        case "tiers":
+            for variant in env.variants[name]:
+                for band in variant.bands:
+                    inferrer.expect(band.lower, {}, (t.MONEY,), "a tier bound")
+                    if band.upper is not None:
+                        inferrer.expect(band.upper, {}, (t.MONEY,), "a tier bound")
+                    inferrer.expect(band.rate, {}, (t.RATIO,), "a tier rate")
+        case "input":
+            _check_default(env, inferrer, node, env.field_types.get((None, name), t.ERROR))
+
+
+def _infer_variant(env: CheckEnv, inferrer: _Inferrer, name: str, node, kind: str):
+    from policydsl.check.passes import resolve_type
+
+    expr = node.value if kind == "param" else node.body
+    inferred = inferrer.infer(expr, {})
+    declared = resolve_type(env, node.type) if node.type is not None else None
+    if declared is not None and inferred is not t.ERROR and declared is not t.ERROR:
+        if t.unify(declared, inferred) != declared and not _int_is_number(declared, inferred):
+            inferrer.error(
+                f"`{name}` is declared {declared} but its value is {inferred}",
+                expr,
+                hint=t.arithmetic_hint("+", declared, inferred) if {str(declared), str(inferred)} & {"money", "months"} else None,
+            )
+    result = declared if declared is not None else inferred
+    if isinstance(result, t.MemberType):
+        result = inferrer.enum_type(sorted(result.candidates)[0])
+    return result
+
+
+def _int_is_number(declared, inferred) -> bool:
+    return declared == t.NUMBER and inferred == t.INT
+
+
+def _check_default(env: CheckEnv, inferrer: _Inferrer, field: n.Field, declared) -> None:
+    if field.default is None:
+        return
+    got = inferrer.infer(field.default, {})
+    if t.ERROR in (got, declared):
+        return
+    if t.unify(declared, got) != declared and not _int_is_number(declared, got):
+        inferrer.error(f"field `{field.name}` is {declared} but its default is {got}", field.default, hint=t.arithmetic_hint("+", declared, got))

@@ -1,0 +1,524 @@
+"""Tests beside each policy: `X.tests.json` next to `X.policy`, run by `policydsl test`
+(and by plain `pytest`, through `policydsl.tools.pytest_plugin`).
+
+A tests file holds `{"tests": [{"name", "note"?, "as_of"?, "claim", "expect" | "expect_error"}]}`.
+`expect` names some outputs and their JSON values (as `decision.to_json()` writes them; only
+the named outputs are compared, and numbers compare by value, so `"8625"` matches `"8625.00"`);
+`expect_error` is the code of the error the claim must raise (`FactsError.errors[0].code`, or
+`EvaluationError.code`).
+
+A failure report names the test and the claim, lists each differing output (expected and
+got), and shows the explanation lines that computed each differing value.
+
+Coverage (`policydsl test --coverage`) replays each decided test with tracing on and counts,
+per policy, the rules computed, the conditional branches taken, the table rows read and the
+tier bands that paid a slice, over every time segment of the policy; the rest are listed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import attrs
+
+from policydsl.syntax import nodes as n
+from policydsl.runtime import numbers
+from policydsl.syntax import printer
+
+from policydsl.diagnostics.model import EvaluationError, FactsError, PolicydslError, PolicyError
+
+SUFFIX = ".tests.json"
+
+
+class TestFileError(PolicydslError):
+    """A tests file cannot be read or does not have the expected shape."""
+
+    __test__ = False  # not a pytest test class
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Case:
+    name: str
+    claim: object
+    expect: dict | None
+    expect_error: str | None
+    as_of: datetime.date | None
+    note: str | None
+    index: int
+
+    __test__ = False
+
+    @property
+    def claim_id(self):
+        claim = self.claim
+        value = claim.get("claim_id") if isinstance(claim, dict) else None
+        return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+@attrs.frozen
+class TestFile:
+    path: Path
+    policy_path: Path
+    cases: tuple[Case, ...]
+
+    __test__ = False
+
+
+def policy_path_for(tests_path: Path) -> Path:
+    return tests_path.with_name(tests_path.name.removesuffix(SUFFIX) + ".policy")
+
+
+def tests_path_for(policy_path: Path) -> Path:
+    return policy_path.with_name(policy_path.name.removesuffix(".policy") + SUFFIX)
+
+
+def _problem(path: Path, where: str, message: str) -> TestFileError:
+    return TestFileError(f"{path}: {where}: {message}" if where else f"{path}: {message}")
+
+
+def read_tests(path: Path | str) -> TestFile:
+    """Read and check a tests file; a `TestFileError` says what is wrong and where."""
+    from policydsl.backends.facts import loads as json_loads
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _problem(path, "", "no such tests file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise _problem(path, "", f"cannot read: {error}") from None
+    try:
+        data = json_loads(text)
+    except ValueError as error:
+        raise _problem(path, "", f"malformed JSON: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise _problem(path, "", 'expected an object {"tests": [...]}')
+    cases = []
+    names: set[str] = set()
+    for index, raw in enumerate(data["tests"]):
+        where = f"tests[{index}]"
+        if not isinstance(raw, dict):
+            raise _problem(path, where, "a test must be an object")
+        unknown = sorted(set(raw) - {"name", "note", "as_of", "claim", "expect", "expect_error"})
+        if unknown:
+            raise _problem(path, where, f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _problem(path, where, 'every test needs a "name"')
+        if name in names:
+            raise _problem(path, where, f"two tests are named {name!r}")
+        names.add(name)
+        if "claim" not in raw:
+            raise _problem(path, f"{where} ({name})", 'missing "claim"')
+        expect, expect_error = raw.get("expect"), raw.get("expect_error")
+        if (expect is None) == (expect_error is None):
+            raise _problem(path, f"{where} ({name})", 'give either "expect" (outputs) or "expect_error" (a code)')
+        if expect is not None and (not isinstance(expect, dict) or not expect):
+            raise _problem(path, f"{where} ({name})", '"expect" must be an object naming at least one output')
+        if expect_error is not None and not isinstance(expect_error, str):
+            raise _problem(path, f"{where} ({name})", '"expect_error" must be an error code such as "F302"')
+        as_of = raw.get("as_of")
+        if as_of is not None:
+            try:
+                as_of = datetime.date.fromisoformat(as_of) if isinstance(as_of, str) else None
+            except ValueError:
+                as_of = None
+            if as_of is None:
+                raise _problem(path, f"{where} ({name})", '"as_of" must be a date, YYYY-MM-DD')
+        note = raw.get("note")
+        cases.append(Case(name, raw["claim"], expect, expect_error, as_of, note if isinstance(note, str) else None, index))
+    return TestFile(path, policy_path_for(path), tuple(cases))
+
+
+def discover(paths: list[str]) -> list[Path]:
+    """Tests files for command-line paths: folders (searched), tests files, or policies."""
+    from policydsl.tools.claims_io import UsageError
+
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found += sorted(path.rglob(f"*{SUFFIX}"))
+        elif path.name.endswith(SUFFIX):
+            if not path.is_file():
+                raise UsageError(f"{name}: no such tests file")
+            found.append(path)
+        elif path.suffix == ".policy":
+            if not path.is_file():
+                raise UsageError(f"{name}: no such policy file")
+            tests = tests_path_for(path)
+            if not tests.is_file():
+                raise UsageError(f"{name}: no tests file beside it (expected {tests})")
+            found.append(tests)
+        elif not path.exists():
+            raise UsageError(f"{name}: no such file or folder")
+        else:
+            raise UsageError(f"{name}: give a folder, a *{SUFFIX} file or a *.policy file")
+    return list(dict.fromkeys(found))
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Mismatch:
+    output: str
+    expected: object
+    got: object  # MISSING when the policy has no such output
+
+
+MISSING = object()
+
+
+@attrs.define
+class Result:
+    file: TestFile
+    case: Case
+    passed: bool
+    mismatches: list = attrs.Factory(list)
+    problem: str | None = None  # a failure that is not an output difference
+    decision: object = None  # the Decision, when the claim was decided
+
+    __test__ = False
+
+
+def error_code(error: PolicydslError) -> str | None:
+    if isinstance(error, FactsError):
+        return error.errors[0].code if error.errors else None
+    if isinstance(error, EvaluationError):
+        return error.code
+    return None
+
+
+def _describe_error(error: PolicydslError) -> str:
+    code = error_code(error)
+    if isinstance(error, FactsError):
+        return f"invalid facts [{code}]: " + "; ".join(e.render() for e in error.errors)
+    return f"[{code}] {error}" if code else str(error)
+
+
+def _as_decimal(value) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            return Decimal(value.strip()[:-1]).scaleb(-2, numbers.ROUNDING)
+        return Decimal(str(value)) if isinstance(value, (str, int, float, Decimal)) else None
+    except InvalidOperation:
+        return None
+
+
+def same_value(expected, got) -> bool:
+    """Equal JSON values; numbers (and money strings, percentages) compare by value."""
+    if expected == got and type(expected) is type(got):
+        return True
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return False
+    a, b = _as_decimal(expected), _as_decimal(got)
+    return a is not None and b is not None and a == b
+
+
+def run_case(policy, test_file: TestFile, case: Case) -> Result:
+    try:
+        decision = policy.evaluate(case.claim, as_of=case.as_of) if isinstance(case.claim, dict) else None
+        if decision is None:
+            raise FactsError([_not_an_object(case.claim)])
+    except PolicydslError as error:
+        code = error_code(error)
+        if case.expect_error is not None:
+            if code == case.expect_error:
+                return Result(test_file, case, True)
+            return Result(test_file, case, False, problem=f"expected error {case.expect_error}, got {_describe_error(error)}")
+        return Result(test_file, case, False, problem=f"the claim could not be decided: {_describe_error(error)}")
+    if case.expect_error is not None:
+        return Result(test_file, case, False, problem=f"expected error {case.expect_error}, but the claim was decided", decision=decision)
+    got = decision.to_json()
+    mismatches = []
+    for name, expected in case.expect.items():
+        if name not in policy.output_names:
+            mismatches.append(Mismatch(name, expected, MISSING))
+        elif not same_value(expected, got.get(name)):
+            mismatches.append(Mismatch(name, expected, got.get(name)))
+    return Result(test_file, case, not mismatches, mismatches, decision=decision)
+
+
+def _not_an_object(claim):
+    from policydsl.diagnostics.model import FactError
+    from policydsl.backends.facts import show
+
+    return FactError("", f"a claim must be a JSON object, got {show(claim)}", "F302")
+
+
+def load_policy(test_file: TestFile):
+    """The policy a tests file is beside; `PolicyError` if it does not load."""
+    from policydsl.api import load
+
+    if not test_file.policy_path.is_file():
+        from policydsl.diagnostics.model import Diagnostic
+
+        raise PolicyError([Diagnostic("L500", f"{test_file.policy_path}: no such policy file (the policy of {test_file.path})", None)])
+    return load(test_file.policy_path)
+
+
+# ---- reports -----------------------------------------------------------------------------------
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def step_blocks(decision, lang: str = "en") -> dict[str, list[str]]:
+    """The lines of the rendered explanation (`decision.explain`) of each step, by name."""
+    names = [step.name for step in decision.explanation(lang).steps]
+    blocks: dict[str, list[str]] = {}
+    chunks = [chunk.splitlines() for chunk in decision.explain(lang).split("\n\n")]
+    position = 0
+    for name in names:
+        for index in range(position, len(chunks)):
+            if chunks[index] and chunks[index][0].startswith(f"{name} = "):
+                blocks[name] = chunks[index]
+                position = index + 1
+                break
+    return blocks
+
+
+def failure_report(result: Result, lang: str = "en") -> str:
+    """What a failing test prints: the test, the claim, each difference, how it was computed."""
+    case = result.case
+    lines = [f"FAIL {result.file.path} :: {case.name}"]
+    lines.append(f"  policy: {result.file.policy_path}")
+    when = f" (as of {case.as_of.isoformat()})" if case.as_of else ""
+    label = f"claim {case.claim_id}" if case.claim_id is not None else "claim"
+    lines.append(f"  {label}{when}: {_json(case.claim)}")
+    if case.note:
+        lines.append(f"  note: {case.note}")
+    if result.problem:
+        lines.append(f"  {result.problem}")
+    for mismatch in result.mismatches:
+        if mismatch.got is MISSING:
+            outputs = ", ".join(result.decision.policy.output_names) if result.decision else ""
+            lines.append(f"  {mismatch.output}: expected {_json(mismatch.expected)}, but the policy has no such output (outputs: {outputs})")
+        else:
+            lines.append(f"  {mismatch.output}: expected {_json(mismatch.expected)}, got {_json(mismatch.got)}")
+    decision = result.decision
+    if decision is not None:
+        shown = [m.output for m in result.mismatches if m.got is not MISSING]
+        if result.problem and not shown:  # decided, but an error was expected: show the outputs
+            lines.append("  outputs: " + ", ".join(f"{k}={_json(v)}" for k, v in decision.to_json().items() if k != "claim_id"))
+        blocks = step_blocks(decision, lang) if shown else {}
+        for name in shown:
+            if name in blocks:
+                lines += ["", f"  how {name} was computed:"]
+                lines += [f"    {line}" for line in blocks[name]]
+    return "\n".join(lines) + "\n"
+
+
+# ---- coverage ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Item:
+    kind: str  # rule | branch | row | band
+    label: str
+    location: str
+
+
+class Coverage:
+    """What a policy's tests exercised: rules, branches, table rows and tier bands."""
+
+    KINDS = (("rule", "rules"), ("branch", "branches"), ("row", "table rows"), ("band", "tier bands"))
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.items: dict[tuple, Item] = {}
+        self.hit: set[tuple] = set()
+        self.runs = 0
+        program = policy.program
+        for index, segment in enumerate(program.segments):
+            if program.runs[index] is None:
+                continue
+            for name in program.rule_names:
+                rule = segment.active.get(name)
+                if rule is None:
+                    continue
+                self.add(("rule", id(rule)), "rule", f"rule {name}", rule.span)
+                self.conditionals(name, rule.body, top=True)
+            for symbol in policy.env.symbols.values():
+                if symbol.kind == "table":
+                    for row in segment.rows.get(symbol.name, ()):
+                        key = "default" if row.key is None else row.key
+                        self.add(("row", id(row)), "row", f"table {symbol.name}[{key}]", row.span)
+            for name, definition in segment.active.items():
+                if isinstance(definition, n.TiersDef):
+                    for band_index, band in enumerate(definition.bands):
+                        bounds = (
+                            f"from {printer.expression(band.lower)} to {printer.expression(band.upper)}"
+                            if band.upper is not None
+                            else f"above {printer.expression(band.lower)}"
+                        )
+                        self.add(("band", id(definition), band_index), "band", f"tiers {name}: {bounds}", band.span)
+
+    def add(self, key, kind, label, span) -> None:
+        if key not in self.items:
+            self.items[key] = Item(kind, label, span.location if span is not None else "")
+
+    def conditionals(self, rule: str, expr, top: bool) -> None:
+        stack = [(expr, top)]
+        while stack:
+            e, is_top = stack.pop()
+            if e is None:
+                continue
+            if isinstance(e, n.Conditional):
+                for index, branch in enumerate(e.branches):
+                    case = "otherwise" if branch.condition is None else f"when {printer.expression(branch.condition)}"
+                    nested = "" if is_top else " (nested)"
+                    self.add(("branch", id(e), index), "branch", f"rule {rule}: {case}{nested}", branch.span)
+                    stack += [(branch.condition, False), (branch.value, False)]
+                continue
+            stack += [(child, False) for child in n.children(e)]
+
+    def record(self, decision) -> None:
+        """Replay a decided claim with tracing on and mark what it exercised."""
+        policy = self.policy
+        program = policy.program
+        segment = program.segments[decision.segment]
+        _, steps = policy.run_traced(decision.inputs, decision.segment)
+        self.runs += 1
+        for rule_index, _value, events in steps:
+            rule = segment.active.get(program.rule_names[rule_index])
+            if rule is not None:
+                self.hit.add(("rule", id(rule)))
+            for event in events:
+                kind, node_id = event[0], event[1]
+                node = program.traced_nodes[node_id]
+                if kind == "branch":
+                    self.hit.add(("branch", id(node), event[2]))
+                elif kind == "lookup":
+                    table = policy.env.symbols[node.obj.id].node.name
+                    rows = segment.rows.get(table, ())
+                    row = next((r for r in rows if r.key == event[2]), None) or next((r for r in rows if r.key is None), None)
+                    if row is not None:
+                        self.hit.add(("row", id(row)))
+                elif kind == "tiers":
+                    schedule = segment.active.get(node.schedule)
+                    for band_index, *_ in event[4]:
+                        self.hit.add(("band", id(schedule), band_index))
+
+    def missed(self) -> list[Item]:
+        return [item for key, item in self.items.items() if key not in self.hit]
+
+    def report(self, name: str) -> str:
+        lines = [f"Coverage of {name} ({self.runs} decided test{'s' if self.runs != 1 else ''})"]
+        for kind, title in self.KINDS:
+            total = [k for k, item in self.items.items() if item.kind == kind]
+            done = [k for k in total if k in self.hit]
+            if total:
+                percent = 100 * len(done) // len(total)
+                lines.append(f"  {title:<11} {len(done):>3} of {len(total):<3} {percent:>3}%")
+        missed = self.missed()
+        if missed:
+            lines.append("  never exercised:")
+            width = max(len(item.kind) for item in missed)
+            for item in missed:
+                lines.append(f"    {item.kind:<{width}}  {item.label}  ({item.location})")
+        else:
+            lines.append("  everything was exercised")
+        return "\n".join(lines) + "\n"
+
+
+# ---- the command ------------------------------------------------------------------------------
+
+
+def run_files(paths: list[Path], coverage: bool = False, pattern: str | None = None):
+    """Yield, per tests file, (file or None, path, results, error text, Coverage or None)."""
+    for path in paths:
+        try:
+            test_file = read_tests(path)
+        except TestFileError as error:
+            yield None, path, [], str(error), None
+            continue
+        try:
+            policy = load_policy(test_file)
+        except PolicyError as error:
+            yield test_file, path, [], f"{test_file.policy_path}: the policy does not load:\n{error}", None
+            continue
+        cover = Coverage(policy) if coverage else None
+        results = []
+        for case in test_file.cases:
+            if pattern and pattern not in case.name:
+                continue
+            result = run_case(policy, test_file, case)
+            results.append(result)
+            if cover is not None and result.decision is not None:
+                cover.record(result.decision)
+        yield test_file, path, results, None, cover
+
+
+def cmd_test(args) -> int:
+    from policydsl.tools.claims_io import UsageError
+
+    paths = args.paths
+    if not paths:
+        if not Path("policies").is_dir():
+            raise UsageError("give PATH (a folder, a *.tests.json file or a *.policy file); there is no ./policies folder")
+        paths = ["policies"]
+    files = discover(paths)
+    if not files:
+        raise UsageError(f"no *{SUFFIX} files under {', '.join(paths)}")
+    passed = failed = broken = 0
+    reports: list[str] = []
+    coverage_reports: list[str] = []
+    for test_file, path, results, error, cover in run_files(files, args.coverage, args.k):
+        if error is not None:
+            broken += 1
+            print(f"ERROR {path}")
+            reports.append(f"ERROR {path}\n  " + error.replace("\n", "\n  ") + "\n")
+            continue
+        bad = [r for r in results if not r.passed]
+        passed += len(results) - len(bad)
+        failed += len(bad)
+        status = "FAIL" if bad else "ok  "
+        print(f"{status} {path}: {len(results)} test{'s' if len(results) != 1 else ''}" + (f", {len(bad)} failed" if bad else ""))
+        reports += [failure_report(r, args.lang) for r in bad]
+        if cover is not None:
+            coverage_reports.append(cover.report(str(test_file.policy_path)))
+    for report in reports:
+        print()
+        sys.stdout.write(report)
+    for report in coverage_reports:
+        print()
+        sys.stdout.write(report)
+    summary = f"{passed} passed, {failed} failed"
+    if broken:
+        summary += f", {broken} file{'s' if broken != 1 else ''} with errors"
+    print()
+    print(summary)
+    return 1 if failed or broken else 0
+
+
+def register(commands) -> None:
+    test = commands.add_parser(
+        "test",
+        help="run the tests beside each policy (X.tests.json next to X.policy)",
+        description="Run the tests kept beside policies: each X.tests.json holds example claims and the outputs "
+        "they must give under X.policy. PATH is a folder (searched for *.tests.json), a tests file or a policy "
+        "(default: ./policies). A failure shows the claim, each differing output (expected, got) and the "
+        "explanation lines that computed it. Exits 1 when a test fails.",
+    )
+    test.add_argument("paths", nargs="*", metavar="PATH", help="folders, *.tests.json files or *.policy files (default: policies)")
+    test.add_argument("--coverage", action="store_true", help="report the rules, branches, table rows and tier bands the tests exercised")
+    test.add_argument("-k", metavar="TEXT", help="run only the tests whose name contains TEXT")
+    test.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of the explanation lines (default en)")
+    test.set_defaults(run=cmd_test)
+
+
+__all__ = ["Case", "Coverage", "Result", "TestFile", "TestFileError", "discover", "failure_report", "read_tests", "run_case", "same_value", "step_blocks"]
+
+
