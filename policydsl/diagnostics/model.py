@@ -1,7 +1,14 @@
-"""One diagnostic type for every stage, and the one place that renders it.
+"""One diagnostic type for every stage, and the errors policydsl raises.
 
-Codes are stable (documented in docs/diagnostics.md): P1xx parse, C2xx check,
-F3xx claim facts, R4xx evaluation, L5xx loading (files).
+Takes spans (syntax/source.py); gives `Diagnostic` (a code, a message, where, a hint, notes,
+related places as data, a facts field path), `Related`, and the errors: `PolicyError`
+(a policy did not parse or check), `FactsError` of `FactError`s (claim facts), and
+`EvaluationError` (a claim could not be computed). Each error gives its diagnostics
+(`.diagnostics`; one `.diagnostic` for a FactError or an EvaluationError), so renderers
+and JSON output treat them alike. Rendering is render.py's; `render_all` is importable here.
+
+Codes are stable and registered in codes.py (docs/diagnostics.md is written from it):
+P1xx parse, C2xx check, W2xx warnings, F3xx claim facts, R4xx evaluation, L5xx loading.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import enum
 
 import attrs
 
+from policydsl.diagnostics.render import render_all, render_text, to_json
 from policydsl.syntax.source import Span
 
 
@@ -19,52 +27,43 @@ class Severity(enum.Enum):
 
 
 @attrs.frozen
+class Related:
+    """Another place a diagnostic points at, as data: "the parent's definition is here"."""
+
+    message: str
+    span: Span | None
+
+
+@attrs.frozen
 class Diagnostic:
+    """One finding of any stage. `path`: the facts field it is about (`items[2].amount`)."""
+
     code: str
     message: str
     span: Span | None = None
     hint: str | None = None
     severity: Severity = Severity.ERROR
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    related: tuple[Related, ...] = attrs.field(default=(), converter=tuple)
+    path: str | None = None
 
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    @property
+    def stage(self):
+        """The `codes.Stage` the code's letter names (None for a code of no known letter)."""
+        from policydsl.diagnostics.codes import stage_of
+
+        return stage_of(self.code)
+
     def render(self) -> str:
-        """`file:line:col: error[CODE]: message`, the source line, a caret, then hint and notes."""
-        head = f"{self.severity.value}[{self.code}]: {self.message}"
-        if self.span is None:
-            lines = [head]
-        else:
-            lines = [f"{self.span.location}: {head}"]
-            # A lone surrogate (possible in text given to `loads`) is shown as U+FFFD: the message must write out.
-            source_line = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in self.span.source.line(self.span.line))
-            if source_line:
-                gutter = str(self.span.line)
-                width = (
-                    self.span.end_column - self.span.column
-                    if self.span.end_line == self.span.line
-                    else len(source_line) - self.span.column + 1
-                )
-                width = max(1, min(width, len(source_line) - self.span.column + 1))
-                lines.append(f" {gutter} | {source_line}")
-                lines.append(f" {' ' * len(gutter)} | {' ' * (self.span.column - 1)}{'^' * width}")
-        for note in self.notes:
-            lines.append(f"  note: {note}")
-        if self.hint:
-            lines.append(f"  hint: {self.hint}")
-        return "\n".join(lines)
+        """`file:line:col: error[CODE]: message`, the source line, carets, then notes, related places and hint."""
+        return render_text(self)
 
-
-def render_all(diagnostics: list[Diagnostic]) -> str:
-    errors = sum(1 for d in diagnostics if d.is_error)
-    warnings = len(diagnostics) - errors
-    body = "\n\n".join(d.render() for d in diagnostics)
-    summary = f"{errors} error{'s' if errors != 1 else ''}"
-    if warnings:
-        summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
-    return f"{body}\n\n{summary}"
+    def to_json(self) -> dict:
+        return to_json(self)
 
 
 def sort_key(diagnostic: Diagnostic):
@@ -95,6 +94,11 @@ class FactError:
     def render(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
 
+    @property
+    def diagnostic(self) -> Diagnostic:
+        """The problem as a Diagnostic: no span, the field path in `path`."""
+        return Diagnostic(self.code, self.message, path=self.path or None)
+
 
 class FactsError(PolicydslError):
     """Claim facts did not match the policy's input schema."""
@@ -103,13 +107,36 @@ class FactsError(PolicydslError):
         self.errors = errors
         super().__init__("; ".join(e.render() for e in errors))
 
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [e.diagnostic for e in self.errors]
+
 
 class EvaluationError(PolicydslError):
     """A claim's facts were valid but a rule could not be computed (e.g. division by zero)."""
 
     def __init__(self, message: str, rule: str | None = None, span: Span | None = None, code: str = "R400"):
+        self.message = message  # without the rule and place that str() adds
         self.rule = rule
         self.span = span
         self.code = code
         where = f" (rule `{rule}` at {span.location})" if rule and span else (f" (rule `{rule}`)" if rule else "")
         super().__init__(f"{message}{where}")
+
+    @property
+    def diagnostic(self) -> Diagnostic:
+        """The error as a Diagnostic: at the rule's span (or the invariant's), naming the rule in a note."""
+        notes = (f"while computing rule `{self.rule}`",) if self.rule else ()
+        return Diagnostic(self.code, getattr(self, "message", str(self)), self.span, notes=notes)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [self.diagnostic]
+
+
+def diagnostics_of(error: PolicydslError) -> list[Diagnostic]:
+    """The diagnostics an error carries: a PolicyError's, a FactsError's problems, an EvaluationError;
+    any other PolicydslError has none."""
+    if isinstance(error, (PolicyError, FactsError, EvaluationError)):
+        return list(error.diagnostics)
+    return []

@@ -1,0 +1,583 @@
+"""The registry of diagnostic codes: every code policydsl gives, what it means, what to do.
+
+Takes nothing; gives `CODES` (code -> `Code`: stage, title, explanation, hint), `SECTIONS`
+(one per code letter, in page order), `stage_of(code)`, `lookup(code)` and `page()`, the
+text of docs/diagnostics.md. A code is a letter and three digits: P1xx parse, C2xx check,
+W2xx warnings found while checking (the policy still loads), F3xx claim facts,
+R4xx evaluation, L5xx loading; U is kept for usage codes, none given yet.
+
+`python -m policydsl.diagnostics.codes` writes docs/diagnostics.md from this registry;
+`--check` exits 1 if the file is not what the registry gives (edit here, not there).
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+
+import attrs
+
+
+class Stage(enum.Enum):
+    PARSE = "parse"
+    CHECK = "check"
+    FACTS = "facts"
+    EVALUATION = "evaluation"
+    LOADING = "loading"
+    USAGE = "usage"
+
+
+@attrs.frozen
+class Section:
+    """The codes of one letter: a heading and a paragraph for the page."""
+
+    letter: str
+    stage: Stage
+    heading: str
+    intro: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "P", Stage.PARSE, "parsing",
+        "The text does not follow the policy language's grammar, or holds characters that policy text may not hold. "
+        "Nothing else is checked until the text parses.",
+    ),
+    Section(
+        "C", Stage.CHECK, "checking",
+        "The policy parses but does not hold together: a name, a type or unit, a constant, a dated value or "
+        "an inherited definition is wrong. The policy does not load until every error is fixed.",
+    ),
+    Section(
+        "W", Stage.CHECK, "warnings (the policy still loads)",
+        "Found while checking: the policy loads and runs, but part of it is probably not what was meant.",
+    ),
+    Section(
+        "F", Stage.FACTS, "claim facts",
+        "A claim's facts do not match the policy's `input`, so the claim is not decided. Each problem is reported "
+        'with the field path, e.g. `items[2].amount: expected money, got "abc"`.',
+    ),
+    Section(
+        "R", Stage.EVALUATION, "evaluation",
+        "The facts were valid but the decision could not be computed. The claim gets an error in place of a decision "
+        "(the message names the rule, where it is known); other claims go on.",
+    ),
+    Section(
+        "L", Stage.LOADING, "loading",
+        "A policy file cannot be read, or is too large or too deeply nested to be read safely. "
+        "The limits keep every later stage fast and bounded.",
+    ),
+    Section("U", Stage.USAGE, "usage", "The command was given arguments or files it cannot use."),
+)
+_SECTION = {section.letter: section for section in SECTIONS}
+
+
+def stage_of(code: str) -> Stage | None:
+    """The stage a code's letter names (None for a code of no known letter)."""
+    section = _SECTION.get(code[:1])
+    return section.stage if section else None
+
+
+@attrs.frozen
+class Code:
+    """One diagnostic code. `reserved`: registered, but not given by policydsl itself."""
+
+    code: str
+    title: str
+    explanation: str
+    hint: str | None = None
+    reserved: bool = False
+
+    @property
+    def stage(self) -> Stage | None:
+        return stage_of(self.code)
+
+
+_ALL: tuple[Code, ...] = (
+    # ---- P: parsing ----------------------------------------------------------------------
+    Code(
+        "P100", "unexpected token",
+        "The text does not follow the grammar here. The message names what was found; the hint says what was expected, "
+        "or the likely mistake: a missing `then`, a missing `otherwise`, `==` for `=`, a definition without its keyword "
+        "(`param`, `rule`, `table`, ...).",
+        "the mistake is often just before the caret: an unclosed bracket, or a keyword missing at the end of the previous line",
+    ),
+    Code(
+        "P101", "unexpected character",
+        "A character that cannot start any token: it is not part of a name, a number, an operator or a bracket, "
+        "and it is outside strings and comments.",
+        'delete it, or write it inside a string `"..."` or a comment after `#`',
+    ),
+    Code(
+        "P102", "unterminated string",
+        "A string that is not closed on its line: a string cannot run over a line break.",
+        'close the string with `"` on the same line',
+    ),
+    Code(
+        "P103", "unexpected end of file",
+        "The file ends in the middle of a definition: a bracket, a `when` chain or a definition is not finished.",
+        "finish the last definition; the hint under the caret says what was expected",
+    ),
+    Code(
+        "P104", "expressions nested too deeply",
+        "Expressions nested too deeply for the parser. This is a last resort: the L502 limits are checked first, "
+        "so a policy rarely gets this far.",
+        "split deep expressions into named rules",
+    ),
+    Code(
+        "P110", "months that are not whole",
+        "A number of months that is not whole (`1.5 months`): months are counted in whole numbers.",
+        "write a whole number of months",
+    ),
+    Code(
+        "P111", "not a calendar date",
+        "A date literal that is not a calendar date (`2025-02-30`, `2025-13-01`).",
+        "dates are written YYYY-MM-DD",
+    ),
+    Code(
+        "P112", "fractional enum member or table key",
+        "An enum member or table key that is a fraction (`1.5`): members and keys are names or whole numbers.",
+        "write a name or a whole number",
+    ),
+    Code(
+        "P113", "unknown language of a reason",
+        'A reason in an unknown language (`because xx "..."`). The languages are `en` and `zh`; '
+        '`because "..."` without a language is English.',
+        'write `because "..."` or `because zh "..."`',
+    ),
+    Code(
+        "P114", "period ends before it starts",
+        "A period that ends before it starts (`from 2025-07-01 until 2025-06-30`).",
+        "correct the date that is wrong, or swap the two",
+    ),
+    Code(
+        "P115", "misplaced modifier",
+        "A modifier written twice (`override override`), or `override`/`final` on something that cannot take it: "
+        "the modifiers apply to enum, param, table, tiers and rule definitions.",
+        "write each modifier once, and only before an enum, param, table, tiers or rule",
+    ),
+    Code(
+        "P116", "header clause stated twice",
+        "A header clause (`version`, `region`, `effective`, `as of`, `implements`, `extends`) stated twice.",
+        "keep one of them",
+    ),
+    Code(
+        "P117", "number too long",
+        "A number literal with more digits than any policy needs (40).",
+        "check the number for a slip of the keyboard or a pasted value",
+    ),
+    Code(
+        "P118", "digit that is not ASCII",
+        "A digit that is not ASCII 0-9 outside strings and comments (`৪0%`, full-width `４`): "
+        "digits of other scripts look like other numbers.",
+        "write the ASCII digit the hint names",
+    ),
+    Code(
+        "P119", "bidirectional control character",
+        "A bidirectional control character (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) anywhere in the text, "
+        "comments and strings included, or written as a `\\u` escape in a string: it makes the text display otherwise "
+        "than it runs.",
+        "delete it",
+    ),
+    Code(
+        "P120", "lone surrogate",
+        "A lone surrogate (U+D800–U+DFFF) in the text or from a `\\u` escape in a string (a pair such as "
+        "`\\ud83d\\ude00` is one character and fine): such text cannot be written out.",
+        "a `\\u` escape of a character above U+FFFF is a pair: `\\ud83d\\ude00`",
+    ),
+    Code(
+        "P121", "number out of bounds",
+        "A number literal out of the bounds numbers keep to: 40 significant digits, 40 after the point, below 10^20; "
+        "money below 10^15 yuan; whole numbers and months within ±10^18.",
+    ),
+    Code(
+        "P122", "name that mixes scripts",
+        "A name that mixes scripts (Unicode TR 39 \"highly restrictive\"): one script per name, or Latin with Han and kana, "
+        "Han and Bopomofo, or Han and Hangul (`基本_cap` is fine; `rаtio` with a Cyrillic `а` is not).",
+        "keep a name to one script: letters of different scripts that look alike would make two names look the same",
+    ),
+    Code(
+        "P123", "name not in normal form",
+        "A name not in Unicode normal form NFKC (full-width `ｃａｐ`, ligatures): it would look like, but differ from, "
+        "its normal form.",
+        "write the name in its normal form, which the message shows",
+    ),
+    # ---- C: checking ---------------------------------------------------------------------
+    Code(
+        "C200", "undefined name",
+        "A name that no definition, input field, enum member or local name has, or an enum member the enum does not list. "
+        "The hint suggests the nearest defined name.",
+        "check the spelling, or define the name",
+    ),
+    Code(
+        "C201", "defined twice",
+        "A name, enum member, record field, table key, output or input defined twice.",
+        "rename one of them, or delete the duplicate",
+    ),
+    Code(
+        "C202", "definition depends on itself",
+        "A definition depends on itself, directly or through others; the message shows the cycle.",
+        "a value cannot be computed from itself; break the cycle",
+    ),
+    Code(
+        "C203", "type or unit mismatch",
+        "Types or units that do not fit: `money + ratio`, `money < months`, `max(0, money)`, a rule whose value differs "
+        "from its declared type, a branch of a different unit, `round` without a mode, an unknown function.",
+        "the hint under the caret says how the units combine, e.g. dates move by months: `date + 3 months`",
+    ),
+    Code(
+        "C204", "name used as the wrong kind of thing",
+        "A name used as the wrong kind of thing: a type as a value, a rule as a tier schedule.",
+        "to name a member of an enum, write `Enum.member`",
+    ),
+    Code(
+        "C205", "output not defined, or no outputs",
+        "An output that is not defined, or not a single value (an enum, a record, a list), or no outputs at all. "
+        "Outputs are rules, parameters or input fields.",
+        "list what a decision returns in `output name, ...`",
+    ),
+    Code(
+        "C206", "unknown type",
+        "A type that is neither built in (money, ratio, percent, int, number, bool, date, months, text) nor an enum or "
+        "record of the policy.",
+        "the hint lists the types there are",
+    ),
+    Code(
+        "C207", "constant depends on the claim",
+        "A parameter, table, tier schedule or default that depends on the claim: these must be constants.",
+        "compute what depends on the claim in a rule",
+    ),
+    Code(
+        "C208", "table key outside its domain",
+        "A table key that is not in the key's domain (not a member of the key's enum, not a whole number for an int key), "
+        "or a key listed twice.",
+        "the hint lists the members of the key's enum",
+    ),
+    Code(
+        "C209", "no input",
+        "The policy declares no input: a decision has no facts to start from.",
+        "add `input { field: type ... }` listing the claim facts",
+    ),
+    Code(
+        "C210", "gap in dated values",
+        "Dated values leave a gap: some day in the policy's period has no value for a name or table row.",
+        "give a value for the days without one, or shorten the policy's `effective` period",
+    ),
+    Code(
+        "C211", "dated values overlap",
+        "Dated values overlap, or a name has a value without dates beside dated ones.",
+        "give every value of a dated name a `from`/`until` period, one after another",
+    ),
+    Code(
+        "C215", "override beyond a floor or ceiling",
+        "An override goes below the parent's `floor` or above its `ceiling`.",
+        "keep the override within the bounds the parent policy sets",
+    ),
+    Code(
+        "C216", "dated values without `as of`",
+        "The policy has dated values but its header has no `as of FIELD` to pick them by.",
+        "add `as of FIELD` to the header, naming the input field that dates a claim",
+    ),
+    Code(
+        "C217", "`as of` is not a date field",
+        "`as of FIELD` names no input field, or a field that is not a date.",
+        "name an input field of type date",
+    ),
+    Code(
+        "C218", "default uses a dated value",
+        "A field default uses a dated value: defaults must be the same on every day.",
+        "a default must be the same on every day; compute the dated part in a rule",
+    ),
+    Code(
+        "C220", "ratio outside 0%–100%",
+        "A ratio constant (parameter, table value, tier rate) outside 0%–100%.",
+        "a ratio is a share: write it between 0% and 100%",
+    ),
+    Code(
+        "C221", "negative money or months",
+        "A negative amount of money or months in a parameter or table.",
+        "amounts and periods are 0 or more; subtract them in a rule instead",
+    ),
+    Code(
+        "C222", "tier bands not contiguous",
+        "Tier bands that are not contiguous and increasing: a gap, an overlap, an empty band, an open band that is not last.",
+        "each band must start where the previous one ends; only the last may be open (`above`)",
+    ),
+    Code(
+        "C223", "table misses enum members",
+        "A table keyed by an enum that misses members and has no `default:` row. For an inherited table whose enum the "
+        "child changed, the error points at the child's `override enum`.",
+        "add the missing rows, or a `default:` row",
+    ),
+    Code(
+        "C224", "constant cannot be held exactly",
+        "A constant expression whose value cannot be held exactly (more than 200 significant digits) or is out of bounds "
+        "(money at or above 10^15 yuan, a number at or above 10^20, a whole number beyond ±10^18), at the expression.",
+        "policy values are exact; keep amounts below 10^15 yuan and numbers below 10^20",
+    ),
+    Code(
+        "C225", "constant could not be computed",
+        "A constant that the checker could not compute for a reason no other code names. This is a last resort: "
+        "please report it.",
+    ),
+    Code(
+        "C240", "`extends` without a policies folder",
+        "`extends` where no policies folder is known: policy text loaded without a root.",
+        "load the policy from a file inside a policies folder",
+    ),
+    Code(
+        "C241", "`extends` goes round in a circle",
+        "`extends` goes round in a circle (the message shows the chain), or the chain is deeper than 16.",
+        "a policy cannot extend itself, directly or through others",
+    ),
+    Code(
+        "C242", "input field declared again",
+        "A child redeclares an input field its parent declares.",
+        "declare only the new fields: the parent's fields are inherited",
+    ),
+    Code(
+        "C243", "defined again without `override`",
+        "A child defines a name its parent already defines, without `override`.",
+        "write `override KIND NAME ...` to change it, or choose another name",
+    ),
+    Code(
+        "C244", "`override` with nothing to override",
+        "`override` of a name the parent does not define (with a \"did you mean\"), of a different kind, "
+        "or in a policy that extends nothing.",
+        "check the name and kind, or drop `override` to add a new definition",
+    ),
+    Code(
+        "C245", "`override` of a `final` definition",
+        "`override` of a definition the parent marked `final`.",
+        "a `final` value may not be changed by a policy that extends it",
+    ),
+    Code(
+        "C246", "`extends` out of the policies folder",
+        "An `extends` name that could leave the policies folder (`..`, an absolute path, a link out of the folder).",
+        'name a policy inside the policies folder, e.g. `extends "national/baseline-2025"`',
+    ),
+    Code(
+        "C247", "no such parent policy",
+        "An `extends` name with no policy file in the policies folder.",
+        "the name is the file's path inside the policies folder, without `.policy`",
+    ),
+    # ---- W: warnings ---------------------------------------------------------------------
+    Code(
+        "W230", "unused constant",
+        "A parameter, table or tier schedule nothing uses (not reported while names are undefined).",
+        "use it, list it in `output`, or delete it",
+    ),
+    Code(
+        "W231", "branch never taken",
+        "A conditional branch that can never be taken: its enum values were all taken by earlier branches, "
+        "its condition is `false`, an earlier condition is always true, or an `otherwise` follows branches that "
+        "cover every value.",
+        "an earlier branch already takes these cases; delete the branch or reorder the conditions",
+    ),
+    Code(
+        "W232", "unused rule",
+        "A rule nothing uses and no output lists.",
+        "use it, list it in `output`, or delete it",
+    ),
+    Code(
+        "W233", "in force outside the parent's period",
+        "A policy is in force outside the period of the policy it extends (a new version extending the previous one): "
+        "the parent's rules then apply on days they were not written for.",
+        "check that the parent's rules hold on those days too",
+    ),
+    # ---- F: claim facts ------------------------------------------------------------------
+    Code(
+        "F300", "invalid facts",
+        "The code of a facts problem whose maker gives none (the default of `FactError`). "
+        "policydsl itself always gives F301, F302 or F303.",
+        reserved=True,
+    ),
+    Code(
+        "F301", "missing field",
+        "A required field is missing (a field with a default may be left out).",
+        "give the field, or a default for it in the policy's `input`",
+    ),
+    Code(
+        "F302", "wrong value",
+        "A value of the wrong type or outside its domain: not money, more than two decimals, negative money, "
+        "an unknown enum member, an impossible date, `null`, NaN.",
+        'money is yuan with at most two decimals, e.g. "1200.50"; a date is "YYYY-MM-DD"',
+    ),
+    Code(
+        "F303", "unknown field",
+        "A field the schema does not declare: a misspelt field must not fall back to a default.",
+        "check the field's name against the policy's `input`",
+    ),
+    # ---- R: evaluation -------------------------------------------------------------------
+    Code(
+        "R400", "value could not be computed",
+        "A value could not be computed (e.g. too large to compute exactly), for a reason no other code names.",
+    ),
+    Code(
+        "R401", "division by zero",
+        "A division by zero.",
+        "guard the division: `when d = 0 then 0 yuan otherwise x / d`",
+    ),
+    Code(
+        "R402", "date outside the calendar",
+        "A date moved outside the calendar (before year 1 or after year 9999).",
+    ),
+    Code(
+        "R403", "no table row",
+        "A table has no row for the key, and no `default:` row.",
+        "add the row, or a `default:` row",
+    ),
+    Code(
+        "R404", "money output not in whole fen",
+        "A money output is not a whole number of fen: the policy must round it explicitly.",
+        "round it explicitly, e.g. round(x, half_up)",
+    ),
+    Code(
+        "R405", "nothing in force on the claim's date",
+        "No value is in force on the claim's date: before or after the policy's effective period, "
+        "or no version of the region's policy in force.",
+        "check the claim's date, or give the evaluation date (`--as-of` on the command line, `as_of` in the API)",
+    ),
+    Code(
+        "R406", "invariant does not hold",
+        "An `invariant` of the policy does not hold for the claim; the message names it.",
+        "the policy or the claim is wrong: the invariant states what every decision must satisfy",
+    ),
+    Code(
+        "R407", "whole number too large",
+        "A whole number (int, months) grew beyond 10^18: arithmetic on counts is bounded so it cannot hang.",
+    ),
+    Code(
+        "R408", "value cannot be computed exactly",
+        "A value cannot be computed exactly: it needs more than 200 significant digits, or lies outside 1E-999..1E+999 "
+        "(values are never rounded except by `round`; a quotient keeps 50 digits).",
+        "round intermediate values explicitly with `round`",
+    ),
+    Code(
+        "R409", "claim too large to evaluate",
+        "The claim would take more than 25 million element steps in nested aggregates (estimated from its list lengths "
+        "before running).",
+        "split the claim, or avoid aggregates nested inside one another",
+    ),
+    # ---- L: loading ----------------------------------------------------------------------
+    Code(
+        "L500", "cannot read the policy file",
+        "The policy file does not exist or cannot be read (or is not UTF-8 text).",
+        "check the path and the file's permissions",
+    ),
+    Code(
+        "L501", "policy too large",
+        "The policy file is larger than 1,000,000 characters.",
+        "split the policy into several files",
+    ),
+    Code(
+        "L502", "nested too deeply",
+        "Nested too deeply: brackets or expressions more than 50 levels (each branch of a `when` chain counts one more), "
+        "aggregates more than 3 inside one another, records more than 16 inside one another.",
+        "split deep expressions into named rules",
+    ),
+    Code(
+        "L503", "too many definitions",
+        "More than 2,000 definitions in one file.",
+        "split the policy into several files, or put many similar values in a table",
+    ),
+    Code(
+        "L504", "too many tokens",
+        "More than 50,000 tokens in one file.",
+        "split the policy into several files",
+    ),
+    Code(
+        "L505", "not a regular file",
+        "The policy path is not a regular file (a FIFO, a device such as `/dev/zero`, a folder, or a link where none "
+        "is followed) or is larger than a policy may be (4,000,000 bytes): it is refused without being read.",
+        "name the policy file itself",
+    ),
+    Code(
+        "L506", "link out of the policies folder",
+        "`eval --region`: a `*.policy` link in the policies folder leads out of the folder; the file is skipped "
+        "with a warning.",
+        "copy the policy into the folder instead of linking to it",
+    ),
+)
+
+CODES: dict[str, Code] = {entry.code: entry for entry in _ALL}
+assert len(CODES) == len(_ALL), "a code is registered twice"
+
+
+def lookup(code: str) -> Code | None:
+    return CODES.get(code)
+
+
+# ---- the page: docs/diagnostics.md ------------------------------------------------------------
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
+
+_EXAMPLE = """\
+many_errors.policy:11:7: error[C201]: `cap` is defined twice
+ 11 | param cap = 200_000 yuan
+    |       ^^^
+  note: first defined at many_errors.policy:10:7
+  hint: rename one of them, or delete the duplicate"""
+
+
+def page() -> str:
+    """The text of docs/diagnostics.md: every section's codes, each with its title, explanation and hint."""
+    out = [
+        "# Diagnostics",
+        "",
+        "<!-- Generated from policydsl/diagnostics/codes.py by `python -m policydsl.diagnostics.codes`: "
+        "edit the registry there, not this page. -->",
+        "",
+        "Every message policydsl gives has a stable code: a letter for the stage that found the problem, and three "
+        "digits. Policy diagnostics (errors and warnings) are printed as `file:line:col: error[CODE]: message`, "
+        "the source line, carets under the problem, notes pointing at related places, and a hint:",
+        "",
+        "```text",
+        _EXAMPLE,
+        "```",
+        "",
+        "| codes | stage |",
+        "|---|---|",
+    ]
+    sections = [s for s in SECTIONS if any(c.code[0] == s.letter for c in _ALL)]
+    for section in sections:
+        first = next(c.code for c in _ALL if c.code[0] == section.letter)
+        out.append(f"| [{first[:2]}xx](#{section.letter.lower()}) | {section.heading} |")
+    for section in sections:
+        entries = [c for c in _ALL if c.code[0] == section.letter]
+        out += ["", f'## <a id="{section.letter.lower()}"></a>{section.letter} — {section.heading}', "", section.intro, ""]
+        out += ["| code | title |", "|---|---|"]
+        out += [f"| [{c.code}](#{c.code.lower()}) | {c.title} |" for c in entries]
+        for entry in entries:
+            out += ["", f'### <a id="{entry.code.lower()}"></a>{entry.code}: {entry.title}', "", entry.explanation]
+            if entry.hint:
+                out += ["", f"**Hint:** {entry.hint}."]
+            if entry.reserved:
+                out += ["", "*Reserved: policydsl does not give this code itself.*"]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m policydsl.diagnostics.codes", description="Write docs/diagnostics.md from the registry of codes.")
+    parser.add_argument("--check", action="store_true", help="do not write: exit 1 if the page is not what the registry gives")
+    parser.add_argument("--output", type=Path, default=PAGE, help=f"the page to write or check (default: {PAGE})")
+    args = parser.parse_args(argv)
+    text = page()
+    if args.check:
+        try:
+            current = args.output.read_text(encoding="utf-8")
+        except OSError:
+            current = None
+        if current != text:
+            print(f"{args.output} is stale: run `python -m policydsl.diagnostics.codes` to write it", file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
