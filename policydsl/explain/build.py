@@ -1,9 +1,11 @@
-"""Decision trace -> explanation (data), and explanation -> text.
+"""Decision trace + AST -> explanation (data): `build_explanation` gives an `Explanation`.
 
-The compiled program records events while it runs with tracing on (which branch of a
-conditional, which table row, which tier slices, which list elements). Here they are
-joined with the AST: every value gets its formula, the values it used, the reason and
-the clause it cites. Rendering is separate from building, so other formats can follow.
+The compiled program records typed events while it runs with tracing on (`runtime.trace`:
+which branch of a conditional, which table row, which tier slices, which list elements).
+Here they are read by attribute and joined with the AST through the compiler's node ids:
+every value gets its formula, the values it used (`Used`, data: name, value, citations),
+the reason and the clause it cites. Text is `explain.render`'s work (`render_text` for a
+decision, `render_step` for one step), so tools compare explanations as data.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import attrs
 from policydsl.syntax import nodes as n
 from policydsl.syntax import printer
 from policydsl.check import types as t
-from policydsl.runtime import values
+from policydsl.runtime import trace, values
 
 
 @attrs.frozen
@@ -73,6 +75,8 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).replace("( ", "(").replace(" )", ")").strip()
 
 
+# The words of an explanation. The builder uses those of conditions and details (`when`,
+# `otherwise`, `over` ... `to`); the rest are `explain.render`'s.
 LABELS = {
     "en": {
         "decision": "Decision for claim {claim}",
@@ -174,16 +178,16 @@ class _Builder:
 
         def visit(expr, loop_vars: frozenset):
             match expr:
-                case n.Attr() if self.env.resolved.get(id(expr)) is None:
+                case n.Attr() if self.env.resolved.get(n.key(expr)) is None:
                     chain = self.attr_chain(expr)
                     if chain is not None and chain[0] not in loop_vars and chain[1] is not None:
                         text = _one_line(expr.span.text)
-                        specs.setdefault(text, ("path", text, (chain[0], chain[1], self.env.types.get(id(expr)))))
+                        specs.setdefault(text, ("path", text, (chain[0], chain[1], self.env.types.get(n.key(expr)))))
                         return
                 case n.Name(id=name) if name not in loop_vars:
-                    symbol = self.env.resolved.get(id(expr))
+                    symbol = self.env.resolved.get(n.key(expr))
                     if symbol is not None and symbol.kind in ("input", "param", "rule"):
-                        specs.setdefault(name, (symbol.kind, name, self.env.types.get(id(expr))))
+                        specs.setdefault(name, (symbol.kind, name, self.env.types.get(n.key(expr))))
                     return
                 case n.Aggregate(var=var, source=source, body=agg_body, where=where):
                     visit(source, loop_vars)
@@ -200,11 +204,11 @@ class _Builder:
     def attr_chain(self, expr):
         fields = []
         while isinstance(expr, n.Attr):
-            if id(expr) not in self.env.field_index:
+            if n.key(expr) not in self.env.field_index:
                 return None
-            fields.append(self.env.field_index[id(expr)])
+            fields.append(self.env.field_index[n.key(expr)])
             expr = expr.obj
-        if isinstance(expr, n.Name) and self.env.resolved.get(id(expr)) is not None and self.env.resolved[id(expr)].kind == "input":
+        if isinstance(expr, n.Name) and self.env.resolved.get(n.key(expr)) is not None and self.env.resolved[n.key(expr)].kind == "input":
             return expr.id, list(reversed(fields))
         if isinstance(expr, n.Name):
             return expr.id, None
@@ -225,11 +229,10 @@ class _Builder:
         pending: list = []
         top_id = self.node_id.get(id(body)) if isinstance(body, n.Conditional) else None
         for event in events:
-            kind, nid = event[0], event[1]
-            if kind == "branch" and nid == top_id:
-                top_branch = event[2]
-            elif kind == "element":
-                details.append(self.element_detail(nid, event[2], event[3], pending))
+            if type(event) is trace.Branch and event.node == top_id:
+                top_branch = event.index
+            elif type(event) is trace.Element:
+                details.append(self.element_detail(event, pending))
                 pending = []
             else:
                 pending.append(event)
@@ -237,16 +240,15 @@ class _Builder:
             details.extend(self.event_detail(event))
         return tuple(details), top_branch
 
-    def event_detail(self, event) -> list[Detail]:
-        kind, nid = event[0], event[1]
-        node = self.program.traced_nodes[nid]
-        if kind == "lookup":
-            _, _, key, value = event
+    def event_detail(self, event: trace.Event) -> list[Detail]:
+        node = self.program.traced_nodes[event.node]
+        if type(event) is trace.Lookup:
+            key, value = event.key, event.value
             table = self.env.symbols[node.obj.id].node
             rows = self.segment.rows[table.name]
             row = next((r for r in rows if r.key == key), None) or next((r for r in rows if r.key is None), None)
             row_annotations = row.annotations if row is not None else ()
-            value_type = self.env.types.get(id(node))
+            value_type = self.env.types.get(n.key(node))
             return [
                 Detail(
                     "lookup",
@@ -257,8 +259,8 @@ class _Builder:
                     _period(row.validity) if row is not None else None,
                 )
             ]
-        if kind == "tiers":
-            _, _, lower, upper, slices = event
+        if type(event) is trace.Tiers:
+            lower, upper, slices = event.lower, event.upper, event.slices
             schedule = self.segment.active[node.schedule]
             labels = self.labels
             lines = [
@@ -272,19 +274,20 @@ class _Builder:
                     _period(schedule.validity),
                 )
             ]
-            for band_index, low, high, rate, paid in slices:
-                band = schedule.bands[band_index]
+            for part in slices:
+                band = schedule.bands[part.band]
+                low, high = part.low, part.high
                 lines.append(
                     Detail(
                         "tier-slice",
-                        f"{values.money(low)} {labels['to']} {values.money(high)}: {values.money(high - low)} x {values.percent(rate)} = {values.money(paid)}",
+                        f"{values.money(low)} {labels['to']} {values.money(high)}: {values.money(high - low)} x {values.percent(part.rate)} = {values.money(part.paid)}",
                         self.texts(band.annotations, "because"),
                         self.texts(band.annotations, "cite"),
                     )
                 )
             return lines
-        if kind == "branch":
-            branch = node.branches[event[2]]
+        if type(event) is trace.Branch:
+            branch = node.branches[event.index]
             return [
                 Detail(
                     "branch",
@@ -296,9 +299,11 @@ class _Builder:
             ]
         raise AssertionError(event)
 
-    def element_detail(self, nid: int, index: int, value, events: list) -> Detail:
-        aggregate = self.program.traced_nodes[nid]
-        source_type = self.env.types.get(id(aggregate.source))
+    def element_detail(self, element_event: trace.Element, events: list) -> Detail:
+        """The line of a list element, with the reasons of the branches its value took (`events`)."""
+        aggregate = self.program.traced_nodes[element_event.node]
+        index, value = element_event.index, element_event.value
+        source_type = self.env.types.get(n.key(aggregate.source))
         source_text = _one_line(aggregate.source.span.text)
         element = self.element_value(aggregate, index)
         described = self.describe_record(element, source_type.element if isinstance(source_type, t.ListType) else None)
@@ -306,18 +311,18 @@ class _Builder:
         citations: tuple[str, ...] = ()
         codes: tuple[str, ...] = ()
         for event in events:
-            if event[0] == "branch":
-                branch = self.program.traced_nodes[event[1]].branches[event[2]]
+            if type(event) is trace.Branch:
+                branch = self.program.traced_nodes[event.node].branches[event.index]
                 reasons += self.texts(branch.annotations, "because")
                 citations += self.texts(branch.annotations, "cite")
                 codes += self.texts(branch.annotations, "reason")
-        value_type = self.env.types.get(id(aggregate.body)) if aggregate.body is not None else t.INT
+        value_type = self.env.types.get(n.key(aggregate.body)) if aggregate.body is not None else t.INT
         return Detail("element", f"{source_text}[{index}] {described}: {values.to_text(value, value_type)}", reasons, citations, codes)
 
     def element_value(self, aggregate: n.Aggregate, index: int):
         source = aggregate.source
         chain = self.attr_chain(source) if isinstance(source, n.Attr) else None
-        if isinstance(source, n.Name) and self.env.resolved.get(id(source)) and self.env.resolved[id(source)].kind == "input":
+        if isinstance(source, n.Name) and self.env.resolved.get(n.key(source)) and self.env.resolved[n.key(source)].kind == "input":
             return self.input_value(source.id)[index]
         if chain and chain[1] is not None:
             value = self.input_value(chain[0])
@@ -348,11 +353,12 @@ class _Builder:
         return self.cache[key]
 
     # ---- steps -----------------------------------------------------------------
-    def build(self, outputs: dict, steps: list) -> Explanation:
+    def build(self, outputs: dict, steps: list[trace.Step]) -> Explanation:
         output_names = set(self.policy.output_names)
         built = []
-        for rule_index, value, events in steps:
-            name = self.program.rule_names[rule_index]
+        for traced in steps:
+            value, events = traced.value, traced.events
+            name = self.program.rule_names[traced.rule]
             rule: n.RuleDef = self.segment.active[name]
             self.rule_values[name] = value
             details, branch_index = self.details(name, rule.body, events)
@@ -406,51 +412,13 @@ class _Builder:
         return name
 
 
-def build_explanation(policy, inputs: tuple, outputs: dict, steps: list, segment: int = 0, lang: str = "en") -> Explanation:
+def build_explanation(policy, inputs: tuple, outputs: dict, steps: list[trace.Step], segment: int = 0, lang: str = "en") -> Explanation:
+    """The explanation of a traced run (`Policy.run_traced`: its outputs and steps)."""
     return _Builder(policy, inputs, segment, lang).build(outputs, steps)
 
 
-def _used(used: Used, labels: dict) -> str:
-    cited = f" [{'; '.join(used.citations)}]" if used.citations else ""
-    dated = f" ({labels['in_force']} {used.in_force})" if used.in_force else ""
-    return f"{used.name} = {used.value}{dated}{cited}"
-
-
 def render_text(explanation: Explanation, claim_id: str | int | None = None, lang: str | None = None) -> str:
-    """The readable explanation: outputs first, then every computed value in order."""
-    labels = LABELS[lang or explanation.lang]
-    title = explanation.policy + (f" ({labels['version']} {explanation.version})" if explanation.version else "")
-    heading = labels["decision"].format(claim=claim_id) if claim_id is not None else labels["decision_anonymous"]
-    lines = [heading, f"{labels['policy']}: {title}"]
-    if explanation.period:
-        lines.append(f"{labels['period']}: {explanation.period}")
-    lines.append("")
-    width = max((len(name) for name, _ in explanation.outputs), default=0)
-    for name, value in explanation.outputs:
-        lines.append(f"  {name.ljust(width)}  {value}")
-    lines += ["", labels["how"]]
-    for step in explanation.steps:
-        marker = f"  {labels['output']}" if step.is_output else ""
-        lines.append("")
-        lines.append(f"{step.name} = {step.value}{marker}")
-        if step.in_force:
-            lines.append(f"  {labels['in_force']}: {step.in_force}")
-        if step.condition:
-            lines.append(f"  {step.condition}")
-        lines.append(f"  = {step.formula}")
-        if step.uses:
-            lines.append(f"  {labels['using']} " + ", ".join(_used(u, labels) for u in step.uses))
-        for reason in step.reasons:
-            lines.append(f"  {labels['because']}: {reason}")
-        for citation in step.citations:
-            lines.append(f"  {labels['cite']}: {citation}")
-        for detail in step.details:
-            line = f"  {'    ' if detail.kind == 'tier-slice' else ''}- {detail.text}"
-            if detail.in_force:
-                line += f" ({labels['in_force']} {detail.in_force})"
-            if detail.reasons:
-                line += " -- " + "; ".join(detail.reasons)
-            if detail.citations:
-                line += " [" + "; ".join(dict.fromkeys(detail.citations)) + "]"
-            lines.append(line)
-    return "\n".join(lines) + "\n"
+    """The readable explanation: see `explain.render.render_text` (kept here for its callers)."""
+    from policydsl.explain import render
+
+    return render.render_text(explanation, claim_id, lang)

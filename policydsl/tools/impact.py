@@ -26,7 +26,6 @@ import json
 import math
 import re
 import subprocess
-import sys
 import tarfile
 import tempfile
 from decimal import Decimal
@@ -37,7 +36,8 @@ import attrs
 from policydsl.runtime import numbers
 from policydsl.check import types as t
 from policydsl.runtime import values
-from policydsl.tools.claims_io import UsageError, claim_id_of, read_claims
+from policydsl.backends.facts import claim_id_of
+from policydsl.tools.claims_io import UsageError, read_claims
 from policydsl.diagnostics.model import PolicydslError, PolicyError
 
 NOT_LAYERS = frozenset(
@@ -286,11 +286,7 @@ class Impact:
     @staticmethod
     def explanation_diff(outcome: Outcome, lang: str = "en") -> list[str]:
         """For each computed value that changed, its explanation lines that differ (`-` old,
-        `+` new); a `using` line keeps only the values used that changed."""
-        from policydsl.tools.testing import step_blocks
-
-        old_blocks = step_blocks(outcome.old, lang)
-        new_blocks = step_blocks(outcome.new, lang)
+        `+` new); a `using` line keeps only the values used that changed (see `changed_uses`)."""
         old_steps = {step.name: step for step in outcome.old.explanation(lang).steps}
         new_steps = {step.name: step for step in outcome.new.explanation(lang).steps}
         lines: list[str] = []
@@ -298,8 +294,8 @@ class Impact:
             old_step, new_step = old_steps.get(name), new_steps.get(name)
             if old_step is not None and new_step is not None and old_step.value == new_step.value:
                 continue
-            before = _short_uses(old_blocks.get(name, []), old_step, new_step)
-            after = _short_uses(new_blocks.get(name, []), new_step, old_step)
+            before = _short_lines(old_step, new_step, lang)
+            after = _short_lines(new_step, old_step, lang)
             matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
             for tag, a0, a1, b0, b1 in matcher.get_opcodes():
                 if tag != "equal":
@@ -485,20 +481,21 @@ class Impact:
         return "\n".join(out) + "\n"
 
 
-def _short_uses(block: list[str], step, other) -> list[str]:
-    """The block with its `using` line cut down to the values that differ from `other`'s."""
-    if step is None or not step.uses:
-        return block
+def changed_uses(step, other) -> tuple:
+    """The values `step` used (its `Used` data) whose value differs from `other`'s (every one
+    when there is no `other`), each shown as `name = value` only (no citations, no period)."""
     theirs = {u.name: u.value for u in other.uses} if other is not None else {}
-    changed = [f"{u.name} = {u.value}" for u in step.uses if theirs.get(u.name) != u.value]
-    out = []
-    for line in block:
-        if line.startswith("  using ") or line.startswith("  使用 "):
-            if changed:
-                out.append(f"  {line.split()[0]} " + ", ".join(changed))
-            continue
-        out.append(line)
-    return out
+    return tuple(attrs.evolve(u, citations=(), in_force=None) for u in step.uses if theirs.get(u.name) != u.value)
+
+
+def _short_lines(step, other, lang: str) -> list[str]:
+    """The explanation lines of `step` (none without it), rendered from its data by the
+    explanation's renderer with the values used cut down to `changed_uses`."""
+    from policydsl.tools.testing import step_lines
+
+    if step is None:
+        return []
+    return step_lines(step, lang, changed_uses(step, other))
 
 
 def _histogram_lines(bins, indent: str = "  ") -> list[str]:
@@ -576,62 +573,3 @@ def impact(old_path: str, new_path: str, claims_spec: str, rev: str | None = Non
         old_label = f"{old_path} at {old_rev}" if old_rev else old_path
         new_label = f"{new_path} at {new_rev}" if new_rev else new_path
         return Impact(old_label, new_label, old_policy, new_policy, claims_spec, layers, outcomes, top)
-
-
-# ---- the command ---------------------------------------------------------------------------
-
-
-def cmd_diff(args) -> int:
-    if args.rev is not None:
-        if len(args.paths) != 2:
-            raise UsageError("with --rev, give NEW.policy and CLAIMS (the old version is NEW.policy at the revision)")
-        old, new, claims = args.paths[0], args.paths[0], args.paths[1]
-    else:
-        if len(args.paths) != 3:
-            raise UsageError("give OLD.policy NEW.policy CLAIMS (or --rev REV NEW.policy CLAIMS)")
-        old, new, claims = args.paths
-    if args.json and args.markdown:
-        raise UsageError("choose one of --json and --markdown")
-    layers = [name.strip() for name in args.layers.split(",") if name.strip()] if args.layers is not None else None
-    try:
-        result = impact(old, new, claims, args.rev, layers, args.top, args.as_of)
-    except PolicyError as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    if args.json:
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
-    elif args.markdown:
-        sys.stdout.write(result.markdown())
-    else:
-        sys.stdout.write(result.text())
-    return 0
-
-
-def _date(text: str):
-    import argparse
-    import datetime
-
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def register(commands) -> None:
-    diff = commands.add_parser(
-        "diff",
-        help="the impact of a policy change on claims: what changes, by how much, and why",
-        description="Evaluate CLAIMS (.jsonl, .json or a *.tests.json file) under OLD and NEW and report how many "
-        "claims changed per output, the totals paid per layer before and after (the fund's cost of the change), "
-        "the distribution of the per-claim change (min, quartiles by nearest rank, max, histogram) and the claims "
-        "that changed most with the explanation lines that differ. With --rev REV, OLD is NEW.policy at git "
-        "revision REV (with its whole policies folder at REV), and --rev A..B compares the file at A with the file at B.",
-    )
-    diff.add_argument("paths", nargs="+", metavar="[OLD] NEW CLAIMS", help="OLD.policy NEW.policy CLAIMS, or with --rev: NEW.policy CLAIMS")
-    diff.add_argument("--rev", metavar="REV", help="compare NEW.policy at git revision REV (e.g. main, HEAD~1) with the working tree; REV..REV2 compares two revisions")
-    diff.add_argument("--json", action="store_true", help="print the report as JSON")
-    diff.add_argument("--markdown", action="store_true", help="print the report as Markdown (for a pull request)")
-    diff.add_argument("--top", type=int, default=TOP, metavar="N", help=f"how many of the most changed claims to show (default {TOP})")
-    diff.add_argument("--layers", metavar="A,B,...", help="the money outputs paid by a fund (default: every money output but the bill, its parts and the patient's share)")
-    diff.add_argument("--as-of", metavar="DATE", type=_date, help="use the values in force on DATE for every claim")
-    diff.set_defaults(run=cmd_diff)

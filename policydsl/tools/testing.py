@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import datetime
 import json
-import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import attrs
 
 from policydsl.syntax import nodes as n
-from policydsl.runtime import numbers
+from policydsl.runtime import numbers, trace
 from policydsl.syntax import printer
 
 from policydsl.diagnostics.model import EvaluationError, FactsError, PolicydslError, PolicyError
+from policydsl.backends.facts import claim_id_of
 
 SUFFIX = ".tests.json"
 
@@ -57,9 +57,7 @@ class Case:
 
     @property
     def claim_id(self):
-        claim = self.claim
-        value = claim.get("claim_id") if isinstance(claim, dict) else None
-        return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+        return claim_id_of(self.claim)
 
 
 @attrs.frozen
@@ -274,19 +272,18 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def step_lines(step, lang: str = "en", uses=None) -> list[str]:
+    """One step's lines as `decision.explain` shows them (`explain.render.render_step`; a
+    value holding a line break makes two lines), `uses` in place of the step's when given."""
+    from policydsl.explain.render import render_step
+
+    return "\n".join(render_step(step, lang, uses)).splitlines()
+
+
 def step_blocks(decision, lang: str = "en") -> dict[str, list[str]]:
-    """The lines of the rendered explanation (`decision.explain`) of each step, by name."""
-    names = [step.name for step in decision.explanation(lang).steps]
-    blocks: dict[str, list[str]] = {}
-    chunks = [chunk.splitlines() for chunk in decision.explain(lang).split("\n\n")]
-    position = 0
-    for name in names:
-        for index in range(position, len(chunks)):
-            if chunks[index] and chunks[index][0].startswith(f"{name} = "):
-                blocks[name] = chunks[index]
-                position = index + 1
-                break
-    return blocks
+    """The explanation lines of each step, by name: made from the explanation's data, the
+    block `decision.explain(lang)` shows for it."""
+    return {step.name: step_lines(step, lang) for step in decision.explanation(lang).steps}
 
 
 def failure_report(result: Result, lang: str = "en") -> str:
@@ -330,8 +327,22 @@ class Item:
     location: str
 
 
+def _version(definition) -> tuple | None:
+    """Which dated value of its name (or table key) a definition or row is: its period
+    (they never overlap), None when it is not dated."""
+    validity = definition.validity
+    return None if validity is None else (validity.start, validity.end)
+
+
 class Coverage:
-    """What a policy's tests exercised: rules, branches, table rows and tier bands."""
+    """What a policy's tests exercised: rules, branches, table rows and tier bands.
+
+    Items are keyed by what names them in the policy, the same in every run: `("rule",
+    name, version)`, `("branch", node, index)` (a compiler's node id of the conditional, as
+    trace events give it: the first, should several ids stand for one conditional),
+    `("row", table, key, version)`, `("band", schedule, version, index)`; a version is
+    `_version`'s period. A definition in force in several time segments counts once.
+    """
 
     KINDS = (("rule", "rules"), ("branch", "branches"), ("row", "table rows"), ("band", "tier bands"))
 
@@ -341,6 +352,11 @@ class Coverage:
         self.hit: set[tuple] = set()
         self.runs = 0
         program = policy.program
+        # AST node (by `nodes.key`) -> its first node id in trace events; each node id -> that one
+        self.node_ids: dict[tuple, int] = {}
+        for nid, node in program.traced_nodes.items():
+            self.node_ids.setdefault(n.key(node), nid)
+        self.first_id = {nid: self.node_ids[n.key(node)] for nid, node in program.traced_nodes.items()}
         for index, segment in enumerate(program.segments):
             if program.runs[index] is None:
                 continue
@@ -348,13 +364,13 @@ class Coverage:
                 rule = segment.active.get(name)
                 if rule is None:
                     continue
-                self.add(("rule", id(rule)), "rule", f"rule {name}", rule.span)
+                self.add(("rule", name, _version(rule)), "rule", f"rule {name}", rule.span)
                 self.conditionals(name, rule.body, top=True)
             for symbol in policy.env.symbols.values():
                 if symbol.kind == "table":
                     for row in segment.rows.get(symbol.name, ()):
                         key = "default" if row.key is None else row.key
-                        self.add(("row", id(row)), "row", f"table {symbol.name}[{key}]", row.span)
+                        self.add(("row", symbol.name, row.key, _version(row)), "row", f"table {symbol.name}[{key}]", row.span)
             for name, definition in segment.active.items():
                 if isinstance(definition, n.TiersDef):
                     for band_index, band in enumerate(definition.bands):
@@ -363,7 +379,7 @@ class Coverage:
                             if band.upper is not None
                             else f"above {printer.expression(band.lower)}"
                         )
-                        self.add(("band", id(definition), band_index), "band", f"tiers {name}: {bounds}", band.span)
+                        self.add(("band", name, _version(definition), band_index), "band", f"tiers {name}: {bounds}", band.span)
 
     def add(self, key, kind, label, span) -> None:
         if key not in self.items:
@@ -379,7 +395,7 @@ class Coverage:
                 for index, branch in enumerate(e.branches):
                     case = "otherwise" if branch.condition is None else f"when {printer.expression(branch.condition)}"
                     nested = "" if is_top else " (nested)"
-                    self.add(("branch", id(e), index), "branch", f"rule {rule}: {case}{nested}", branch.span)
+                    self.add(("branch", self.node_ids[n.key(e)], index), "branch", f"rule {rule}: {case}{nested}", branch.span)
                     stack += [(branch.condition, False), (branch.value, False)]
                 continue
             stack += [(child, False) for child in n.children(e)]
@@ -391,25 +407,27 @@ class Coverage:
         segment = program.segments[decision.segment]
         _, steps = policy.run_traced(decision.inputs, decision.segment)
         self.runs += 1
-        for rule_index, _value, events in steps:
-            rule = segment.active.get(program.rule_names[rule_index])
+        for step in steps:
+            name = program.rule_names[step.rule]
+            rule = segment.active.get(name)
             if rule is not None:
-                self.hit.add(("rule", id(rule)))
-            for event in events:
-                kind, node_id = event[0], event[1]
-                node = program.traced_nodes[node_id]
-                if kind == "branch":
-                    self.hit.add(("branch", id(node), event[2]))
-                elif kind == "lookup":
+                self.hit.add(("rule", name, _version(rule)))
+            for event in step.events:
+                if type(event) is trace.Branch:
+                    self.hit.add(("branch", self.first_id[event.node], event.index))
+                elif type(event) is trace.Lookup:
+                    node = program.traced_nodes[event.node]
                     table = policy.env.symbols[node.obj.id].node.name
                     rows = segment.rows.get(table, ())
-                    row = next((r for r in rows if r.key == event[2]), None) or next((r for r in rows if r.key is None), None)
+                    row = next((r for r in rows if r.key == event.key), None) or next((r for r in rows if r.key is None), None)
                     if row is not None:
-                        self.hit.add(("row", id(row)))
-                elif kind == "tiers":
-                    schedule = segment.active.get(node.schedule)
-                    for band_index, *_ in event[4]:
-                        self.hit.add(("band", id(schedule), band_index))
+                        self.hit.add(("row", table, row.key, _version(row)))
+                elif type(event) is trace.Tiers:
+                    schedule_name = program.traced_nodes[event.node].schedule
+                    schedule = segment.active.get(schedule_name)
+                    if schedule is not None:
+                        for part in event.slices:
+                            self.hit.add(("band", schedule_name, _version(schedule), part.band))
 
     def missed(self) -> list[Item]:
         return [item for key, item in self.items.items() if key not in self.hit]
@@ -433,7 +451,7 @@ class Coverage:
         return "\n".join(lines) + "\n"
 
 
-# ---- the command ------------------------------------------------------------------------------
+# ---- running tests files (the command, which prints, is cli/test.py) -----------------------------
 
 
 def run_files(paths: list[Path], coverage: bool = False, pattern: str | None = None):
@@ -461,64 +479,6 @@ def run_files(paths: list[Path], coverage: bool = False, pattern: str | None = N
         yield test_file, path, results, None, cover
 
 
-def cmd_test(args) -> int:
-    from policydsl.tools.claims_io import UsageError
-
-    paths = args.paths
-    if not paths:
-        if not Path("policies").is_dir():
-            raise UsageError("give PATH (a folder, a *.tests.json file or a *.policy file); there is no ./policies folder")
-        paths = ["policies"]
-    files = discover(paths)
-    if not files:
-        raise UsageError(f"no *{SUFFIX} files under {', '.join(paths)}")
-    passed = failed = broken = 0
-    reports: list[str] = []
-    coverage_reports: list[str] = []
-    for test_file, path, results, error, cover in run_files(files, args.coverage, args.k):
-        if error is not None:
-            broken += 1
-            print(f"ERROR {path}")
-            reports.append(f"ERROR {path}\n  " + error.replace("\n", "\n  ") + "\n")
-            continue
-        bad = [r for r in results if not r.passed]
-        passed += len(results) - len(bad)
-        failed += len(bad)
-        status = "FAIL" if bad else "ok  "
-        print(f"{status} {path}: {len(results)} test{'s' if len(results) != 1 else ''}" + (f", {len(bad)} failed" if bad else ""))
-        reports += [failure_report(r, args.lang) for r in bad]
-        if cover is not None:
-            coverage_reports.append(cover.report(str(test_file.policy_path)))
-    for report in reports:
-        print()
-        sys.stdout.write(report)
-    for report in coverage_reports:
-        print()
-        sys.stdout.write(report)
-    summary = f"{passed} passed, {failed} failed"
-    if broken:
-        summary += f", {broken} file{'s' if broken != 1 else ''} with errors"
-    print()
-    print(summary)
-    return 1 if failed or broken else 0
-
-
-def register(commands) -> None:
-    test = commands.add_parser(
-        "test",
-        help="run the tests beside each policy (X.tests.json next to X.policy)",
-        description="Run the tests kept beside policies: each X.tests.json holds example claims and the outputs "
-        "they must give under X.policy. PATH is a folder (searched for *.tests.json), a tests file or a policy "
-        "(default: ./policies). A failure shows the claim, each differing output (expected, got) and the "
-        "explanation lines that computed it. Exits 1 when a test fails.",
-    )
-    test.add_argument("paths", nargs="*", metavar="PATH", help="folders, *.tests.json files or *.policy files (default: policies)")
-    test.add_argument("--coverage", action="store_true", help="report the rules, branches, table rows and tier bands the tests exercised")
-    test.add_argument("-k", metavar="TEXT", help="run only the tests whose name contains TEXT")
-    test.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of the explanation lines (default en)")
-    test.set_defaults(run=cmd_test)
-
-
-__all__ = ["Case", "Coverage", "Result", "TestFile", "TestFileError", "discover", "failure_report", "read_tests", "run_case", "same_value", "step_blocks"]
+__all__ = ["Case", "Coverage", "Result", "TestFile", "TestFileError", "discover", "failure_report", "read_tests", "run_case", "same_value", "step_blocks", "step_lines"]
 
 
