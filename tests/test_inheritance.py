@@ -114,7 +114,8 @@ def test_show_marks_origins(capsys, monkeypatch, snapshot):
     assert main(["show", "policies/city/c.policy"]) == 0
     out = capsys.readouterr().out
     assert "# inherited: policies/national/base.policy:38:6" in out
-    assert "# overridden: policies/city/c.policy:8:16 (replaces policies/national/base.policy:16:7)" in out
+    # the city's table replaces the province's, which replaced the national one
+    assert "# overridden: policies/city/c.policy:8:16 (replaces policies/province/p-2025.policy:7:16)" in out
     snapshot.snapshot_dir = SNAPSHOTS / "inherit"
     snapshot.assert_match(out, "show-city.txt")
 

@@ -18,7 +18,7 @@ from typing import Callable
 import attrs
 
 from policydsl.syntax import nodes as n
-from policydsl.diagnostics.model import Diagnostic, Severity
+from policydsl.diagnostics.model import Diagnostic, Related, Severity
 from policydsl.syntax.source import SourceFile, Span
 
 POLICY_NAME = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*\Z")
@@ -110,7 +110,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
     bounds: list[tuple[n.ParamDef, n.ParamDef]] = list(parent.bounds)
     for definition in definitions:
         previous = parent.origins[id(definition)]
-        origins[id(definition)] = Origin("inherited", previous.file, previous.overrides)
+        origins[id(definition)] = Origin("inherited", previous.file, previous.overrides, previous.at)
 
     def by_name(name: str) -> list[int]:
         return [i for i, d in enumerate(definitions) if _definition_name(d) == name and not isinstance(d, (n.InputDef, n.OutputDef))]
@@ -131,11 +131,13 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 names = {f.name for f in inherited.fields}
                 for field in fields:
                     if field.name in names:
-                        diagnostics.append(Diagnostic("C242", f"input field `{field.name}` is already declared by the parent policy", field.span, notes=(f"declared at {next(f for f in inherited.fields if f.name == field.name).span.location}",)))
+                        diagnostics.append(Diagnostic("C242", f"input field `{field.name}` is already declared by the parent policy", field.span, related=(Related("the parent declares it here", next(f for f in inherited.fields if f.name == field.name).span),)))
                 merged = attrs.evolve(inherited, fields=inherited.fields + tuple(f for f in fields if f.name not in names))
                 definitions[index] = merged
                 origins[id(merged)] = (
-                    Origin("overridden", source.name, inherited.span, definition.span) if fields else Origin("inherited", origins[id(inherited)].file)
+                    Origin("overridden", source.name, origins[id(inherited)].at or inherited.span, definition.span)
+                    if fields
+                    else Origin("inherited", origins[id(inherited)].file, origins[id(inherited)].overrides, origins[id(inherited)].at)
                 )
             case n.OutputDef(names=names):
                 index = next((i for i, d in enumerate(definitions) if isinstance(d, n.OutputDef)), None)
@@ -146,7 +148,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 present = {o.name for o in inherited.names}
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
-                origins[id(merged)] = Origin("overridden", source.name, inherited.span, definition.span)
+                origins[id(merged)] = Origin("overridden", source.name, origins[id(inherited)].at or inherited.span, definition.span)
             case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
@@ -162,7 +164,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                             f"`{name}` is already defined by the parent policy",
                             _name_span(definition),
                             hint=f"write `override {kind} {name} ...` to change it" if can_override else "choose another name; records and invariants cannot be overridden",
-                            notes=(f"defined at {_name_span(first).location}",),
+                            related=(Related("the parent's definition", _name_span(first)),),
                         )
                     )
                     continue
@@ -221,7 +223,7 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
         return
     first = definitions[indexes[0]]
     if not isinstance(first, type(definition)):
-        diagnostics.append(Diagnostic("C244", f"`{name}` is a {_kind(first)} in the parent policy, not a {kind}", _name_span(definition), notes=(f"defined at {_name_span(first).location}",)))
+        diagnostics.append(Diagnostic("C244", f"`{name}` is a {_kind(first)} in the parent policy, not a {kind}", _name_span(definition), related=(Related("the parent's definition", _name_span(first)),)))
         return
     final = next((definitions[i] for i in indexes if getattr(definitions[i], "final", False)), None)
     if final is not None:
@@ -230,7 +232,7 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
                 "C245",
                 f"`{name}` is final in {origins[id(final)].file} and cannot be overridden",
                 _name_span(definition),
-                notes=(f"declared final at {_name_span(final).location}",),
+                related=(Related("declared final here", _name_span(final)),),
                 hint="a `final` value may not be changed by a policy that extends it",
             )
         )
@@ -241,7 +243,7 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
         rows = tuple(r for r in table.rows if r.key not in changed) + definition.rows
         merged = attrs.evolve(table, rows=rows, annotations=table.annotations + definition.annotations, override=False)
         definitions[indexes[0]] = merged
-        origins[id(merged)] = Origin("overridden", source.name, _name_span(first), _name_span(definition))
+        origins[id(merged)] = Origin("overridden", source.name, origins[id(first)].at or _name_span(first), _name_span(definition))
         replaced.add(name)
         return
     position = indexes[0]

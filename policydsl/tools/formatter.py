@@ -1,5 +1,11 @@
 """`policydsl fmt`: one canonical layout for policy files, comments kept.
 
+Takes policy text; gives the same policy in the canonical layout, with its comments. The
+text of every construct (literals such as `4_000 yuan`, expressions, definitions, the header)
+is `printer.py`'s, and so the same as `policydsl show` prints; what is the formatter's own is
+the layout in `WIDTH` columns, the comments, the blank lines and the check that formatting
+changed nothing but the layout. The command (`fmt`, `--check`, `--diff`) is cli/fmt.py.
+
 The layout is printed from the AST (so formatting cannot change meaning: the result is
 parsed again and must give the same AST and the same comments, or nothing is written):
 
@@ -32,71 +38,26 @@ So a comment never leaves its definition, and formatting twice changes nothing.
 from __future__ import annotations
 
 import bisect
-import difflib
-import sys
-from pathlib import Path
-
-from decimal import Decimal
 
 import attrs
 
 from policydsl.syntax import nodes as n
 from policydsl.syntax import printer
+from policydsl.syntax.printer import BREAK_PARENT, HARDLINE, Fill, Group, Line, Nest, join
 from policydsl.diagnostics.model import PolicydslError
-from policydsl.link.files import PolicyFileError, read_policy_text
 from policydsl.syntax.source import SourceFile
 
 WIDTH = 100
-INDENT = 2
 
 
 class FormatError(PolicydslError):
     """A file cannot be formatted (it does not parse), or formatting would change it (a bug)."""
 
 
-# ---- documents: a small Wadler/Prettier pretty printer --------------------------------------
-
-
-class _Line:
-    __slots__ = ("soft", "hard")
-
-    def __init__(self, soft: bool, hard: bool):
-        self.soft = soft
-        self.hard = hard
-
-
-LINE = _Line(False, False)  # a space, or a line break
-SOFTLINE = _Line(True, False)  # nothing, or a line break
-HARDLINE = _Line(False, True)  # always a line break
-BREAK_PARENT = object()  # the enclosing groups must break (a comment ends the line)
-
-
-class _Nest:
-    __slots__ = ("indent", "doc")
-
-    def __init__(self, indent: int, doc):
-        self.indent = indent
-        self.doc = doc
-
-
-class _Group:
-    """Printed on one line if it fits (and holds no hard line break), else broken."""
-
-    __slots__ = ("doc", "hard")
-
-    def __init__(self, *doc):
-        self.doc = list(doc)
-        self.hard = _has_hard(self.doc)
-
-
-class _Fill:
-    """Items separated by lines: each line breaks only if the next item does not fit."""
-
-    __slots__ = ("items", "separator")
-
-    def __init__(self, items: list, separator):
-        self.items = items
-        self.separator = separator
+# ---- laying documents out: a small Wadler/Prettier pretty printer ---------------------------
+#
+# The documents are the printer's (`printer.Group`, `LINE`, ...): it says what the text is and
+# where a line may break. Here they are laid out in `WIDTH` columns, with the comments.
 
 
 class _Suffix:
@@ -106,26 +67,6 @@ class _Suffix:
 
     def __init__(self, text: str):
         self.text = text
-
-
-def _has_hard(doc) -> bool:
-    stack = [doc]
-    while stack:
-        d = stack.pop()
-        if d is HARDLINE or d is BREAK_PARENT:
-            return True
-        if isinstance(d, _Group):
-            if d.hard:
-                return True
-        elif isinstance(d, list):
-            stack.extend(d)
-        elif isinstance(d, _Nest):
-            stack.append(d.doc)
-    return False
-
-
-def nest(doc, indent: int = INDENT) -> _Nest:
-    return _Nest(indent, doc)
 
 
 def _fits(doc, rest: list, width: int) -> bool:
@@ -144,13 +85,13 @@ def _fits(doc, rest: list, width: int) -> bool:
             width -= len(d)
         elif isinstance(d, list):
             todo.extend((flat, x) for x in reversed(d))
-        elif isinstance(d, _Nest):
+        elif isinstance(d, Nest):
             todo.append((flat, d.doc))
-        elif isinstance(d, _Group):
+        elif isinstance(d, Group):
             todo.append((flat and not d.hard, d.doc))
-        elif isinstance(d, _Fill):
-            todo.append((flat, _join(d.items, d.separator)))
-        elif isinstance(d, _Line):
+        elif isinstance(d, Fill):
+            todo.append((flat, join(d.items, d.separator)))
+        elif isinstance(d, Line):
             if not flat or d.hard:
                 return True
             width -= 0 if d.soft else 1
@@ -171,12 +112,12 @@ def render(doc, width: int = WIDTH) -> list[tuple[str, str | None]]:
             position += len(d)
         elif isinstance(d, list):
             stack.extend((indent, flat, x) for x in reversed(d))
-        elif isinstance(d, _Nest):
+        elif isinstance(d, Nest):
             stack.append((indent + d.indent, flat, d.doc))
-        elif isinstance(d, _Group):
+        elif isinstance(d, Group):
             fits = flat or (not d.hard and _fits(d.doc, stack, width - position))
             stack.append((indent, fits, d.doc))
-        elif isinstance(d, _Line):
+        elif isinstance(d, Line):
             if flat and not d.hard:
                 if not d.soft:
                     current.append(" ")
@@ -185,7 +126,7 @@ def render(doc, width: int = WIDTH) -> list[tuple[str, str | None]]:
                 lines.append(_finish_line(current, suffixes))
                 current, suffixes = [" " * indent], []
                 position = indent
-        elif isinstance(d, _Fill):
+        elif isinstance(d, Fill):
             parts: list = [d.items[0]] if d.items else []
             width_left = width - position - _flat_width(d.items[0]) if d.items else 0
             for item in d.items[1:]:
@@ -221,13 +162,13 @@ def _flat_width(doc) -> int:
             total += len(d)
         elif isinstance(d, list):
             stack.extend(d)
-        elif isinstance(d, (_Nest, _Flat)):
+        elif isinstance(d, (Nest, _Flat)):
             stack.append(d.doc)
-        elif isinstance(d, _Group):
+        elif isinstance(d, Group):
             stack.extend(d.doc)
-        elif isinstance(d, _Fill):
-            stack.append(_join(d.items, d.separator))
-        elif isinstance(d, _Line) and not d.soft:
+        elif isinstance(d, Fill):
+            stack.append(join(d.items, d.separator))
+        elif isinstance(d, Line) and not d.soft:
             total += 1
     return total
 
@@ -537,27 +478,13 @@ def _header_lines(header: n.Header) -> int:
 quote = printer.quote
 
 
-def _number(value) -> str:
-    """Digits grouped by `_` in threes from four digits on: 4_000, 150_000, 12.50."""
-    return printer.grouped_number(value, group_from=4)
-
-
-def _join(docs: list, separator) -> list:
-    out: list = []
-    for i, d in enumerate(docs):
-        if i:
-            out.append(separator)
-        out.append(d)
-    return out
-
-
-class _Layout:
-    """AST -> document, with the comments attached to each anchor."""
+class _Layout(printer.Printer):
+    """AST -> document: the printer's, with the comments attached to each anchor."""
 
     def __init__(self, anchors: _Anchors | None):
+        super().__init__(annotations=True)
         self.anchors = anchors.by_id if anchors is not None else {}
 
-    # ---- comments around an anchor -------------------------------------------------
     def _anchor(self, node) -> Anchor | None:
         return self.anchors.get(id(node))
 
@@ -576,178 +503,6 @@ class _Layout:
     def tail(self, node) -> list:
         anchor = self._anchor(node)
         return [[HARDLINE, c.text] for c in anchor.tail] if anchor else []
-
-    # ---- expressions ---------------------------------------------------------------
-    def sub(self, e, minimum: int):
-        doc = self.expr(e)
-        if printer._precedence(e) < minimum:
-            return ["(", doc, ")"] if not isinstance(e, n.Conditional) else doc  # a conditional brings its own
-        return doc
-
-    def arg(self, e):
-        return self.expr(e)  # a nested conditional is parenthesised by expr()
-
-    def expr(self, e):  # noqa: C901 - one dispatch over node kinds
-        prec = printer._PRECEDENCE
-        match e:
-            case n.Literal(unit="text", value=value):
-                return quote(value)
-            case n.Literal(unit="money" | "int" | "number", value=value):
-                text = _number(value)
-                return f"{text} yuan" if e.unit == "money" else text
-            case n.Literal():
-                return printer.literal(e)
-            case n.Name(id=name):
-                return name
-            case n.Attr(obj=obj, field=field):
-                return [self.sub(obj, printer._ATOM), ".", field]
-            case n.Index(obj=obj, key=key):
-                return [self.sub(obj, printer._ATOM), "[", self.arg(key), "]"]
-            case n.Unary(op="not", operand=operand):
-                return ["not ", self.sub(operand, prec["not"])]
-            case n.Unary(operand=operand):
-                return ["-", self.sub(operand, prec["neg"])]
-            case n.Binary(op=op, left=left, right=right) if printer._precedence(e) == prec["cmp"]:
-                level = prec["cmp"]
-                return _Group(self.sub(left, level + 1), nest([LINE, op, " ", self.sub(right, level + 1)]))
-            case n.Binary():
-                level = printer._precedence(e)
-                rest = []
-                node = e
-                while isinstance(node, n.Binary) and printer._precedence(node) == level:
-                    rest.append((node.op, node.right))
-                    node = node.left
-                parts = [[LINE, op, " ", self.sub(right, level + 1)] for op, right in reversed(rest)]
-                return _Group(self.sub(node, level), nest(parts))
-            case n.Member(element=element, container=container, negated=negated):
-                level = prec["cmp"]
-                word = "not in" if negated else "in"
-                return _Group(self.sub(element, level + 1), nest([LINE, word, " ", self.sub(container, level + 1)]))
-            case n.Call(func=func, args=args):
-                if not args:
-                    return f"{func}()"
-                return _Group(f"{func}(", nest([SOFTLINE, _join([self.arg(a) for a in args], [",", LINE])]), SOFTLINE, ")")
-            case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper):
-                return _Group(f"{schedule}(", nest([SOFTLINE, "from ", self.arg(lower), LINE, "to ", self.arg(upper)]), SOFTLINE, ")")
-            case n.Aggregate(kind=kind, var=var, source=source, body=body, where=where):
-                where_part = [LINE, "where ", self.arg(where)] if where is not None else []
-                if kind == "sum":
-                    body_doc = self.branches(body) if isinstance(body, n.Conditional) else self.arg(body)
-                    inner = [SOFTLINE, body_doc, LINE, f"for {var} in ", self.arg(source), where_part]
-                else:
-                    inner = [SOFTLINE, f"{var} in ", self.arg(source), where_part]
-                return _Group(f"{kind}(", nest(inner), SOFTLINE, ")")
-            case n.SetLiteral(items=items):
-                if not items:
-                    return "{}"
-                return _Group("{", nest([SOFTLINE, _join([self.arg(i) for i in items], [",", LINE])]), SOFTLINE, "}")
-            case n.Conditional():
-                return _Group("(", nest([SOFTLINE, self.branches(e)]), SOFTLINE, ")")
-            case _:
-                raise AssertionError(e)
-
-    def branches(self, conditional: n.Conditional):
-        """A conditional inside an expression: one line, or a branch per line."""
-        docs = []
-        for branch in conditional.branches:
-            head = "otherwise" if branch.condition is None else ["when ", self.arg(branch.condition), " then"]
-            main = _Group(head, nest([LINE, self.arg(branch.value)], 2 * INDENT))
-            notes = [[LINE, self.lead(a), self.annotation(a), self.trail(a)] for a in branch.annotations]
-            docs.append([self.lead(branch), main, self.head(branch), nest(notes), self.trail(branch)])
-        return _Group(_join(docs, LINE))
-
-    # ---- pieces of definitions -----------------------------------------------------
-    annotation = staticmethod(printer.annotation)
-
-    def annotation_lines(self, annotations) -> list:
-        return [[HARDLINE, self.lead(a), self.annotation(a), self.trail(a)] for a in annotations]
-
-    def value(self, head, value, after: str = "", indent: int = INDENT):
-        """`head value`: on one line, or broken after the head with the value indented."""
-        return _Group(head, nest([LINE, self.arg(value)], indent), after)
-
-    def block(self, d, head: str, body: list) -> list:
-        """`head` + annotations + ` {`, then the body lines two spaces in, then `}`."""
-        return [
-            head,
-            self.head(d),
-            nest([self.annotation_lines(d.annotations), " {"]),
-            nest([*body, self.tail(d)]),
-            HARDLINE,
-            "}",
-            self.trail(d),
-        ]
-
-    def field(self, field: n.Field):
-        text = f"{field.name}: {printer.type_ref(field.type)}"
-        main = self.value(f"{text} =", field.default) if field.default is not None else text
-        return [HARDLINE, self.lead(field), main, self.head(field), self.trail(field)]
-
-    def definition(self, d):  # noqa: C901 - one dispatch over definition kinds
-        modifiers = printer._modifiers(d)
-        match d:
-            case n.EnumDef(name=name, members=members):
-                commented = any(self.lead(m) or self.trail(m) for m in members)
-                if commented:  # one member per line, each with its comments
-                    items = [[self.lead(m), str(m.value), self.trail(m)] for m in members]
-                    body = _join(items, [",", LINE])
-                else:  # as many members on a line as fit
-                    body = _Fill([f"{m.value}," for m in members[:-1]] + [str(members[-1].value)], LINE)
-                force = [BREAK_PARENT] if self.head(d) else []  # the head comment needs the braces open
-                group = _Group(force, "{", nest([LINE, body, self.tail(d)]), LINE, "}")
-                return [f"{modifiers}enum {name}", self.head(d), nest(self.annotation_lines(d.annotations)), " ", group, self.trail(d)]
-            case n.RecordDef(name=name, fields=fields):
-                return self.block(d, f"record {name}", [self.field(f) for f in fields])
-            case n.InputDef(fields=fields):
-                return self.block(d, "input", [self.field(f) for f in fields])
-            case n.ParamDef():
-                type_part = f": {printer.type_ref(d.type)}" if d.type is not None else ""
-                after = printer.validity(d.validity) + (f" {d.bound}" if d.bound else "")
-                main = self.value(f"{modifiers}param {d.name}{type_part} =", d.value, after)
-                return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
-            case n.TableDef():
-                types = f": {printer.type_ref(d.key_type)} -> {printer.type_ref(d.value_type)}" if d.key_type is not None else ""
-                rows = []
-                for row in d.rows:
-                    key = "default" if row.key is None else str(row.key)
-                    main = self.value(f"{key}:", row.value, printer.validity(row.validity), 2 * INDENT)
-                    rows.append([HARDLINE, self.lead(row), main, self.head(row), nest(self.annotation_lines(row.annotations)), self.trail(row)])
-                return self.block(d, f"{modifiers}table {d.name}{types}", rows)
-            case n.TiersDef():
-                bands = []
-                for band in d.bands:
-                    if band.upper is not None:
-                        bounds = ["from ", self.arg(band.lower), " to ", self.arg(band.upper), ":"]
-                    else:
-                        bounds = ["above ", self.arg(band.lower), ":"]
-                    main = _Group(bounds, nest([LINE, self.arg(band.rate)], 2 * INDENT))
-                    bands.append([HARDLINE, self.lead(band), main, self.head(band), nest(self.annotation_lines(band.annotations)), self.trail(band)])
-                return self.block(d, f"{modifiers}tiers {d.name}{printer.validity(d.validity)}", bands)
-            case n.RuleDef():
-                type_part = f": {printer.type_ref(d.type)}" if d.type is not None else ""
-                head = f"{modifiers}rule {d.name}{type_part}{printer.validity(d.validity)}"
-                if isinstance(d.body, n.Conditional):
-                    branches = []
-                    for branch in d.body.branches:
-                        words = "otherwise" if branch.condition is None else ["when ", self.arg(branch.condition), " then"]
-                        main = _Group(words, nest([LINE, self.arg(branch.value)], 2 * INDENT))
-                        notes = nest(self.annotation_lines(branch.annotations))
-                        branches.append([HARDLINE, self.lead(branch), main, self.head(branch), notes, self.trail(branch)])
-                    return [head, self.head(d), nest([self.annotation_lines(d.annotations), " =", branches]), self.trail(d)]
-                main = self.value(f"{head} =", d.body)
-                return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
-            case n.OutputDef(names=names):
-                items = [o.name + ("," if i < len(names) - 1 else "") for i, o in enumerate(names)]
-                return ["output ", nest(_Fill(items, LINE)), self.head(d), self.trail(d)]
-            case n.InvariantDef(name=name, condition=condition):
-                main = self.value(f"invariant {name}:", condition)
-                return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
-            case _:
-                raise AssertionError(d)
-
-    def header(self, h: n.Header):
-        first, *clauses = printer.header_clauses(h)
-        return [first, self.head(h), nest([[HARDLINE, line] for line in clauses]), self.trail(h)]
 
 
 # ---- whole files ---------------------------------------------------------------------------
@@ -824,80 +579,8 @@ def format_text(text: str, name: str = "<policy>") -> str:
 
 
 def format_definition(definition, width: int = WIDTH) -> str:
-    """One definition in the canonical layout (no comments)."""
-    return "\n".join(_align(render(_Layout(None).definition(definition), width)))
-
-
-# ---- the command ---------------------------------------------------------------------------
-
-
-def _files(paths: list[str]) -> list[Path]:
-    from policydsl.tools.claims_io import UsageError
-
-    found: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            found += sorted(path.rglob("*.policy"))
-        elif path.is_file():
-            found.append(path)
-        elif path.exists():  # a FIFO or a device: never opened (it could block or never end)
-            raise UsageError(f"{name}: not a policy file (a FIFO, a device or another special file)")
-        else:
-            raise UsageError(f"{name}: no such file or folder")
-    return found
-
-
-def cmd_fmt(args) -> int:
-    status = 0
-    changed = 0
-    files = _files(args.files)
-    for path in files:
-        try:
-            text = read_policy_text(path)
-        except PolicyFileError as error:
-            print(f"{path}: error[{error.code}]: cannot read policy: it {error}", file=sys.stderr)
-            status = 1
-            continue
-        except (OSError, UnicodeDecodeError) as error:
-            print(f"{path}: error[L500]: cannot read policy: {error}", file=sys.stderr)
-            status = 1
-            continue
-        try:
-            formatted = format_text(text, str(path))
-        except FormatError as error:
-            print(str(error), file=sys.stderr)
-            status = 1
-            continue
-        if formatted == text:
-            continue
-        changed += 1
-        if args.check or args.diff:
-            if args.diff:
-                sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True), f"{path}", f"{path} (formatted)"))
-            else:
-                print(f"would reformat {path}")
-            status = 1
-        else:
-            path.write_text(formatted, encoding="utf-8")
-            print(f"reformatted {path}")
-    if not args.check and not args.diff:
-        print(f"{changed} file{'s' if changed != 1 else ''} reformatted, {len(files) - changed} unchanged", file=sys.stderr)
-    return status
-
-
-def register(commands) -> None:
-    fmt = commands.add_parser(
-        "fmt",
-        help="rewrite policy files in the canonical layout (comments kept)",
-        description="Rewrite policy files in one canonical layout, keeping every comment. A FOLDER means "
-        "every *.policy under it. The result is parsed again and must mean the same policy, or the file is "
-        "left alone. --check writes nothing and exits 1 when a file is not formatted; --diff prints the change.",
-    )
-    fmt.add_argument("files", nargs="+", metavar="FILE", help="policy files or folders")
-    fmt.add_argument("--check", action="store_true", help="do not write; exit 1 if a file would change")
-    fmt.add_argument("--diff", action="store_true", help="do not write; print a unified diff of the changes")
-    fmt.set_defaults(run=cmd_fmt)
+    """One definition in the canonical layout (no comments): `printer.definition`, broken to `width`."""
+    return "\n".join(code for code, _ in render(printer.Printer().definition(definition), width))
 
 
 __all__ = ["FormatError", "WIDTH", "format_definition", "format_policy", "format_text", "quote", "scan"]

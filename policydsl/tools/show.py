@@ -1,18 +1,21 @@
-"""`policydsl show`: the effective policy after `extends`, each definition with its origin.
+"""`policydsl show`: a loaded policy -> the text of its effective policy after `extends`.
 
-`--diff-parent` shows only what the policy changes against the policy it extends.
+Takes a `Policy` (its `env.linked`: the merged definitions, their origins and the parent
+chain); gives policy text, every definition printed by `syntax/printer.py` (the same text
+`policydsl fmt` writes, a line per construct) under a comment saying where it comes from:
+own, inherited or overridden, the file and line, and the definition it replaces.
+`diff_parent_text` gives only what the policy changes against the policy it extends.
+The command itself is cli/show.py.
 """
 
 from __future__ import annotations
 
 import difflib
-import sys
 
 import attrs
 
 from policydsl.syntax import nodes as n
 from policydsl.syntax import printer
-from policydsl.diagnostics.model import PolicyError
 
 
 def _label(definition) -> str:
@@ -41,6 +44,36 @@ def _where(definition, origin) -> str:
     return n.name_span(definition).location if getattr(definition, "name", None) else definition.span.location
 
 
+@attrs.frozen
+class Provenance:
+    status: str  # own, inherited, overridden
+    where: str  # file:line:column of the text that made the definition what it is
+    replaces: str | None  # where the parent's version of it is, for an override
+
+
+def provenance(linked, definition) -> Provenance:
+    """Where `definition` (one of `linked.policy.definitions`) comes from, along the whole chain.
+
+    The linker's `Origin.overrides` is a single link, set when a policy overrides: for a
+    table (whose rows are merged) or the input and output (whose names are merged) it is the
+    definition the merge started from, at the top of the chain. So the chain is walked here:
+    an inherited definition is placed where the parent places it, and an override replaces
+    the parent's effective version, placed the same way (Nanchang's `deductible` replaces
+    Jiangxi's, which replaced the national one).
+    """
+    origin = linked.origins[id(definition)]
+    parent = linked.parent
+    if origin.status == "inherited" and parent is not None and any(d is definition for d in parent.policy.definitions):
+        return attrs.evolve(provenance(parent, definition), status="inherited")
+    replaces = None
+    if origin.overrides is not None:
+        replaces = origin.overrides.location
+        before = next((d for d in parent.policy.definitions if _same(d, definition)), None) if parent is not None else None
+        if before is not None:
+            replaces = provenance(parent, before).where
+    return Provenance(origin.status, _where(definition, origin), replaces)
+
+
 def effective_text(policy) -> str:
     linked = policy.env.linked
     lines = [
@@ -50,10 +83,10 @@ def effective_text(policy) -> str:
         printer.header(linked.policy.header),
     ]
     for definition in linked.policy.definitions:
-        origin = linked.origins[id(definition)]
-        note = f"# {origin.status}: {_where(definition, origin)}"
-        if origin.overrides is not None:
-            note += f" (replaces {origin.overrides.location})"
+        found = provenance(linked, definition)
+        note = f"# {found.status}: {found.where}"
+        if found.replaces is not None:
+            note += f" (replaces {found.replaces})"
         lines += ["", note, printer.definition(definition)]
     return "\n".join(lines) + "\n"
 
@@ -71,16 +104,16 @@ def diff_parent_text(policy) -> str:
     shown: list = []
     parent_definitions = linked.parent.policy.definitions
     for definition in linked.policy.definitions:
-        origin = linked.origins[id(definition)]
-        if origin.status == "inherited" or any(_same(definition, d) for d in shown):
+        found = provenance(linked, definition)
+        if found.status == "inherited" or any(_same(definition, d) for d in shown):
             continue
         shown.append(definition)
         changed += 1
-        title = f"@@ {origin.status} {_label(definition)}  {_where(definition, origin)}"
-        if origin.overrides is not None:
-            title += f"  (was {origin.overrides.location})"
+        title = f"@@ {found.status} {_label(definition)}  {found.where}"
+        if found.replaces is not None:
+            title += f"  (was {found.replaces})"
         lines += ["", title]
-        before = _text_of_all(parent_definitions, definition) if origin.status == "overridden" else ""
+        before = _text_of_all(parent_definitions, definition) if found.status == "overridden" else ""
         after = _text_of_all(linked.policy.definitions, definition)
         if not before:
             lines += [f"+ {line}" for line in after.splitlines()]
@@ -96,28 +129,3 @@ def _diff(before: str, after: str) -> list[str]:
         if line.startswith(("- ", "+ ", "  ")):
             out.append(line)
     return out
-
-
-def cmd_show(args) -> int:
-    from policydsl.api import load
-
-    try:
-        policy = load(args.policy)
-    except PolicyError as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    sys.stdout.write(diff_parent_text(policy) if args.diff_parent else effective_text(policy))
-    return 0
-
-
-def register(commands) -> None:
-    show = commands.add_parser(
-        "show",
-        help="print the effective policy, with where each definition comes from",
-        description="Print the policy in force after `extends`: every definition, marked own, inherited "
-        "or overridden, with the file and line it comes from. --diff-parent prints only what this policy "
-        "changes against the policy it extends.",
-    )
-    show.add_argument("policy", metavar="POLICY", help="the policy file")
-    show.add_argument("--diff-parent", action="store_true", help="show only what differs from the parent policy")
-    show.set_defaults(run=cmd_show)
