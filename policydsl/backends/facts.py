@@ -425,6 +425,13 @@ def format_path(parts: tuple) -> str:
     return text
 
 
+def claim_id_of(claim) -> str | int | None:
+    """The one rule for a claim's id: its `claim_id` when that is text or a whole number
+    (not true or false), else None. Every record and message names a claim by it."""
+    value = claim.get("claim_id") if isinstance(claim, dict) else None
+    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
 def build_reader(env, defaults: dict[tuple[str | None, str], object]):
     """A function facts(dict) -> tuple of input values, raising `Invalid` on bad facts.
 

@@ -6,9 +6,11 @@ one region are in force on a day, the one that took effect last wins.
 Only regular files inside the folder are read: the walk does not follow links to folders,
 a `*.policy` link is read only when it leads to a regular file inside the folder (it is
 then the same policy as that file), and every file is opened without blocking and checked
-on the opened descriptor (policy_files.read_policy_text). A FIFO, a device, a link out of
+on the opened descriptor (link/files.read_policy_text). A FIFO, a device, a link out of
 the folder, an unreadable or oversized file is skipped, and `index(...).skipped` says which
 and why, so that the command can warn and go on.
+
+This module finds and selects; link/registry.py loads the policy selected.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import attrs
 
 from policydsl.link.inherit import policy_path
 from policydsl.api import parse_source
+from policydsl.diagnostics.model import PolicydslError
 from policydsl.link.files import LINK_OUT_OF_FOLDER, PolicyFileError, read_policy_text
 from policydsl.syntax.source import SourceFile
 
@@ -41,8 +44,8 @@ class PolicyInfo:
         return f"{self.path} ({version}in force {period})"
 
 
-class RegionError(LookupError):
-    pass
+class RegionError(PolicydslError, LookupError):
+    """No policy of a region is in force on a day (or there is no such region)."""
 
 
 class RegionIndex(list):

@@ -1,0 +1,120 @@
+"""`policydsl batch POLICY INPUT -o OUTPUT`: a whole file of claims, on several processes.
+
+The run is tools/batch's (`run_batch`); this module gives it the options, shows its
+progress (a bar on stderr, only when stderr is a terminal) and prints its summary (claims,
+errors, totals of each money output, time) on stderr.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import time
+
+from policydsl.cli import exits
+from policydsl.cli.options import date_argument
+from policydsl.diagnostics.model import PolicyError
+from policydsl.tools.batch import DEFAULT_CHUNK, MAX_ATTEMPTS, BatchOptions, Summary, default_jobs, run_batch
+from policydsl.tools.claims_io import UsageError
+
+
+def register(commands) -> None:
+    batch = commands.add_parser(
+        "batch",
+        help="evaluate a file of claims (JSONL, CSV, Parquet) on several processes",
+        description="Evaluate every claim of INPUT with POLICY and write one record per claim to OUTPUT, in "
+        "input order, streaming in chunks so that memory stays flat for any size. Formats go by extension: "
+        ".jsonl/.ndjson (or -), .csv (one row per claim; nested record fields as dotted columns such as "
+        "person.category; list fields such as items as a JSON column), .parquet. A claim that cannot be "
+        f"decided gets an error record in its place (or in --errors FILE); the exit code is then {exits.FINDINGS}. "
+        "A summary (claims, errors, totals of each money output, time) goes to stderr.",
+    )
+    batch.add_argument("policy", metavar="POLICY", help="the policy file")
+    batch.add_argument("input", metavar="INPUT", help="claims: FILE.jsonl, FILE.ndjson, FILE.csv, FILE.parquet or - (JSON lines)")
+    batch.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="decisions: FILE.jsonl, FILE.csv, FILE.parquet or -")
+    batch.add_argument("--errors", metavar="FILE", help="write error records to FILE instead of OUTPUT")
+    batch.add_argument("-j", "--jobs", type=int, metavar="N", help=f"worker processes (default: the number of cores, {default_jobs()})")
+    batch.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, metavar="N", help=f"claims per chunk of work (default {DEFAULT_CHUNK})")
+    batch.add_argument("--as-of", type=date_argument, metavar="DATE", help="evaluate with the values in force on DATE (YYYY-MM-DD), not on each claim's date")
+    batch.set_defaults(run=run)
+
+
+def run(args) -> int:
+    if args.chunk_size < 1:
+        raise UsageError("--chunk-size must be at least 1")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    options = BatchOptions(args.policy, args.input, args.output, args.errors, args.jobs, args.chunk_size, args.as_of)
+    try:
+        summary = run_batch(options, progress=ProgressBar)
+    except PolicyError as error:
+        print(str(error), file=sys.stderr)
+        return exits.FINDINGS
+    print(summary_text(summary), file=sys.stderr)
+    return exits.FINDINGS if summary.errors or summary.lost else exits.OK
+
+
+def summary_text(summary: Summary) -> str:
+    """What a run did, for stderr: counts and speed, lost workers, money totals."""
+    seconds, jobs = summary.seconds, summary.jobs
+    rate = summary.claims / seconds if seconds > 0 else 0.0
+    lines = [
+        f"policydsl batch: {summary.claims:,} claims in {seconds:.1f} s ({rate:,.0f} claims/s, {jobs} job{'s' if jobs != 1 else ''}): "
+        f"{summary.decided:,} decided, {summary.errors:,} could not be decided"
+    ]
+    if summary.lost:
+        kinds = ", ".join(f"{count} {how}" if count > 1 else how for how, count in collections.Counter(summary.lost).items())
+        count = len(summary.lost)
+        lines.append(
+            f"{count} worker process{'es were' if count != 1 else ' was'} lost ({kinds}): each chunk it held was run again "
+            f"in a new worker, and a chunk lost {MAX_ATTEMPTS} times was written as error records; the exit code is {exits.FINDINGS}"
+        )
+    if summary.money:
+        width = max(len(name) for name, _ in summary.money)
+        lines.append("totals of decided claims:")
+        lines += [f"  {name.ljust(width)}  {format(total, ',.2f')}" for name, total in summary.money]
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """A tqdm bar on stderr (claims, claims/s, ETA), only when stderr is a terminal. It runs
+    on bytes read (or Parquet rows), which are known in advance, so the ETA is sound."""
+
+    def __init__(self, total, unit: str):
+        self.bar = None
+        self.started = time.perf_counter()
+        if not _is_terminal(sys.stderr):
+            return
+        from tqdm import tqdm
+
+        class Bar(tqdm):
+            monitor_interval = 0  # no monitor thread: worker processes may be forked later
+            claims = "0 claims"
+
+            @property
+            def format_dict(self):
+                return {**super().format_dict, "claims": self.claims}
+
+        shape = "{desc}: {percentage:3.0f}%|{bar}| {claims} [{elapsed}<{remaining}]" if total else "{desc}: {claims} [{elapsed}]"
+        self.bar = Bar(total=total, unit=unit, desc="policydsl batch", file=sys.stderr, bar_format=shape,
+                       dynamic_ncols=True, leave=False, mininterval=0.2)
+
+    def advance(self, units: int, claims: int) -> None:
+        if self.bar is not None:
+            rate = claims / max(time.perf_counter() - self.started, 1e-9)
+            self.bar.claims = f"{claims:,} claims, {rate:,.0f} claims/s"
+            self.bar.update(units)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

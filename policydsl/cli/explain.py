@@ -1,0 +1,72 @@
+"""`policydsl explain POLICY CLAIM`: how each output of each claim was computed (text or JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from policydsl.api import load
+from policydsl.cli import exits, streams
+from policydsl.cli.options import date_argument
+from policydsl.diagnostics.model import FactsError, PolicydslError, PolicyError
+from policydsl.tools.claims_io import read_claims
+from policydsl.tools.decide import claim_id_of, not_an_object
+
+SEPARATOR = "\n" + "=" * 72 + "\n"
+
+
+def register(commands) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="explain how a claim's decision was computed",
+        description="Evaluate a claim and explain every output: how it was computed, with the numbers, "
+        "the reasons and the clauses cited.",
+    )
+    explain.add_argument("policy", metavar="POLICY", help="the policy file")
+    explain.add_argument("claim", metavar="CLAIM", help="the claim: FILE.json, FILE.jsonl or -")
+    explain.add_argument("--json", action="store_true", help="print the explanation as JSON data")
+    explain.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of labels and reasons (default en)")
+    explain.add_argument("--as-of", metavar="DATE", type=date_argument, help="use the values in force on DATE instead of the claim's own date")
+    explain.set_defaults(run=run)
+
+
+def run(args) -> int:
+    try:
+        policy = load(args.policy)
+    except PolicyError as error:
+        print(str(error), file=sys.stderr)
+        return exits.FINDINGS
+    status = exits.OK
+    streams.stdout_for(args.claim)
+    for index, (line, claim) in enumerate(read_claims(args.claim)):
+        if index:
+            print(SEPARATOR)
+        if not _explain(policy, claim, claim_id_of(claim) or f"line {line}", args):
+            status = exits.FINDINGS
+    streams.write(sys.stdout, None)
+    return status
+
+
+def _explain(policy, claim, label, args) -> bool:
+    """Print the claim's explanation, or why it has none (then False)."""
+    if isinstance(claim, Exception):
+        print(f"claim {label}: {claim}")
+        return False
+    if not isinstance(claim, dict):
+        print(f"claim {label}: {not_an_object(claim).render()}")
+        return False
+    try:
+        decision = policy.evaluate(claim, as_of=args.as_of)
+    except FactsError as error:
+        print(f"claim {label}: invalid facts:")
+        for problem in error.errors:
+            print(f"  {problem.render()}")
+        return False
+    except PolicydslError as error:
+        print(f"claim {label}: {error}")
+        return False
+    if args.json:
+        print(json.dumps({"claim_id": decision.claim_id, **decision.explanation(args.lang).to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(decision.explain(args.lang))
+    return True

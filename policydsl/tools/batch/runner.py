@@ -1,0 +1,222 @@
+"""A batch run: a policy, an input and outputs in; every record written, and a `Summary` out.
+
+`run_batch(options, progress)` loads the policy, reads the input in chunks, has them
+evaluated (on worker processes when there are several jobs and chunks) and writes each
+result in input order. It prints nothing: `progress(total units, unit)` makes the progress
+display (cli/batch.py's bar; none by default), and the summary is the caller's to show.
+Problems the user can fix are `UsageError`s (formats, an output that is the input), a failed
+write an `OutputError`, a policy that does not load a `PolicyError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import itertools
+import os
+import stat
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+
+from policydsl.api import load
+from policydsl.runtime import numbers
+from policydsl.tools import claims_io
+from policydsl.tools.batch import pool
+from policydsl.tools.batch.sink import Sink
+from policydsl.tools.batch.worker import ChunkWorker, Spec, money_outputs
+from policydsl.tools.claims_io import UsageError, same_file
+
+DEFAULT_CHUNK = 2_000
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+@attrs.frozen
+class BatchOptions:
+    """What to run: file names (`-` for standard input or output) and how."""
+
+    policy: str
+    input: str
+    output: str
+    errors: str | None = None  # error records go here instead of `output`
+    jobs: int | None = None  # worker processes (None: default_jobs())
+    chunk_size: int = DEFAULT_CHUNK
+    as_of: datetime.date | None = None
+
+
+@attrs.frozen
+class Summary:
+    """What a run did: claims read, how many could not be decided, the total of each money
+    output over the decided claims, how each lost worker process ended."""
+
+    claims: int
+    errors: int
+    money: tuple[tuple[str, Decimal], ...]
+    lost: tuple[str, ...]
+    seconds: float
+    jobs: int
+
+    @property
+    def decided(self) -> int:
+        return self.claims - self.errors
+
+
+@attrs.define
+class Totals:
+    claims: int = 0
+    errors: int = 0
+    money: list = attrs.Factory(list)
+    lost: list = attrs.Factory(list)  # how each lost worker process ended ("killed by signal SIGKILL")
+
+    def add(self, claims: int, errors: int, money: list) -> None:
+        self.claims += claims
+        self.errors += errors
+        add = numbers.ROUNDING.add  # exact for totals of bounded amounts, whatever the caller's context
+        self.money = [add(a, b) for a, b in zip(self.money, money)] if self.money else list(money)
+
+
+class NoProgress:
+    """The progress display of a run nobody watches."""
+
+    def __init__(self, total, unit: str):
+        pass
+
+    def advance(self, units: int, claims: int) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
+    """Evaluate every claim of the input and write one record for each, in input order.
+
+    `progress(total, unit)` is a context manager with `advance(units, claims)`: `total` is
+    the input's size in `unit`s ("bytes", or "claims" for Parquet; None when unknown). It
+    must start no thread: worker processes are forked while it is open.
+    """
+    if options.chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    jobs = default_jobs() if options.jobs is None else options.jobs
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    formats = (claims_io.file_format(options.input, "input"), claims_io.file_format(options.output, "output"))
+    errors_format = claims_io.file_format(options.errors, "errors") if options.errors else None
+    _refuse_overwrite(options.input, options.output, options.errors)
+    started = time.perf_counter()
+    policy = load(options.policy)
+    csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
+    header, tasks, total_units, unit = _open_input(options.input, formats[0], options.chunk_size)
+    first = list(itertools.islice(tasks, 2))
+    if len(first) < 2:
+        jobs = 1  # one chunk of work: starting processes would only cost time
+    tasks = itertools.chain(first, tasks)
+    spec = Spec(str(options.policy), formats[0], formats[1], errors_format, header, options.as_of)
+    money = money_outputs(policy)
+    totals = Totals(money=[Decimal(0)] * len(money))
+    _refuse_overwrite(options.input, options.output, options.errors)  # again: just before the outputs are opened
+    main = Sink(options.output, formats[1], policy, errors=False, inline_errors=options.errors is None)
+    errors_sink = None
+    try:
+        errors_sink = Sink(options.errors, errors_format, policy, errors=True) if options.errors else None
+        _process(policy, spec, tasks, jobs, main, errors_sink, totals, progress(total_units, unit))
+        main.close()
+        if errors_sink is not None:
+            errors_sink.close()
+    except BaseException:
+        main.abandon()
+        if errors_sink is not None:
+            errors_sink.abandon()
+        raise
+    seconds = time.perf_counter() - started
+    return Summary(totals.claims, totals.errors, tuple(zip(money, totals.money)), tuple(totals.lost), seconds, jobs)
+
+
+def _refuse_overwrite(source: str, *targets: str | None) -> None:
+    """An output that is the input (or another output) by any name -- the same path, a
+    symlink, a hard link, or standard output sent to it -- is refused before it is opened."""
+    seen = [(source, Path(source).resolve())] if source != "-" else []
+    stdin, stdout = _fd_file(0), _fd_file(1)
+    for target in targets:
+        if target is None:
+            continue
+        if target == "-":
+            if source != "-" and stdout is not None and same_file(source, 1):
+                raise UsageError(f"standard output is the input file {source}: writing there would overwrite the claims as they are read")
+            if source == "-" and stdin is not None and stdout is not None and same_file(0, 1):
+                raise UsageError("standard output is the file on standard input: writing there would overwrite the claims as they are read")
+            continue
+        resolved = Path(target).resolve()
+        for name, path in seen:
+            if resolved == path or same_file(target, name):
+                what = "the input" if name == source else "another output of this run"
+                raise UsageError(f"{target}: would overwrite {what} ({name}): it is the same file (a hard link, a symlink or the same path)")
+        if source == "-" and stdin is not None and same_file(target, 0):
+            raise UsageError(f"{target}: would overwrite the claims on standard input: it is the same file")
+        seen.append((target, resolved))
+
+
+def _fd_file(fd: int):
+    """The stat of a file descriptor when it is a regular file (None for a pipe, a terminal)."""
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        return None
+    return info if stat.S_ISREG(info.st_mode) else None
+
+
+def _open_input(spec: str, kind: str, chunk_size: int):
+    """(CSV header, tasks, total progress units or None, unit): tasks are (kind, payload, units)."""
+    if kind == "parquet":
+        rows, batches = claims_io.parquet_batches(spec, chunk_size)
+
+        def parquet_tasks():
+            first = 1
+            for batch in batches:
+                yield ("parquet", (first, batch), batch.num_rows)
+                first += batch.num_rows
+
+        return None, parquet_tasks(), rows, "claims"
+    stream = claims_io.open_binary(spec)
+    total = claims_io.size_of(spec)
+    if kind == "csv":
+        header, chunks = claims_io.csv_chunks(stream, chunk_size)
+        return tuple(header), (("csv", chunk, done) for chunk, done in chunks), total, "bytes"
+    return None, (("jsonl", chunk, done) for chunk, done in claims_io.jsonl_chunks(stream, chunk_size)), total, "bytes"
+
+
+def _process(policy, spec: Spec, tasks, jobs: int, main: Sink, errors_sink: Sink | None, totals: Totals, display) -> None:
+    """Run every task, writing each result as it comes (in input order); `display` is the
+    progress context manager, entered here."""
+
+    def write(result, units) -> None:
+        main_chunk, errors_chunk, claims, errors, money = result
+        main.write(main_chunk, claims if errors_sink is None else claims - errors)
+        if errors_sink is not None:
+            errors_sink.write(errors_chunk, errors)
+        totals.add(claims, errors, money)
+        shown.advance(units, totals.claims)
+
+    if jobs == 1:
+        worker = ChunkWorker(policy, spec)
+        with display as shown:
+            for kind, payload, units in tasks:
+                write(worker.process(kind, payload), units)
+        return
+    pool.inherit(spec.policy, policy)  # a forked worker reuses the loaded policy
+    # The progress display starts no thread, and the pool none: workers forked at any
+    # time (a lost one is replaced) copy a process with one thread.
+    with display as shown, pool.Pool(jobs, spec) as workers:
+        workers.run(tasks, write, ChunkWorker(policy, spec), totals.lost)
