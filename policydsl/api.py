@@ -1,11 +1,12 @@
 """The public API: `load(path)` -> `Policy`; `policy.evaluate(facts)` -> `Decision`.
 
-Stages: text --parser--> parse tree --lower--> AST --checker--> checked policy
---compiler--> program; facts --facts reader--> inputs --program--> decision (+ trace).
+Stages: text --syntax.parser--> parse tree --syntax.lower--> AST --link.inherit--> effective
+AST --check--> `Checked` --ir.build--> IR --backends.python--> program; facts
+--backends.facts--> inputs --program--> decision (+ a typed trace, runtime/trace.py).
 
 Evaluating a claim answers with a `Decision`, a `FactsError` (bad facts, by field path) or
-an `EvaluationError` with a code (R4xx, naming the rule where one failed), never another
-exception. Reading the facts, running the program, checking the outputs and building an
+an `EvaluationError` with a code (R4xx, naming the rule where one failed and, through the
+program's line table, the sub-expression that failed), never another exception. Reading the facts, running the program, checking the outputs and building an
 explanation all run under `numbers.EXACT`, whatever decimal context the caller has set:
 the same claim gets the same decision in any process.
 """
@@ -17,7 +18,6 @@ from decimal import Decimal, DecimalException, DivisionByZero, getcontext, local
 from pathlib import Path
 
 import attrs
-from lark.exceptions import VisitError
 
 from policydsl.link import cache
 from policydsl.syntax import limits
@@ -27,10 +27,11 @@ from policydsl.syntax import nodes as n
 from policydsl.syntax import printer
 from policydsl.check import types as t
 from policydsl.runtime import values
-from policydsl.check import CheckEnv, check
-from policydsl.backends.python import Program, compile_policy, compile_reader
-from policydsl.diagnostics.model import Diagnostic, EvaluationError, FactError, FactsError, PolicyError, sort_key
-from policydsl.backends.facts import Invalid, build_reader, problems_to_errors
+from policydsl.check import Checked, check
+from policydsl.backends.python import Program, compile_program, compile_reader
+from policydsl.ir.build import from_checked
+from policydsl.diagnostics.model import Diagnostic, Related, EvaluationError, FactError, FactsError, PolicyError, sort_key
+from policydsl.backends.facts import claim_id_of, Invalid, build_reader, problems_to_errors
 from policydsl.link.inherit import find_root, link, policy_path
 from policydsl.syntax.lower import lower
 from policydsl.syntax.parser import parse_tree
@@ -65,12 +66,9 @@ def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnost
     too_deep = limits.check_tree(tree, source)
     if too_deep:
         return None, too_deep
-    try:
-        policy_file, diagnostics = lower(tree, source)
-    except (RecursionError, VisitError) as error:
-        if isinstance(error, VisitError) and not isinstance(error.orig_exc, RecursionError):
-            raise
-        return None, [Diagnostic("P104", "the policy nests expressions too deeply", Span.whole_file(source), hint="split deep expressions into named rules")]
+    policy_file, diagnostics = lower(tree, source)
+    if policy_file is None:
+        return None, diagnostics
     too_nested = limits.check_policy(policy_file, source)
     if too_nested:
         return None, diagnostics + too_nested
@@ -78,7 +76,7 @@ def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnost
     return policy_file, diagnostics
 
 
-def analyze(source: SourceFile, root: Path | None = None) -> tuple[CheckEnv | None, list[Diagnostic]]:
+def analyze(source: SourceFile, root: Path | None = None) -> tuple[Checked | None, list[Diagnostic]]:
     """Parse, link (`extends`, resolved inside `root`) and check `source`; every diagnostic found."""
     policy_file, diagnostics = parse_source(source)
     if policy_file is None:
@@ -87,9 +85,8 @@ def analyze(source: SourceFile, root: Path | None = None) -> tuple[CheckEnv | No
     diagnostics += link_diagnostics
     if any(d.code in ("C240", "C241", "C246", "C247") or d.code.startswith(("P", "L")) for d in link_diagnostics):
         return None, sorted(diagnostics, key=sort_key)  # the parent is missing: checking would only cascade
-    env = check(linked.policy, source, bounds=linked.bounds)
-    env.linked = linked
-    return env, sorted(diagnostics + env.diagnostics, key=sort_key)
+    env = check(linked.policy, source, bounds=linked.bounds, linked=linked)
+    return env, sorted([*diagnostics, *env.diagnostics], key=sort_key)
 
 
 def _parent_loader(root: Path):
@@ -118,7 +115,7 @@ def _parent_loader(root: Path):
         errors = [d for d in diagnostics if d.is_error]
         if parent is None or errors:
             first = (errors or diagnostics)[0]
-            return attrs.evolve(first, notes=first.notes + (f"in the policy extended at {span.location}",) if span else first.notes)
+            return attrs.evolve(first, related=first.related + (Related("in the policy extended here", span),)) if span else first
         return source, parent
 
     return load_parent
@@ -148,7 +145,7 @@ def loads(text: str, name: str = "<policy>", root: Path | str | None = None) -> 
     errors = [d for d in diagnostics if d.is_error]
     if errors or env is None:
         raise PolicyError(errors or diagnostics)
-    return Policy(env, compile_policy(env), [d for d in diagnostics if not d.is_error])
+    return Policy(env, compile_program(from_checked(env)), [d for d in diagnostics if not d.is_error])
 
 
 def load(path: str | Path, root: str | Path | None = None) -> "Policy":
@@ -169,7 +166,7 @@ def load(path: str | Path, root: str | Path | None = None) -> "Policy":
 class Policy:
     """A checked, compiled policy. Evaluate claims with `evaluate(facts)`."""
 
-    def __init__(self, env: CheckEnv, program: Program, warnings: list[Diagnostic]):
+    def __init__(self, env: Checked, program: Program, warnings: list[Diagnostic]):
         self.env = env
         self.program = program
         self.warnings = warnings
@@ -178,7 +175,7 @@ class Policy:
         self.name = env.source.name
         self.output_names = [o.name for o in env.outputs]
         self.output_types = [self.type_of(name) for name in self.output_names]
-        self._read = compile_reader(env, program.defaults, build_reader(env, program.defaults))
+        self._read = compile_reader(program.ir, build_reader(program.ir, program.defaults))
         self._drop_claim_id = "claim_id" not in {f.name for f in env.record_fields(None)}
         self._money_outputs = [i for i, ty in enumerate(self.output_types) if ty == t.MONEY]
         self._money_names = [self.output_names[i] for i in self._money_outputs]
@@ -222,13 +219,12 @@ class Policy:
                 raw = program.runs[segment](inputs)
             except InvariantViolation as violation:
                 raise self._invariant_error(violation, facts) from None
-            except _FAILURES:
-                raise self._locate_failure(inputs, segment) from None
+            except _FAILURES as error:
+                raise self._locate_failure(error, inputs, segment) from None
             outputs = self._finish(raw)
         finally:
             setcontext(caller)
-        claim_id = facts.get("claim_id") if isinstance(facts, dict) else None
-        return Decision(self, inputs, outputs, claim_id if isinstance(claim_id, (str, int)) else None, segment)
+        return Decision(self, inputs, outputs, claim_id_of(facts), segment)
 
     def segment_for(self, inputs: tuple, as_of: datetime.date | None = None) -> int:
         """Which time segment's values apply to a claim: by `as_of`, else by its date field."""
@@ -248,7 +244,7 @@ class Policy:
         return index
 
     def run_traced(self, inputs: tuple, segment: int = 0) -> tuple[dict, list]:
-        """Run with tracing on: (outputs, steps), each step `(rule index, value, events)`.
+        """Run with tracing on: (outputs, steps), each a `runtime.trace.Step` (rule index, value, events).
 
         Like `evaluate`, under `numbers.EXACT`; a claim that cannot be decided raises
         `EvaluationError` naming the rule.
@@ -262,7 +258,7 @@ class Policy:
             except InvariantViolation:
                 raise
             except _FAILURES as error:
-                raise self._failure(error, steps) from None
+                raise self._failure(error, *self._traced_place(error, steps)) from None
             return self._finish(raw), steps
 
     def _finish(self, raw: tuple) -> dict:
@@ -294,38 +290,65 @@ class Policy:
 
     def _invariant_error(self, violation: InvariantViolation, facts) -> EvaluationError:
         invariant = self.env.invariants[violation.number]
-        claim_id = facts.get("claim_id") if isinstance(facts, dict) else None
+        claim_id = claim_id_of(facts)
         reason = n.annotation_texts(invariant.annotations, "because")
         message = f"invariant `{invariant.name}` does not hold" + (f" for claim {claim_id}" if claim_id is not None else "")
         message += f": {printer.expression(invariant.condition)}" + (f" ({reason[0]})" if reason else "")
         return EvaluationError(message, None, invariant.span, code="R406")
 
-    def _locate_failure(self, inputs: tuple, segment: int) -> EvaluationError:
-        """Re-run with tracing to name the rule that failed (the fast path keeps no position)."""
+    def _locate_failure(self, error: Exception, inputs: tuple, segment: int) -> EvaluationError:
+        """The error of the fast path, at the failing sub-expression (from the program's
+        line table); without a position there, a traced re-run names the rule."""
+        rule, node = self.program.locate(error)
+        if rule is not None or node is not None:
+            return self._failure(error, rule, node)
         steps: list = []
         try:
             self.program.traced[segment](inputs, steps)
-        except _FAILURES as error:
-            return self._failure(error, steps)
+        except _FAILURES as again:
+            return self._failure(again, *self._traced_place(again, steps))
         return EvaluationError("evaluation failed")
 
-    def _failure(self, error: Exception, steps: list) -> EvaluationError:
-        """The error of a traced run that stopped after `len(steps)` rules, naming the rule."""
-        rules = self.program.rule_names
-        rule = rules[len(steps)] if len(steps) < len(rules) else None
+    def _traced_place(self, error: Exception, steps: list):
+        """(rule, node) of a traced run that stopped after `len(steps)` rules."""
+        rule, node = self.program.locate(error)
+        if rule is None and node is None:
+            rules = self.program.rule_names
+            rule = rules[len(steps)] if len(steps) < len(rules) else None
+        return rule, node
+
+    def _failure(self, error: Exception, rule: str | None, node) -> EvaluationError:
+        """`error` as an `EvaluationError` naming the rule, at the failing sub-expression
+        (`node`, an IR node) when that is narrower than the rule."""
         span = self.env.symbols[rule].node.span if rule else None
+        message_suffix = ""
+        if node is not None and node.span is not None:
+            body = self.program.ir.definitions[rule].ast if rule else None
+            if body is None or node.span != _body_span(body):
+                message_suffix = f" in `{_one_line(node.span.text)}`"
+            span = node.span
         if isinstance(error, EvaluationError):
             if error.rule is not None:  # already names its rule
                 return error
             # the error's message already ends with its own (absent) location
-            return EvaluationError(str(error), rule, span, code=error.code)
+            return EvaluationError(str(error) + message_suffix, rule, span, code=error.code)
         if isinstance(error, DecimalException) and not isinstance(error, DivisionByZero):
             message = (
                 f"the exact value needs more than {numbers.PRECISION} significant digits or lies outside "
                 f"1E-{numbers.EXPONENT_LIMIT}..1E+{numbers.EXPONENT_LIMIT}; values are never rounded silently"
             )
-            return EvaluationError(message, rule, span, code="R408")
-        return EvaluationError(f"cannot compute: {type(error).__name__}", rule, span, code="R400")
+            return EvaluationError(message + message_suffix, rule, span, code="R408")
+        return EvaluationError(f"cannot compute: {type(error).__name__}" + message_suffix, rule, span, code="R400")
+
+
+def _body_span(definition):
+    body = getattr(definition, "body", None)
+    return getattr(body, "span", None)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @attrs.define
@@ -354,7 +377,7 @@ class Decision:
         return self._explanations[lang]
 
     def explain(self, lang: str = "en") -> str:
-        from policydsl.explain.build import render_text
+        from policydsl.explain.render import render_text
 
         return render_text(self.explanation(lang), self.claim_id, lang)
 
@@ -366,35 +389,7 @@ class Decision:
         return result
 
 
-def error_record(error: Exception, claim_id=None, line: int | None = None) -> dict:
-    """The JSON record written in place of a decision for a claim that failed."""
-    record: dict = {}
-    if claim_id is not None:
-        record["claim_id"] = claim_id
-    if line is not None:
-        record["line"] = line
-    if isinstance(error, FactsError):
-        record["error"] = "invalid facts: " + str(error)
-        record["errors"] = [{"path": e.path, "message": e.message, "code": e.code} for e in error.errors]
-    elif isinstance(error, EvaluationError):
-        record["error"] = str(error)
-        record["code"] = error.code
-    else:
-        record["error"] = str(error)
-    return record
-
-
-def json_line(record: dict) -> str:
-    """One output record as a JSON line. Text is written as UTF-8; a string that UTF-8 cannot
-    encode (a lone surrogate from `\\ud800` in the input) is escaped instead of breaking the run."""
-    import json
-
-    text = json.dumps(record, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(record)
-    return text + "\n"
+from policydsl.tools.decide import error_record, json_line  # noqa: E402 - re-exported: a claim's output record is decide.py's
 
 
 __all__ = ["Decision", "FactError", "Policy", "analyze", "error_record", "json_line", "load", "loads"]

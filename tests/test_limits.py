@@ -67,8 +67,10 @@ CONSTRUCTS = {
     "clamp": lambda k: (rule("clamp(" * k + "amount" + ", 0 yuan, 100 yuan)" * k), "12.50"),
     "round": lambda k: (rule("round(" * k + "amount" + ", half_up)" * k), "12.50"),
     "when in brackets": lambda k: (rule("(when amount > 1 yuan then " * k + "amount" + " otherwise 0 yuan)" * k), "12.50"),
+    # a chain inside an expression compiles to nested conditional expressions (a whole
+    # rule's chain is `if`/`elif`, unlimited: tests/test_generated_code.py)
     "when chain": lambda k: (
-        rule(" ".join(f"when amount > {1000 + i} yuan then {i} yuan" for i in range(k)) + " otherwise amount"),
+        rule("0 yuan + (" + " ".join(f"when amount > {1000 + i} yuan then {i} yuan" for i in range(k)) + " otherwise amount)"),
         "12.50",
     ),
     "mixed": lambda k: (

@@ -13,6 +13,7 @@ import pytest
 
 import policydsl
 from policydsl.backends import python as compiler
+from policydsl.ir.build import from_checked
 from policydsl.backends import facts
 from policydsl.syntax import nodes as n
 from policydsl.cli.main import main
@@ -382,4 +383,4 @@ def test_node_text_never_reaches_generated_source(text, kind, field, value):
         node = node.args[1]
     object.__setattr__(node, field, value)  # what a tampered AST cache entry could hold
     with pytest.raises(AssertionError):
-        compiler.compile_policy(env)
+        compiler.compile_program(from_checked(env))

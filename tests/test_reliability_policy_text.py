@@ -171,16 +171,26 @@ def test_overrides_of_bounded_parameters_with_another_type(national, value):
     assert {d.code for d in caught.value.diagnostics if d.is_error} == {"C203"}
 
 
-def test_the_constant_evaluator_is_total(monkeypatch):
-    """Whatever goes wrong inside the evaluator is a diagnostic at the definition (C225)."""
+@pytest.mark.parametrize(
+    "module,function,definitions,line",
+    [
+        ("runtime", "apply_tiers", "tiers s { from 0 yuan to 10 yuan: 50% above 10 yuan: 10% }\nparam p = s(from 0 yuan to 5 yuan)\n", 4),
+        ("runtime", "divide", "param p = 10 yuan / 4\n", 3),
+        ("interpreter", "_arith", "param p = 10 yuan + 4 yuan\n", 3),
+    ],
+)
+def test_the_constant_evaluator_is_total(monkeypatch, module, function, definitions, line):
+    """Whatever goes wrong inside the evaluator (the reference interpreter over the IR, and
+    the runtime helpers it calls) is a diagnostic at the definition (C225)."""
+    from policydsl.backends import interpreter
     from policydsl.runtime import helpers as runtime
 
     def broken(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(runtime, "apply_tiers", broken)
-    text = CLAIM + "tiers s { from 0 yuan to 10 yuan: 50% above 10 yuan: 10% }\nparam p = s(from 0 yuan to 5 yuan)\nrule paid: money = amount + p\noutput paid\n"
-    assert codes_of(text) == [("C225", 4, 1)]
+    monkeypatch.setattr({"runtime": runtime, "interpreter": interpreter}[module], function, broken)
+    text = CLAIM + definitions + "rule paid: money = amount + p\noutput paid\n"
+    assert codes_of(text) == [("C225", line, 1)]
 
 
 # ---- repros 09 and 10: literals are exact and bounded; constants are computed exactly ------

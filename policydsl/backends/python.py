@@ -27,6 +27,7 @@ Two functions per segment: `run` (fast, no trace) and `run_traced` (records type
 from __future__ import annotations
 
 import linecache
+from decimal import Decimal
 
 import attrs
 
@@ -128,7 +129,13 @@ class _Writer:
 
     def const(self, value) -> str:
         slots = self.shared["slots"]
-        key = (type(value), value if not isinstance(value, (frozenset, tuple)) else repr(sorted(map(repr, value))))
+        # Decimals that compare equal may differ in digits (0.1 and 0.10): keyed by their text
+        if isinstance(value, Decimal):
+            key = (Decimal, str(value))
+        elif isinstance(value, (frozenset, tuple)):
+            key = (type(value), repr(sorted(map(repr, value))))
+        else:
+            key = (type(value), value)
         if key not in self.shared["slot_of"]:
             name = f"k{len(slots)}"
             slots[name] = value

@@ -1,16 +1,21 @@
 """The constants pass: compute every parameter, table row and tier band, per time segment.
 
-Constants are computed here by a small interpreter over the AST (never by running
-generated code), so the checker can judge their values: a ratio outside 0-100% (C220),
-a negative amount of money or months (C221), tier bands that are not contiguous and
-increasing (C222), an enum table that misses members (C223), and an override that goes
-below a parent's `floor` or above its `ceiling` (C215).
+Takes a checked environment (`CheckEnv`: types, resolved names, segments); gives each usable
+segment its `constants` and `env.defaults`, and reports what is wrong with the values.
 
-The interpreter computes as evaluation does (`numbers.EXACT`: `+`, `-`, `*` exact or
-refused; `/` to 50 digits; `round` in `numbers.ROUNDING`), and a value it cannot hold
-exactly or that is out of bounds is C224 at the expression that made it. It is total:
-whatever goes wrong inside it is a diagnostic (C225 at worst), never an exception. A
-definition with a type error is not computed at all (nor anything that uses it).
+Constants are computed by the reference interpreter (`backends/interpreter.py`) over each
+expression lowered to the IR (`ir.build.expression`), never by running generated code, so
+they are computed exactly as evaluation computes (`numbers.EXACT`: `+`, `-`, `*` exact or
+refused; `/` to 50 digits; `round` in `numbers.ROUNDING`), and the checker can judge the
+values: a ratio outside 0-100% (C220), a negative amount of money or months (C221), tier
+bands that are not contiguous and increasing (C222), an enum table that misses members
+(C223), and an override that goes below a parent's `floor` or above its `ceiling` (C215).
+
+A value that cannot be held exactly or is out of bounds is C224 at the expression that made
+it: the interpreter's per-node hook (`_checked`) bounds every arithmetic result by its type,
+and a failure is reported at the node the interpreter names (`error.node`). The pass is
+total: whatever goes wrong is a diagnostic (C225 at worst), never an exception. A definition
+with a type error is not computed at all (nor anything that uses it).
 """
 
 from __future__ import annotations
@@ -25,25 +30,30 @@ from policydsl.check import types as t
 from policydsl.diagnostics.model import EvaluationError
 from policydsl.syntax.lower import LITERAL_WHAT, literal_problem
 from policydsl.check.env import CheckEnv
+from policydsl.backends import interpreter
+from policydsl.ir import build
+from policydsl.ir import nodes as ir
 
 
 class _NotConstant(Exception):
-    pass
+    """Not computed, and nothing to report here: a name that is not a constant (an input,
+    a rule, a loop variable, a constant that was not computed) or a literal out of bounds
+    (P121), reported by an earlier pass."""
 
 
 class _Refused(Exception):
-    """A value that cannot be held exactly or is out of bounds (C224), at `node`."""
+    """A value that cannot be held exactly or is out of bounds (C224), at the AST node `at`."""
 
-    def __init__(self, node, message: str):
+    def __init__(self, at, message: str):
         super().__init__(message)
-        self.node = node
+        self.at = at
 
 
 _MAGNITUDE = Decimal(10) ** numbers.MAGNITUDE_DIGITS
 
 
 def _bounded(value, type_, node):
-    """`value`, the result of `node`, if it is within the bounds of its type; else C224."""
+    """`value`, the result of the AST `node`, if it is within the bounds of its type; else C224."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return value
     if isinstance(value, Decimal) and not value.is_finite():
@@ -51,107 +61,75 @@ def _bounded(value, type_, node):
     if type_ == t.MONEY and abs(value) >= numbers.MONEY_LIMIT:
         raise _Refused(node, f"`{node.span.text}` is {_show(value, t.MONEY)} yuan; money must stay below {numbers.MONEY_LIMIT:,.0f} yuan")
     if type_ in (t.INT, t.MONTHS) and abs(value) > numbers.INT_LIMIT:
-        raise _Refused(node, f"`{node.span.text}` is beyond ±{numbers.INT_LIMIT:,}, the range of whole numbers")
+        raise _Refused(node, _beyond_whole(node))
     if type_ in (t.RATIO, t.NUMBER) and abs(value) >= _MAGNITUDE:
         raise _Refused(node, f"`{node.span.text}` is {value:E}; a number must stay below 10^{numbers.MAGNITUDE_DIGITS}")
     return value
 
 
-def _arithmetic(node, compute):
-    """Run `compute()` for `node` under the exact context; a result that would be rounded is C224."""
-    try:
-        return compute()
-    except decimal.Inexact:
-        raise _Refused(node, f"`{node.span.text}` cannot be computed exactly (it needs more than {numbers.PRECISION} significant digits)") from None
-    except (decimal.Overflow, decimal.Underflow):
-        raise _Refused(node, f"`{node.span.text}` is too large or too small to compute") from None
-    except decimal.InvalidOperation:
-        raise _Refused(node, f"`{node.span.text}` is not a number") from None
+def _beyond_whole(node) -> str:
+    return f"`{node.span.text}` is beyond ±{numbers.INT_LIMIT:,}, the range of whole numbers"
 
 
-def evaluate(expr, env: CheckEnv, values: dict):  # noqa: C901 - one dispatch over node kinds
-    """The value of a constant expression; `values` holds the constants computed so far."""
-    match expr:
-        case n.Literal(unit=unit, value=value):
-            if unit in LITERAL_WHAT and literal_problem(value, LITERAL_WHAT[unit]) is not None:
-                raise _NotConstant("a literal out of bounds (P121)")
+def _inexact(node, error: ArithmeticError) -> _Refused:
+    """C224 at the AST `node` whose own operation raised the decimal signal `error`."""
+    if isinstance(error, decimal.Inexact):
+        return _Refused(node, f"`{node.span.text}` cannot be computed exactly (it needs more than {numbers.PRECISION} significant digits)")
+    if isinstance(error, (decimal.Overflow, decimal.Underflow)):
+        return _Refused(node, f"`{node.span.text}` is too large or too small to compute")
+    return _Refused(node, f"`{node.span.text}` is not a number")
+
+
+_ARITHMETIC = (ir.Negate, ir.Arith, ir.WholeArith, ir.WholeProduct, ir.NumberProduct, ir.Divide, ir.ShiftDate, ir.Compare)
+
+
+def _checked(node: ir.Expr, value):
+    """The interpreter's hook, called with every node's value: literals out of bounds are
+    not computed (P121, reported when the text was read); every arithmetic result is bounded
+    by its type (C224 at its expression); a set computed item by item is a frozenset, as a
+    set of literals is."""
+    match node:
+        case ir.Const(ast=ast):
+            for literal in ast.items if isinstance(ast, n.SetLiteral) else (ast,):
+                if isinstance(literal, n.Literal) and literal.unit in LITERAL_WHAT and literal_problem(literal.value, LITERAL_WHAT[literal.unit]) is not None:
+                    raise _NotConstant("a literal out of bounds (P121)")
             return value
-        case n.Name(id=name) | n.Attr(field=name) if (symbol := env.resolved.get(id(expr))) is not None and symbol.kind == "member":
-            return symbol.value
-        case n.Name(id=name):
-            if name not in values:
-                raise _NotConstant(name)
-            return values[name]
-        case n.Index(obj=n.Name(id=table), key=key):
-            if table not in values:
-                raise _NotConstant(table)
-            return values[table][evaluate(key, env, values)]
-        case n.Unary(op="-", operand=operand):
-            value = evaluate(operand, env, values)
-            return _bounded(_arithmetic(expr, lambda: -value), env.types.get(id(expr)), expr)
-        case n.Unary(op="not", operand=operand):
-            return not evaluate(operand, env, values)
-        case n.Binary(op="and", left=left, right=right):
-            return evaluate(left, env, values) and evaluate(right, env, values)
-        case n.Binary(op="or", left=left, right=right):
-            return evaluate(left, env, values) or evaluate(right, env, values)
-        case n.Binary(op=op, left=left, right=right):
-            a, b = evaluate(left, env, values), evaluate(right, env, values)
-            result = _arithmetic(expr, lambda: _binary(op, a, b, env.types.get(id(left)), env.types.get(id(right))))
-            return _bounded(result, env.types.get(id(expr)), expr)
-        case n.Member(element=element, container=container, negated=negated):
-            found = evaluate(element, env, values) in evaluate(container, env, values)
-            return not found if negated else found
-        case n.SetLiteral(items=items):
-            return frozenset(evaluate(item, env, values) for item in items)
-        case n.Call(func="round", args=(value, mode)):
-            amount = evaluate(value, env, values)
-            return _arithmetic(expr, lambda: amount.quantize(runtime.FEN, runtime.ROUNDING[mode.id], context=numbers.ROUNDING))
-        case n.Call(func="clamp", args=(value, low, high)):
-            return min(max(evaluate(value, env, values), evaluate(low, env, values)), evaluate(high, env, values))
-        case n.Call(func="min" | "max" as func, args=args):
-            found = [evaluate(a, env, values) for a in args]
-            return min(found) if func == "min" else max(found)
-        case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper):
-            if schedule not in values:
-                raise _NotConstant(schedule)
-            low, high = evaluate(lower, env, values), evaluate(upper, env, values)
-            return _bounded(_arithmetic(expr, lambda: runtime.apply_tiers(values[schedule], low, high)), t.MONEY, expr)
-        case n.Conditional(branches=branches):
-            for branch in branches:
-                if branch.condition is None or evaluate(branch.condition, env, values):
-                    return evaluate(branch.value, env, values)
-            raise AssertionError("a conditional always ends with otherwise")
-        case _:
-            raise _NotConstant(type(expr).__name__)
+        case ir.Tiers():
+            return _bounded(value, t.MONEY, node.ast)
+        case ir.SetOf():
+            return frozenset(value)
+        case _ if isinstance(node, _ARITHMETIC):
+            return _bounded(value, node.type, node.ast)
+    return value
 
 
-def _binary(op: str, a, b, left_type, right_type):
-    if t.DATE in (left_type, right_type) and op in "+-":
-        date, months = (a, b) if left_type == t.DATE else (b, a)
-        return runtime.add_months(date, -months if op == "-" else months)
-    match op:
-        case "+":
-            return a + b
-        case "-":
-            return a - b
-        case "*":
-            return a * b  # whole numbers too: the result is bounded (C224) before it is used again
-        case "/":
-            return runtime.divide(a, b)
-        case "=":
-            return a == b
-        case "!=":
-            return a != b
-        case "<":
-            return a < b
-        case "<=":
-            return a <= b
-        case ">":
-            return a > b
-        case ">=":
-            return a >= b
-    raise AssertionError(op)
+def evaluate(expr, env: CheckEnv, values: dict):
+    """The value of a constant expression (AST); `values` holds the constants computed so far.
+
+    Lowered to the IR and computed by the reference interpreter, with `_checked` on every node.
+    """
+    try:
+        lowered = build.expression(env, expr)
+    except AssertionError:  # a construct the IR cannot hold: ill-typed, reported by an earlier pass
+        raise _NotConstant(type(expr).__name__) from None
+    try:
+        return interpreter.evaluate(lowered, interpreter.Scope(values=values, check=_checked))
+    except interpreter.Unbound as unbound:
+        raise _NotConstant(str(unbound)) from None
+    except (decimal.Inexact, decimal.Overflow, decimal.Underflow, decimal.InvalidOperation) as error:
+        failed = _failed_at(lowered, error)
+        raise _inexact(failed.ast if failed is not None else expr, error) from None
+    except EvaluationError as error:
+        failed = _failed_at(lowered, error)
+        if error.code == "R407" and isinstance(failed, (ir.WholeProduct, ir.NumberProduct)):  # beyond ±10**18
+            raise _Refused(failed.ast, _beyond_whole(failed.ast)) from None
+        raise
+
+
+def _failed_at(lowered: ir.Expr, error: Exception) -> ir.Expr | None:
+    """The IR node the interpreter names as where `error` happened (`error.node`), if any."""
+    node_id = getattr(error, "node", None)
+    return next((node for node in ir.walk(lowered) if node.id == node_id), None)
 
 
 def compute_constants(env: CheckEnv) -> None:
@@ -191,7 +169,7 @@ def _guarded(env, report, node, what: str, compute) -> bool:
     except (_NotConstant, KeyError):
         return False  # reported by an earlier pass (C207, C200, C202, C203)
     except _Refused as refused:
-        report("C224", str(refused), refused.node, hint="policy values are exact; keep amounts below 10^15 yuan and numbers below 10^20")
+        report("C224", str(refused), refused.at, hint="policy values are exact; keep amounts below 10^15 yuan and numbers below 10^20")
     except EvaluationError as error:
         report(error.code, f"cannot compute {what}: {error}", node)
     except (DecimalException, ArithmeticError, OverflowError, ValueError) as error:

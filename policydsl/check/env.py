@@ -11,7 +11,7 @@ import difflib
 import attrs
 
 from policydsl.syntax import nodes as n
-from policydsl.diagnostics.model import Diagnostic, Severity
+from policydsl.diagnostics.model import Diagnostic, Related, Severity
 from policydsl.syntax.source import SourceFile, Span
 
 
@@ -47,18 +47,18 @@ class CheckEnv:
     defaults: dict = attrs.Factory(dict)  # (record or None, field) -> default value
     linked: object = None  # inherit.Linked: provenance of each definition (set by analyze)
     # Filled by the passes:
-    resolved: dict[int, Symbol] = attrs.Factory(dict)  # id(Name or Attr) -> symbol
+    resolved: dict[tuple, Symbol] = attrs.Factory(dict)  # n.key(Name or Attr) -> symbol
     deps: dict[str, set[str]] = attrs.Factory(dict)  # param/rule name -> global names used
-    types: dict[int, object] = attrs.Factory(dict)  # id(expr) -> type
+    types: dict[tuple, object] = attrs.Factory(dict)  # n.key(expr) -> type
     field_types: dict[tuple[str | None, str], object] = attrs.Factory(dict)  # (record or None, field) -> type
-    field_index: dict[int, int] = attrs.Factory(dict)  # id(Attr) -> index of the record field
+    field_index: dict[tuple, int] = attrs.Factory(dict)  # n.key(Attr) -> index of the record field
     def_types: dict[str, object] = attrs.Factory(dict)  # param/rule/table name -> type
     order: list[str] = attrs.Factory(list)  # params and rules, dependencies first
     in_cycle: set[str] = attrs.Factory(set)
     ill_typed: set[str] = attrs.Factory(set)  # definitions (and `record.field` defaults) with a type error
 
-    def error(self, code: str, message: str, span: Span | None, hint: str | None = None, notes=()) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, hint=hint, notes=tuple(notes)))
+    def error(self, code: str, message: str, span: Span | None, hint: str | None = None, notes=(), related=()) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, hint=hint, notes=tuple(notes), related=tuple(related)))
 
     def warning(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint=hint, severity=Severity.WARNING))

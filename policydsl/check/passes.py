@@ -12,6 +12,7 @@ from policydsl.check import types as t
 from policydsl.syntax.source import Span
 from policydsl.check.constants import compute_constants
 from policydsl.check.env import CheckEnv, Symbol
+from policydsl.diagnostics.model import Related
 from policydsl.check.periods import check_periods
 from policydsl.check.typing import infer_definitions
 from policydsl.check.warnings import warn_unreachable, warn_unused
@@ -21,7 +22,11 @@ ROUNDING_MODES = ("half_up", "half_even", "down", "up")
 
 
 def collect_definitions(env: CheckEnv) -> None:
-    """Gather every definition by name; report duplicates (C201)."""
+    """Gather every definition by name; report duplicates (C201).
+
+    Reads the policy's definitions; adds `symbols`, `enums`, `enum_of_member`, `records`,
+    `input`, `outputs`, `variants`, `invariants`.
+    """
     first_span: dict[str, object] = {}
 
     def define(name: str, symbol: Symbol, span) -> None:
@@ -30,7 +35,7 @@ def collect_definitions(env: CheckEnv) -> None:
                 "C201",
                 f"`{name}` is defined twice",
                 span,
-                notes=[f"first defined at {first_span[name].location}"],
+                related=[Related("first defined here", first_span[name])],
                 hint="rename one of them, or delete the duplicate",
             )
             return
@@ -120,7 +125,10 @@ def resolve_type(env: CheckEnv, ref: n.TypeRef | None):
 
 
 def resolve_field_types(env: CheckEnv) -> None:
-    """Resolve the declared types of input and record fields (C206 unknown type)."""
+    """Resolve the declared types of input and record fields (C206 unknown type).
+
+    Reads `records`, `input`, `enums`; adds `field_types`.
+    """
     for record in [None, *env.records]:
         for field in env.record_fields(record):
             env.field_types[(record, field.name)] = resolve_type(env, field.type)
@@ -143,18 +151,21 @@ def _check_record_nesting(env: CheckEnv, record: n.RecordDef, path=()) -> None:
 
 
 def resolve_names(env: CheckEnv) -> None:
-    """Bind every name to its definition (C200 undefined) and record dependencies."""
+    """Bind every name to its definition (C200 undefined) and record dependencies.
+
+    Reads `symbols`, `enums`; adds `resolved` (by node key), `deps`, `used`.
+    """
 
     def visit(expr, scope: frozenset[str], deps: set[str]) -> None:
         match expr:
             case n.Name(id=name):
                 if name in scope:
-                    env.resolved[id(expr)] = Symbol("loop", name, expr)
+                    env.resolved[n.key(expr)] = Symbol("loop", name, expr)
                 elif name in env.symbols and env.symbols[name].kind not in ("enum", "record"):
-                    env.resolved[id(expr)] = env.symbols[name]
+                    env.resolved[n.key(expr)] = env.symbols[name]
                     deps.add(name)
                 elif name in env.enum_of_member:
-                    env.resolved[id(expr)] = Symbol("member", name, expr, value=name)
+                    env.resolved[n.key(expr)] = Symbol("member", name, expr, value=name)
                 elif name in env.symbols:
                     env.error("C204", f"`{name}` is a type, not a value", expr.span, hint=f"to name a member write `{name}.member`")
                 else:
@@ -166,7 +177,7 @@ def resolve_names(env: CheckEnv) -> None:
             ):
                 members = [m.value for m in env.enums[enum_name].members]
                 if member in members:
-                    env.resolved[id(expr)] = Symbol("member", member, expr, value=member)
+                    env.resolved[n.key(expr)] = Symbol("member", member, expr, value=member)
                 else:
                     env.error(
                         "C200",
@@ -216,10 +227,19 @@ def resolve_names(env: CheckEnv) -> None:
                 deps = set()
                 visit(field.default, frozenset(), deps)
                 env.deps[f"{record.name}.{field.name}"] = deps
+    # A parent's `floor`/`ceiling` value, replaced by an override, is still compared with the
+    # override (constants pass): bind its names too. It is judged in the parent, so whatever
+    # it would report here is dropped, and it makes nothing "used".
+    before = len(env.diagnostics)
+    for _child, parent in env.bounds:
+        visit(parent.value, frozenset(), set())
+    del env.diagnostics[before:]
 
 
 def find_cycles(env: CheckEnv) -> None:
     """Order definitions so that each comes after what it uses (C202 on a cycle).
+
+    Reads `deps`; adds `order`, `in_cycle`.
 
     An explicit stack, not recursion: a chain of thousands of rules must not overflow.
     """
@@ -259,7 +279,10 @@ def find_cycles(env: CheckEnv) -> None:
 
 
 def check_claim_independence(env: CheckEnv) -> None:
-    """Params, table rows, tier bounds and defaults are fixed by the policy text (C207)."""
+    """Params, table rows, tier bounds and defaults are fixed by the policy text (C207).
+
+    Reads `symbols`, `deps`; adds diagnostics only.
+    """
     for name, symbol in env.symbols.items():
         if symbol.kind in ("param", "table", "tiers", "input"):
             bad = sorted(d for d in env.deps.get(name, ()) if env.symbols[d].kind in ("rule", "input"))
@@ -274,7 +297,10 @@ def check_claim_independence(env: CheckEnv) -> None:
 
 
 def check_outputs(env: CheckEnv) -> None:
-    """Every output names a rule, parameter or input field (C205)."""
+    """Every output names a rule, parameter or input field (C205).
+
+    Reads `outputs`, `symbols`; adds diagnostics only.
+    """
     seen: set[str] = set()
     if not env.outputs:
         env.error("C205", "the policy declares no outputs", Span.whole_file(env.source), hint="add `output name, ...` listing what a decision returns")
@@ -294,7 +320,10 @@ def check_outputs(env: CheckEnv) -> None:
 
 
 def check_tables(env: CheckEnv) -> None:
-    """Table keys belong to the key's domain, once each (C208)."""
+    """Table keys belong to the key's domain, once each (C208).
+
+    Reads `symbols`, `enums`; adds diagnostics only.
+    """
     for symbol in env.symbols.values():
         if symbol.kind != "table":
             continue

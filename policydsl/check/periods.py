@@ -19,6 +19,7 @@ import attrs
 from policydsl.syntax import nodes as n
 from policydsl.check import types as t
 from policydsl.check.env import CheckEnv
+from policydsl.diagnostics.model import Related
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -72,7 +73,7 @@ def _check_sequence(env: CheckEnv, what: str, dated: list, effective: n.Validity
                 "C211",
                 f"the dated values of {what} overlap: {before.validity.describe()} and {after.validity.describe()}",
                 after.validity.span,
-                notes=(f"the earlier value is at {before.validity.span.location}",),
+                related=(Related("the earlier value", before.validity.span),),
             )
         elif before_end != datetime.date.max and after_start > before_end + ONE_DAY:
             env.error(
@@ -100,7 +101,10 @@ def _check_sequence(env: CheckEnv, what: str, dated: list, effective: n.Validity
 
 
 def check_periods(env: CheckEnv) -> None:
-    """Check every dated name, then cut time into segments (C210 gap, C211 overlap, C216/C217 date field)."""
+    """Check every dated name, then cut time into segments (C210 gap, C211 overlap, C216/C217 date field).
+
+    Reads `variants`, `symbols`, the header's period and `as of`; adds `segments`, `cuts`.
+    """
     header = env.policy.header
     effective = header.effective
     validities: list[n.Validity] = []

@@ -27,7 +27,7 @@ class _Inferrer:
 
     def infer(self, expr, scope: dict[str, object]):
         result = self._infer(expr, scope)
-        self.env.types[id(expr)] = result
+        self.env.types[n.key(expr)] = result
         return result
 
     def expect(self, expr, scope, wanted: tuple, what: str):
@@ -45,12 +45,12 @@ class _Inferrer:
             case n.Name(id=name):
                 if name in scope:
                     return scope[name]
-                symbol = env.resolved.get(id(expr))
+                symbol = env.resolved.get(n.key(expr))
                 if symbol is None:
                     return t.ERROR
                 return self.symbol_type(symbol, expr)
             case n.Attr(obj=obj, field=field):
-                symbol = env.resolved.get(id(expr))
+                symbol = env.resolved.get(n.key(expr))
                 if symbol is not None and symbol.kind == "member":
                     enum_name = obj.id
                     return t.EnumType(enum_name, tuple(m.value for m in env.enums[enum_name].members))
@@ -68,10 +68,10 @@ class _Inferrer:
                         expr,
                         hint=env.suggest(field, fields) or f"fields: {', '.join(fields)}",
                     )
-                env.field_index[id(expr)] = fields.index(field)
+                env.field_index[n.key(expr)] = fields.index(field)
                 return env.field_types[(obj_type.name, field)]
             case n.Index(obj=obj, key=key):
-                symbol = env.resolved.get(id(obj)) if isinstance(obj, n.Name) else None
+                symbol = env.resolved.get(n.key(obj)) if isinstance(obj, n.Name) else None
                 key_type = self.infer(key, scope)
                 if symbol is None:
                     if not isinstance(obj, n.Name):
@@ -82,7 +82,7 @@ class _Inferrer:
                 table_type = self.symbol_type(symbol, obj)
                 if table_type is t.ERROR:
                     return t.ERROR
-                self.env.types[id(obj)] = table_type
+                self.env.types[n.key(obj)] = table_type
                 if not self.key_fits(table_type.key, key_type, key):
                     return self.error(
                         f"table `{obj.id}` is keyed by {table_type.key}, not {key_type}", key
@@ -310,7 +310,11 @@ class _Inferrer:
 
 
 def infer_definitions(env: CheckEnv) -> None:
-    """Infer the type of each param, table and rule in dependency order; check declared types."""
+    """Infer the type of each param, table and rule in dependency order; check declared types.
+
+    Reads `order`, `resolved`, `field_types`, `variants`; adds `types` (by node key),
+    `def_types`, `field_index` (by node key), `ill_typed`.
+    """
     inferrer = _Inferrer(env)
     from policydsl.check.passes import resolve_type  # the type resolver lives with the passes
 
@@ -331,6 +335,11 @@ def infer_definitions(env: CheckEnv) -> None:
                 env.ill_typed.add(f"{record.name}.{field.name}")
     for invariant in env.invariants:
         inferrer.expect(invariant.condition, {}, (t.BOOL,), f"invariant `{invariant.name}`")
+    before = len(env.diagnostics)  # a parent's floor/ceiling value: typed, judged in the parent
+    for _child, parent in env.bounds:
+        if n.key(parent.value) not in env.types:
+            inferrer.infer(parent.value, {})
+    del env.diagnostics[before:]
 
 
 def _errors_since(env: CheckEnv, before: int) -> bool:

@@ -17,7 +17,10 @@ def _own(env: CheckEnv, node) -> bool:
 
 
 def warn_unused(env: CheckEnv) -> None:
-    """W230: a parameter, table or tier schedule nothing uses; W232: a rule nothing uses or outputs."""
+    """W230: a parameter, table or tier schedule nothing uses; W232: a rule nothing uses or outputs.
+
+    Reads `symbols`, `used`, `linked`; adds warnings only.
+    """
     if any(d.code in ("C200", "C205") for d in env.diagnostics):
         return  # a misspelt reference would make its target look unused: fix the error first
     outputs = {o.name for o in env.outputs}
@@ -31,7 +34,10 @@ def warn_unused(env: CheckEnv) -> None:
 
 
 def warn_unreachable(env: CheckEnv) -> None:
-    """W231: a `when` whose condition cannot hold after the branches before it, or a dead `otherwise`."""
+    """W231: a `when` whose condition cannot hold after the branches before it, or a dead `otherwise`.
+
+    Reads `symbols`, `variants`, `types`, the segments' constants; adds warnings only.
+    """
     constants = next((s.constants for s in env.segments if s.in_force and s.constants), {})
     for name, symbol in env.symbols.items():
         if symbol.kind not in ("rule", "param"):
@@ -110,12 +116,12 @@ def _enum_condition(env: CheckEnv, condition, constants: dict):
 
 
 def _domain(env: CheckEnv, expr):
-    expr_type = env.types.get(id(expr))
+    expr_type = env.types.get(n.key(expr))
     return expr_type.members if isinstance(expr_type, t.EnumType) else None
 
 
 def _constant_member(env: CheckEnv, expr):
-    symbol = env.resolved.get(id(expr))
+    symbol = env.resolved.get(n.key(expr))
     if symbol is not None and symbol.kind == "member":
         return symbol.value
     if isinstance(expr, n.Literal) and type(expr.value) is int:
@@ -127,7 +133,7 @@ def _constant_set(env: CheckEnv, expr, constants: dict):
     if isinstance(expr, n.SetLiteral):
         members = [_constant_member(env, item) for item in expr.items]
         return None if None in members else members
-    symbol = env.resolved.get(id(expr))
+    symbol = env.resolved.get(n.key(expr))
     if symbol is not None and symbol.kind == "param" and isinstance(constants.get(symbol.name), frozenset):
         return constants[symbol.name]
     return None

@@ -332,6 +332,7 @@ def _allowed_classes() -> dict[tuple[str, str], type]:
         ("policydsl.syntax.source", "SourceFile"): source.SourceFile,
         ("policydsl.diagnostics.model", "Diagnostic"): diagnostics.Diagnostic,
         ("policydsl.diagnostics.model", "Severity"): diagnostics.Severity,
+        ("policydsl.diagnostics.model", "Related"): diagnostics.Related,
     }
     for name, value in vars(nodes).items():
         if isinstance(value, type) and attrs.has(value) and value.__module__ == nodes.__name__:
@@ -427,7 +428,7 @@ def _validate(value, source) -> bool:
             continue
         if kind is diagnostics.Severity:
             continue
-        if kind is diagnostics.Diagnostic:
+        if kind is diagnostics.Diagnostic or kind is diagnostics.Related:
             stack.extend((getattr(item, f.name), "diagnostic") for f in attrs.fields(kind))
             continue
         if kind not in node_classes:

@@ -17,6 +17,7 @@ import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 from policydsl.runtime import numbers
+from policydsl.runtime.trace import Element, Lookup, Slice, Tiers
 from policydsl.diagnostics.model import EvaluationError
 
 FEN = Decimal("0.01")
@@ -28,7 +29,14 @@ ZERO = Decimal(0)
 WORK_LIMIT = 25_000_000
 
 
-def add_months(day: datetime.date, months: int) -> datetime.date:
+def _at(error: EvaluationError, node: int | None) -> EvaluationError:
+    """`error`, marked with the IR node that raised it (None: unknown); the program's line
+    table turns the node into a position in the policy (`Program.locate`)."""
+    error.node = node
+    return error
+
+
+def add_months(day: datetime.date, months: int, node: int | None = None) -> datetime.date:
     """Calendar months, clamped to the month's end: 2025-11-30 + 3 months = 2026-02-28."""
     if not months:
         return day
@@ -36,7 +44,7 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
         shown = months if -INT_LIMIT <= months <= INT_LIMIT else "too many"
-        raise EvaluationError(f"{day.isoformat()} + {shown} months is outside the calendar", code="R402")
+        raise _at(EvaluationError(f"{day.isoformat()} + {shown} months is outside the calendar", code="R402"), node)
     if day.day <= 28:  # every month has a 28th: nothing to clamp, no calendar look-up
         return datetime.date(year, month + 1, day.day)
     last = calendar.monthrange(year, month + 1)[1]
@@ -46,35 +54,39 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 INT_LIMIT = numbers.INT_LIMIT
 
 
-def int_product(a: int, b: int) -> int:
+def int_product(a: int, b: int, node: int | None = None) -> int:
     """Whole numbers (counts, years, months) stay within ±10**18: repeated squaring cannot hang."""
     product = a * b
     if -INT_LIMIT <= product <= INT_LIMIT:
         return product
-    whole_too_big()
+    whole_too_big(node)
 
 
-def number_product(a, b):
+def number_product(a, b, node: int | None = None):
     """`*` of two values typed int or number: a number may hold a Python int (an int rule
     declared `number`), and a product of those is bounded like `int_product`."""
     product = a * b
     if type(product) is int and not -INT_LIMIT <= product <= INT_LIMIT:
-        whole_too_big()
+        whole_too_big(node)
     return product
 
 
-def whole_too_big():
+def whole_too_big(node: int | None = None):
     """Raise R407: a whole-number value is beyond ±10**18. Called by the products above, and
     by generated code where a rule's whole-number value is assigned (so sums are bounded
     too, and chains of rules cannot grow them)."""
-    raise EvaluationError("a whole number grew beyond 10**18", code="R407")
+    raise _at(EvaluationError("a whole number grew beyond 10**18", code="R407"), node)
 
 
-def divide(a, b):
+def divide(a, b, node: int | None = None):
     """`a / b`, rounded half-even to `numbers.QUOTIENT_DIGITS` significant digits."""
     if b == 0:
-        raise EvaluationError("division by zero", code="R401")
-    return numbers.QUOTIENT.divide(Decimal(a), Decimal(b))
+        raise _at(EvaluationError("division by zero", code="R401"), node)
+    try:
+        return numbers.QUOTIENT.divide(Decimal(a), Decimal(b))
+    except ArithmeticError as error:
+        error.node = node
+        raise
 
 
 def apply_tiers(bands, lower, upper):
@@ -109,7 +121,7 @@ class Table(dict):
 
 def traced_lookup(events: list, node_id: int, table: Table, key):
     value = table[key]
-    events.append(("lookup", node_id, key, value))
+    events.append(Lookup(node_id, key, value))
     return value
 
 
@@ -122,13 +134,13 @@ def traced_tiers(events: list, node_id: int, bands, lower, upper):
         if high > low:
             paid = (high - low) * rate
             total += paid
-            slices.append((band_index, low, high, rate, paid))
-    events.append(("tiers", node_id, lower, upper, tuple(slices)))
+            slices.append(Slice(band_index, low, high, rate, paid))
+    events.append(Tiers(node_id, lower, upper, tuple(slices)))
     return total
 
 
 def traced_element(events: list, node_id: int, index: int, value):
-    events.append(("element", node_id, index, value))
+    events.append(Element(node_id, index, value))
     return value
 
 

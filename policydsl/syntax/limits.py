@@ -96,16 +96,18 @@ def _bracket_depth(source: SourceFile) -> list[Diagnostic]:
 def check_tree(tree, source: SourceFile) -> list[Diagnostic]:
     """Limits checked on the parse tree, before lowering: definitions, nesting, aggregates.
 
-    The depth of a node is the number of nodes above it; in a `when` chain the i-th branch
-    counts i levels more, because the chain is compiled to nested conditional expressions.
+    The depth of a node is the number of nodes above it; in a `when` chain inside an
+    expression the i-th branch counts i levels more, because such a chain is compiled to
+    nested conditional expressions. A chain that is a whole rule is compiled to `if`/`elif`
+    statements, so its branches count as one level, however many there are.
     """
     whole = Span.whole_file(source)
     definitions = [c for c in tree.children if _is_tree(c) and c.data != "header"]
     if len(definitions) > MAX_DEFINITIONS:
         return [_too_many_definitions(_meta_span(source, definitions[MAX_DEFINITIONS], whole), len(definitions))]
-    stack = [(tree, 0, 0, whole)]  # node, depth, aggregates around it, nearest span
+    stack = [(tree, 0, 0, whole, None)]  # node, depth, aggregates around it, nearest span, parent rule
     while stack:
-        node, depth, aggregates, span = stack.pop()
+        node, depth, aggregates, span, parent = stack.pop()
         span = _meta_span(source, node, span)
         if depth > MAX_NESTING:
             return [_too_deep(span, f"expression nested more than {MAX_NESTING} levels deep")]
@@ -119,10 +121,10 @@ def check_tree(tree, source: SourceFile) -> list[Diagnostic]:
                         hint="each level multiplies the work by the length of a list; compute inner totals in their own rules",
                     )
                 ]
-        chain = node.data == "conditional"
+        chain = node.data == "conditional" and parent != "rule_def"
         children = [(index, child) for index, child in enumerate(node.children) if _is_tree(child)]
         for index, child in reversed(children):
-            stack.append((child, depth + 1 + (index if chain else 0), aggregates, span))
+            stack.append((child, depth + 1 + (index if chain else 0), aggregates, span, node.data))
     return []
 
 

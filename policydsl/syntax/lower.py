@@ -1,4 +1,4 @@
-"""Stage 2: Lark parse tree -> AST (`nodes.py`).
+"""Stage 1b: Lark parse tree -> AST (`nodes.py`), every node numbered (`nodes.number_nodes`).
 
 The second and last module that knows the grammar's tree shape. Literal values are
 read exactly here (money and percentages as Decimal, dates as datetime.date); a
@@ -489,8 +489,16 @@ class _Lower(Transformer):
         return n.PolicyFile(header, tuple(definitions), span=Span.whole_file(self.source))
 
 
-def lower(tree: lark.Tree, source: SourceFile) -> tuple[n.PolicyFile, list[Diagnostic]]:
-    """Turn a parse tree into a `PolicyFile`, with any literal errors found on the way."""
+def lower(tree: lark.Tree, source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnostic]]:
+    """Turn a parse tree into a `PolicyFile` (its nodes numbered), with any literal errors
+    found on the way; None and P104 if the tree is too deep to lower (a last resort: the
+    limits checked on the tree before should make it unreachable)."""
     lowering = _Lower(source)
-    policy = lowering.transform(tree)
+    try:
+        policy = lowering.transform(tree)
+    except (RecursionError, lark.exceptions.VisitError) as error:
+        if isinstance(error, lark.exceptions.VisitError) and not isinstance(error.orig_exc, RecursionError):
+            raise
+        return None, [Diagnostic("P104", "the policy nests expressions too deeply", Span.whole_file(source), hint="split deep expressions into named rules")]
+    n.number_nodes(policy)
     return policy, lowering.diagnostics

@@ -20,6 +20,12 @@ def _span():
     return attrs.field(eq=False, repr=False, kw_only=True)
 
 
+def _nid():
+    """A node's id: numbered by `number_nodes` when the file is lowered, in text order,
+    so the same text gives the same ids in any process (and through the AST cache)."""
+    return attrs.field(default=0, eq=False, repr=False, kw_only=True)
+
+
 # ---- annotations and types -------------------------------------------------
 
 
@@ -32,6 +38,7 @@ class Annotation:
     text: str
     lang: str = attrs.field(default="en", kw_only=True)
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -41,6 +48,7 @@ class Validity:
     start: datetime.date | None
     end: datetime.date | None
     span: Span = _span()
+    nid: int = _nid()
 
     def covers(self, day: datetime.date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
@@ -69,6 +77,7 @@ class NamedType:
 
     name: str
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -77,6 +86,7 @@ class ListType:
 
     element: "TypeRef"
     span: Span = _span()
+    nid: int = _nid()
 
 
 TypeRef = NamedType | ListType
@@ -93,6 +103,7 @@ class Literal:
     unit: str
     value: int | Decimal | datetime.date | str | bool
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -101,6 +112,7 @@ class Name:
 
     id: str
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -110,6 +122,7 @@ class Attr:
     obj: "Expr"
     field: str
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -119,6 +132,7 @@ class Index:
     obj: "Expr"
     key: "Expr"
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -128,6 +142,7 @@ class Unary:
     op: str
     operand: "Expr"
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -138,6 +153,7 @@ class Binary:
     left: "Expr"
     right: "Expr"
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -148,6 +164,7 @@ class Member:
     container: "Expr"
     negated: bool
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -157,6 +174,7 @@ class Call:
     func: str
     args: tuple["Expr", ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -167,6 +185,7 @@ class ApplyTiers:
     lower: "Expr"
     upper: "Expr"
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -179,6 +198,7 @@ class Aggregate:
     body: "Expr | Conditional | None"
     where: "Expr | None"
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -187,6 +207,7 @@ class SetLiteral:
 
     items: tuple["Expr", ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -197,6 +218,7 @@ class Branch:
     value: "Expr"
     annotations: tuple[Annotation, ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -205,6 +227,7 @@ class Conditional:
 
     branches: tuple[Branch, ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 Expr = Literal | Name | Attr | Index | Unary | Binary | Member | Call | ApplyTiers | Aggregate | SetLiteral | Conditional
@@ -217,6 +240,7 @@ Expr = Literal | Name | Attr | Index | Unary | Binary | Member | Call | ApplyTie
 class EnumMember:
     value: int | str
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -229,6 +253,7 @@ class EnumDef:
     override: bool = _modifiers()
     final: bool = _modifiers()
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -239,6 +264,7 @@ class Field:
     type: TypeRef
     default: "Expr | None"
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -247,6 +273,7 @@ class RecordDef:
     fields: tuple[Field, ...]
     annotations: tuple[Annotation, ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -256,6 +283,7 @@ class InputDef:
     fields: tuple[Field, ...]
     annotations: tuple[Annotation, ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -272,6 +300,7 @@ class ParamDef:
     override: bool = _modifiers()
     final: bool = _modifiers()
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -283,6 +312,7 @@ class TableRow:
     annotations: tuple[Annotation, ...]
     validity: Validity | None = _validity()
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -297,6 +327,7 @@ class TableDef:
     override: bool = _modifiers()
     final: bool = _modifiers()
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -308,6 +339,7 @@ class TierBand:
     rate: "Expr"
     annotations: tuple[Annotation, ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -321,6 +353,7 @@ class TiersDef:
     override: bool = _modifiers()
     final: bool = _modifiers()
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -335,18 +368,21 @@ class RuleDef:
     override: bool = _modifiers()
     final: bool = _modifiers()
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
 class OutputName:
     name: str
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
 class OutputDef:
     names: tuple[OutputName, ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -357,6 +393,7 @@ class InvariantDef:
     condition: "Expr"
     annotations: tuple[Annotation, ...]
     span: Span = _span()
+    nid: int = _nid()
 
 
 Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | InvariantDef
@@ -370,6 +407,7 @@ class Document:
     number: str | None
     issued: datetime.date | None
     span: Span = _span()
+    nid: int = _nid()
 
 
 @node
@@ -393,6 +431,7 @@ class PolicyFile:
     header: Header
     definitions: tuple[Definition, ...]
     span: Span = _span()
+    nid: int = _nid()
 
     @property
     def title(self) -> str | None:
@@ -401,6 +440,45 @@ class PolicyFile:
     @property
     def version(self) -> str | None:
         return self.header.version
+
+
+def number_nodes(policy: "PolicyFile") -> None:
+    """Give every node of a freshly lowered file its `nid` (1, 2, ... in text order).
+
+    Ids are per file; `(span.source.name, nid)` names a node across the files of an
+    `extends` chain. Set in place once, right after lowering, while nothing else holds the
+    nodes (they are frozen for everyone else).
+    """
+    counter = 0
+    stack = [policy]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            stack.extend(reversed(item))
+            continue
+        if not attrs.has(type(item)) or not hasattr(item, "nid"):
+            if isinstance(item, Header):
+                stack.extend(reversed(item.documents))
+                if item.effective is not None:
+                    stack.append(item.effective)
+            continue
+        counter += 1
+        object.__setattr__(item, "nid", counter)
+        for field in reversed(attrs.fields(type(item))):
+            if field.name not in ("span", "nid"):
+                value = getattr(item, field.name)
+                if isinstance(value, tuple) or attrs.has(type(value)):
+                    stack.append(value)
+
+
+def key(node) -> tuple:
+    """A node's stable name across processes: (its file's name, its `nid`). The checker's
+    tables of types and resolved names are keyed by it, never by Python `id()`. A node built
+    by hand (nid 0, not lowered from text) is keyed by its identity instead."""
+    nid = node.nid
+    if nid:
+        return (node.span.source.name, nid)
+    return ("", id(node))
 
 
 def annotation_texts(annotations: tuple[Annotation, ...], kind: str, lang: str = "en") -> tuple[str, ...]:

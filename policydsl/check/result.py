@@ -1,0 +1,95 @@
+"""The checker's answer: a frozen `Checked` policy, made from the passes' scratch `CheckEnv`.
+
+`check.check` runs the passes over a `CheckEnv` and returns this. Everything after the
+checker (the IR builder, explanations, tools) reads a `Checked`: its tables cannot change
+under them, and every per-node table is keyed by `nodes.key` (file name, node id), never by
+Python `id()`, so the keys mean the same in another process or after the AST cache.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import attrs
+
+from policydsl.syntax import nodes as n
+
+
+def _frozen(mapping) -> MappingProxyType:
+    return MappingProxyType(dict(mapping))
+
+
+@attrs.frozen(eq=False)
+class Checked:
+    """A checked policy: symbols, types and resolved names, dated segments, diagnostics."""
+
+    source: object  # syntax.source.SourceFile
+    policy: n.PolicyFile  # the effective (linked) policy
+    linked: object  # link.inherit.Linked: provenance of each definition
+    diagnostics: tuple
+    symbols: MappingProxyType  # name -> env.Symbol
+    enums: MappingProxyType  # name -> EnumDef
+    records: MappingProxyType  # name -> RecordDef
+    input: n.InputDef | None
+    outputs: tuple  # OutputName nodes
+    variants: MappingProxyType  # param / rule / tiers name -> its dated definitions
+    invariants: tuple
+    segments: tuple  # periods.Segment, in date order
+    cuts: tuple  # segments[i+1] starts on cuts[i]
+    defaults: MappingProxyType  # (record or None, field) -> default value
+    resolved: MappingProxyType  # nodes.key(Name or Attr) -> Symbol
+    types: MappingProxyType  # nodes.key(expr) -> type
+    field_types: MappingProxyType  # (record or None, field) -> type
+    field_index: MappingProxyType  # nodes.key(Attr) -> index of the record field
+    def_types: MappingProxyType  # param / rule / table / tiers name -> type
+    order: tuple  # params and rules, dependencies first
+    deps: MappingProxyType  # definition name -> the global names it uses
+    used: frozenset  # names referenced anywhere
+
+    @classmethod
+    def from_env(cls, env, linked) -> "Checked":
+        return cls(
+            source=env.source,
+            policy=env.policy,
+            linked=linked,
+            diagnostics=tuple(env.diagnostics),
+            symbols=_frozen(env.symbols),
+            enums=_frozen(env.enums),
+            records=_frozen(env.records),
+            input=env.input,
+            outputs=tuple(env.outputs),
+            variants=_frozen({name: tuple(v) for name, v in env.variants.items()}),
+            invariants=tuple(env.invariants),
+            segments=tuple(env.segments),
+            cuts=tuple(env.cuts),
+            defaults=_frozen(env.defaults),
+            resolved=_frozen(env.resolved),
+            types=_frozen(env.types),
+            field_types=_frozen(env.field_types),
+            field_index=_frozen(env.field_index),
+            def_types=_frozen(env.def_types),
+            order=tuple(env.order),
+            deps=_frozen({name: frozenset(d) for name, d in env.deps.items()}),
+            used=frozenset(env.used),
+        )
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    def type_of(self, expr):
+        """The checked type of an expression node."""
+        return self.types.get(n.key(expr))
+
+    def symbol_of(self, expr):
+        """What a Name or Attr node refers to (None for a loop variable's field)."""
+        return self.resolved.get(n.key(expr))
+
+    def definition(self, name: str):
+        symbol = self.symbols.get(name)
+        return symbol.node if symbol else None
+
+    def record_fields(self, record: str | None) -> tuple[n.Field, ...]:
+        if record is None:
+            return self.input.fields if self.input else ()
+        return self.records[record].fields

@@ -1,0 +1,289 @@
+"""Checked policy (`check.Checked`, with its linked provenance) -> IR (`ir.nodes.Program`).
+
+The only code that reads the checker's side tables (resolved names, types, field
+indexes) after checking: every operation is resolved here once, from operand and result
+types, and the backends read the result. `expression(env, ast)` lowers one expression
+on its own (the checker's constants pass evaluates parameters with it, on its scratch
+`CheckEnv`, which has the same tables).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from policydsl.check import types as t
+from policydsl.ir import nodes as ir
+from policydsl.syntax import nodes as n
+
+_WHOLE = (t.INT, t.MONTHS)  # values of these types are Python ints
+_ZERO = {t.MONEY: Decimal(0), t.RATIO: Decimal(0), t.NUMBER: Decimal(0), t.INT: 0, t.MONTHS: 0}
+_MONEY_SCALE = 2
+
+
+class _Builder:
+    """Lowers AST expressions of one checked policy; one instance numbers every node."""
+
+    def __init__(self, env, first_id: int = 0):
+        self.env = env
+        self.next_id = first_id
+        self.made: dict[tuple, ir.Expr] = {}  # (AST node key, loops) -> its IR node (each AST node lowered once)
+        self.loops: list[str] = []  # aggregate variables around the node being lowered
+        self.rule_scales: dict[str, int | None] = {}
+        self.constants: dict = {}
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def expr(self, e) -> ir.Expr:
+        key = (n.key(e), tuple(self.loops))
+        found = self.made.get(key)
+        if found is not None:
+            return found
+        made = self._expr(e)
+        self.made[key] = made
+        return made
+
+    def type_of(self, e):
+        return self.env.types.get(n.key(e), t.ERROR)
+
+    def _expr(self, e) -> ir.Expr:  # noqa: C901 - one dispatch over node kinds
+        env = self.env
+        type_ = self.type_of(e)
+        nid = self.new_id()  # ids in pre-order: a node is numbered before what is inside it
+        common = {"type": type_, "ast": e}
+        match e:
+            case n.Literal(value=value):
+                return ir.Const(id=nid, value=value, scale=_scale_of(value), **common)
+            case n.Name(id=name):
+                if name in self.loops:
+                    depth = len(self.loops) - self.loops[::-1].index(name)
+                    return ir.Loop(id=nid, depth=depth, name=name, **common)
+                symbol = env.resolved[n.key(e)]
+                if symbol.kind == "member":
+                    return ir.Const(id=nid, value=symbol.value, **common)
+                if symbol.kind == "input":
+                    return ir.Input(id=nid, index=symbol.index, name=name, scale=_scale_of_fact(type_), **common)
+                scale = self.rule_scales.get(name) if symbol.kind == "rule" else _scale_of(self.constants.get(name))
+                return ir.Ref(id=nid, kind=symbol.kind, name=name, scale=scale, **common)
+            case n.Attr(obj=obj, field=field):
+                symbol = env.resolved.get(n.key(e))
+                if symbol is not None and symbol.kind == "member":
+                    return ir.Const(id=nid, value=symbol.value, **common)
+                record = self.expr(obj)
+                return ir.Field(id=nid, record=record, index=int(env.field_index[n.key(e)]), name=field, scale=_scale_of_fact(type_), **common)
+            case n.Index(obj=obj, key=key):
+                table = env.resolved[n.key(obj)].name
+                rows = self.constants.get(table)
+                scale = _max(*(_scale_of(v) for v in (*rows.values(), rows.default) if v is not None)) if rows else None
+                return ir.Lookup(id=nid, table=table, key=self.expr(key), scale=scale, fails=("R403",), **common)
+            case n.Unary(op="-", operand=operand):
+                x = self.expr(operand)
+                return ir.Negate(id=nid, operand=x, scale=x.scale, fails=_arith_fails(type_), **common)
+            case n.Unary(op="not", operand=operand):
+                return ir.Not(id=nid, operand=self.expr(operand), **common)
+            case n.Binary(op="and" | "or" as op, left=left, right=right):
+                return ir.Logic(id=nid, op=op, left=self.expr(left), right=self.expr(right), **common)
+            case n.Binary(op="+" | "-" as op, left=left, right=right) if t.DATE in (self.type_of(left), self.type_of(right)):
+                date, months = (left, right) if self.type_of(left) == t.DATE else (right, left)
+                return ir.ShiftDate(
+                    id=nid, date=self.expr(date), months=self.expr(months), sign=-1 if op == "-" else 1, fails=("R402",), **common
+                )
+            case n.Binary(op="/", left=left, right=right):
+                return ir.Divide(id=nid, left=self.expr(left), right=self.expr(right), fails=("R401", "R408"), **common)
+            case n.Binary(op="*", left=left, right=right) if type_ in _WHOLE:
+                return ir.WholeProduct(id=nid, left=self.expr(left), right=self.expr(right), scale=0, fails=("R407",), **common)
+            case n.Binary(op="*", left=left, right=right) if type_ == t.NUMBER and {self.type_of(left), self.type_of(right)} <= {t.INT, t.NUMBER}:
+                a, b = self.expr(left), self.expr(right)
+                return ir.NumberProduct(id=nid, left=a, right=b, scale=_add(a.scale, b.scale), fails=("R407", "R408"), **common)
+            case n.Binary(op="+" | "-" | "*" as op, left=left, right=right):
+                a, b = self.expr(left), self.expr(right)
+                scale = _add(a.scale, b.scale) if op == "*" else _max(a.scale, b.scale)
+                if type_ in _WHOLE:
+                    return ir.WholeArith(id=nid, op=op, left=a, right=b, scale=0, **common)
+                return ir.Arith(id=nid, op=op, left=a, right=b, scale=scale, fails=("R408",), **common)
+            case n.Binary(op=op, left=left, right=right):
+                return ir.Compare(id=nid, op=op, left=self.expr(left), right=self.expr(right), **common)
+            case n.Member(element=element, container=container, negated=negated):
+                return ir.Member(id=nid, element=self.expr(element), container=self.expr(container), negated=negated, **common)
+            case n.SetLiteral(items=items):
+                lowered = tuple(self.expr(item) for item in items)
+                if all(isinstance(item, ir.Const) for item in lowered):
+                    return ir.Const(id=nid, value=frozenset(item.value for item in lowered), **common)
+                return ir.SetOf(id=nid, items=lowered, **common)
+            case n.Call(func="round", args=(value, mode)):
+                return ir.Round(id=nid, value=self.expr(value), mode=mode.id, scale=_MONEY_SCALE, fails=("R408",), **common)
+            case n.Call(func="clamp", args=(value, low, high)):
+                x, lo, hi = self.expr(value), self.expr(low), self.expr(high)
+                return ir.Clamp(id=nid, value=x, low=lo, high=hi, scale=_max(x.scale, lo.scale, hi.scale), **common)
+            case n.Call(func="min" | "max" as func, args=args):
+                lowered = tuple(self.expr(a) for a in args)
+                return ir.MinMax(id=nid, func=func, args=lowered, scale=_max(*(a.scale for a in lowered)), **common)
+            case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper):
+                return ir.Tiers(id=nid, schedule=schedule, lower=self.expr(lower), upper=self.expr(upper), fails=("R408",), **common)
+            case n.Aggregate(kind=kind, var=var, source=source, body=body, where=where):
+                lowered_source = self.expr(source)
+                self.loops.append(var)
+                try:
+                    lowered_body = self.expr(body) if body is not None else None
+                    lowered_where = self.expr(where) if where is not None else None
+                finally:
+                    self.loops.pop()
+                zero = _ZERO[type_] if kind in ("sum", "count") else None
+                scale = (lowered_body.scale if lowered_body is not None else None) if kind == "sum" else 0
+                return ir.Aggregate(
+                    id=nid, kind=kind, depth=len(self.loops) + 1, var=var, source=lowered_source, body=lowered_body,
+                    where=lowered_where, zero=zero, scale=scale if kind in ("sum", "count") else None,
+                    fails=("R408",) if kind == "sum" and type_ not in _WHOLE else (), **common,
+                )
+            case n.Conditional(branches=branches):
+                lowered = tuple(
+                    ir.Branch(self.expr(b.condition) if b.condition is not None else None, self.expr(b.value), ast=b) for b in branches
+                )
+                return ir.Choose(id=nid, branches=lowered, scale=_max(*(b.value.scale for b in lowered)), **common)
+        raise AssertionError(f"cannot lower {type(e).__name__} to the IR")
+
+
+def _scale_of_fact(type_) -> int | None:
+    """The scale of a claim's value: whole numbers 0, money to the fen (the facts reader
+    refuses fractions of a fen), anything else unknown."""
+    return 0 if type_ in _WHOLE else (_MONEY_SCALE if type_ == t.MONEY else None)
+
+
+def _scale_of(value) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return 0
+    if isinstance(value, Decimal) and value.is_finite():
+        return max(0, -value.as_tuple().exponent)
+    return None
+
+
+def _add(*scales):
+    return None if any(s is None for s in scales) else sum(scales)
+
+
+def _max(*scales):
+    return None if not scales or any(s is None for s in scales) else max(scales)
+
+
+def _arith_fails(type_) -> tuple[str, ...]:
+    return () if type_ in _WHOLE else ("R408",)
+
+
+def expression(env, ast) -> ir.Expr:
+    """One expression of a checked policy, lowered on its own (ids from 1)."""
+    return _Builder(env).expr(ast)
+
+
+# ---- the program ---------------------------------------------------------------------------
+
+
+def from_checked(env) -> ir.Program:
+    """The IR of a checked policy without errors: definitions with provenance, and each
+    time segment's rules and invariants with every operation resolved."""
+    builder = _Builder(env)
+    rule_order = [name for name in env.order if env.symbols[name].kind == "rule"]
+    outputs = tuple(o.name for o in env.outputs)
+    segments = []
+    for index, segment in enumerate(env.segments):
+        if not segment.in_force:
+            segments.append(
+                ir.Segment(index, segment.start, segment.end, (), (), {}, dict(segment.active), dict(segment.rows), tuple(segment.missing), segment.outside, segment.describe())
+            )
+            continue
+        builder.constants = segment.constants
+        builder.rule_scales = {}
+        rules = []
+        for slot, name in enumerate(rule_order):
+            definition = segment.active[name]
+            body = builder.expr(definition.body)
+            builder.rule_scales[name] = body.scale
+            annotations = definition.annotations
+            rules.append(
+                ir.Rule(
+                    name, slot, env.def_types[name], body, name in outputs,
+                    reasons=n.annotation_texts(annotations, "because"),
+                    citations=n.annotation_texts(annotations, "cite"),
+                    reason_codes=n.annotation_texts(annotations, "reason"),
+                    validity=definition.validity,
+                    ast=definition,
+                )
+            )
+        invariants = tuple(
+            ir.Invariant(invariant.name, number, builder.expr(invariant.condition), ast=invariant)
+            for number, invariant in enumerate(env.invariants)
+        )
+        segments.append(
+            ir.Segment(index, segment.start, segment.end, tuple(rules), invariants, dict(segment.constants), dict(segment.active), dict(segment.rows), period=segment.describe())
+        )
+    as_of = env.policy.header.as_of
+    records = {None: env.record_fields(None), **{name: record.fields for name, record in env.records.items()}}
+    return ir.Program(
+        name=env.source.name,
+        title=env.policy.title,
+        version=env.policy.version,
+        inputs=tuple((f.name, env.field_types[(None, f.name)]) for f in env.record_fields(None)),
+        outputs=outputs,
+        definitions=_definitions(env),
+        segments=tuple(segments),
+        cuts=tuple(env.cuts),
+        as_of_index=env.symbols[as_of].index if as_of and as_of in env.symbols else None,
+        records=records,
+        field_types=dict(env.field_types),
+        defaults=dict(env.defaults),
+    )
+
+
+def _definitions(env) -> dict:
+    found = {}
+    for name, symbol in env.symbols.items():
+        if symbol.kind not in ("input", "param", "table", "tiers", "rule"):
+            continue
+        type_ = env.field_types.get((None, name)) if symbol.kind == "input" else env.def_types.get(name)
+        found[name] = ir.Definition(name, symbol.kind, type_, provenance(env.linked, name, symbol.kind), ast=symbol.node)
+    return found
+
+
+def provenance(linked, name: str, kind: str) -> tuple[ir.Origin, ...]:
+    """Every policy along `extends`, parent first, that defined or overrode `name`.
+
+    Walks the chain of linked policies: at each level, a definition of `name` whose origin is
+    that level's own file was written there (`defines` if no parent had it, else `overrides`).
+    """
+    if linked is None:
+        return ()
+    levels = []
+    level = linked
+    while level is not None:
+        levels.append(level)
+        level = level.parent
+    origins: list[ir.Origin] = []
+    if kind == "input":  # fields are merged into one input: each field's own span names its file
+        for definition in _named(linked.policy, name, kind):
+            field = next(f for f in definition.fields if f.name == name)
+            return (ir.Origin(field.span.source.name, "defines", field.span),)
+    for level in reversed(levels):  # the root policy first
+        own_file = level.chain[0]
+        for definition in _named(level.policy, name, kind):
+            origin = level.origins.get(id(definition))
+            if origin is None or origin.file != own_file or origin.status == "inherited":
+                continue
+            role = "overrides" if origin.status == "overridden" else "defines"
+            span = origin.at if origin.at is not None else n.name_span(definition)
+            origins.append(ir.Origin(own_file, role, span))
+            break
+    return tuple(origins)
+
+
+def _named(policy: n.PolicyFile, name: str, kind: str):
+    for definition in policy.definitions:
+        if kind == "input" and isinstance(definition, n.InputDef):
+            if any(f.name == name for f in definition.fields):
+                yield definition
+        elif getattr(definition, "name", None) == name and not isinstance(definition, (n.InputDef, n.OutputDef)):
+            yield definition
+
+
+__all__ = ["expression", "from_checked", "provenance"]
