@@ -24,17 +24,17 @@ class CellReader:
     (the facts reader then checks the claim as it checks JSON)."""
 
     def __init__(self, policy, columns):
-        env = policy.env
-        self.columns = [(name, tuple(name.split(".")), self._type_of(env, name)) for name in columns]
+        schema = policy.program.ir  # the IR's input schema: field types by (record, field)
+        self.columns = [(name, tuple(name.split(".")), self._type_of(schema, name)) for name in columns]
 
     @staticmethod
-    def _type_of(env, name: str):
+    def _type_of(schema, name: str):
         record: str | None = None
         type_ = None
         for part in name.split("."):
-            if record is False or (record, part) not in env.field_types:
+            if record is False or (record, part) not in schema.field_types:
                 return None  # not in the schema: passed on as written, and reported as unknown
-            type_ = env.field_types[(record, part)]
+            type_ = schema.field_types[(record, part)]
             record = type_.name if isinstance(type_, t.RecordType) else False
         return type_
 
