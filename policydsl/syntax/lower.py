@@ -324,17 +324,17 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def enum_def(self, meta, children):
         rest, annotations = self._split(children)
-        return n.EnumDef(str(rest[0]), tuple(rest[1:]), annotations, span=self._span(meta))
+        return n.EnumDef(str(rest[0]), tuple(rest[1:]), annotations, span=self._span(meta), name_span=self._tspan(rest[0]))
 
     @v_args(meta=True)
     def field(self, meta, children):
         name, type_ref, default = children
-        return n.Field(str(name), type_ref, default, span=self._span(meta))
+        return n.Field(str(name), type_ref, default, span=self._span(meta), name_span=self._tspan(name))
 
     @v_args(meta=True)
     def record_def(self, meta, children):
         rest, annotations = self._split(children)
-        return n.RecordDef(str(rest[0]), tuple(rest[1:]), annotations, span=self._span(meta))
+        return n.RecordDef(str(rest[0]), tuple(rest[1:]), annotations, span=self._span(meta), name_span=self._tspan(rest[0]))
 
     @v_args(meta=True)
     def input_def(self, meta, children):
@@ -346,7 +346,8 @@ class _Lower(Transformer):
         rest, annotations = self._split(children)
         name, type_ref, value, validity, bound = rest
         return n.ParamDef(
-            str(name), type_ref, value, annotations, validity=validity, bound=str(bound) if bound else None, span=self._span(meta)
+            str(name), type_ref, value, annotations, validity=validity, bound=str(bound) if bound else None, span=self._span(meta),
+            name_span=self._tspan(name),
         )
 
     @v_args(meta=True)
@@ -365,14 +366,14 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def table_row(self, meta, children):
         rest, annotations = self._split(children)
-        (key, _key_span), value, validity = rest
-        return n.TableRow(key, value, annotations, validity=validity, span=self._span(meta))
+        (key, key_span), value, validity = rest
+        return n.TableRow(key, value, annotations, validity=validity, span=self._span(meta), key_span=key_span)
 
     @v_args(meta=True)
     def table_def(self, meta, children):
         rest, annotations = self._split(children)
         name, key_type, value_type, *rows = rest
-        return n.TableDef(str(name), key_type, value_type, tuple(rows), annotations, span=self._span(meta))
+        return n.TableDef(str(name), key_type, value_type, tuple(rows), annotations, span=self._span(meta), name_span=self._tspan(name))
 
     @v_args(meta=True)
     def bounded_band(self, meta, children):
@@ -389,7 +390,7 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def tiers_def(self, meta, children):
         rest, annotations = self._split(children)
-        return n.TiersDef(str(rest[0]), tuple(rest[2:]), annotations, validity=rest[1], span=self._span(meta))
+        return n.TiersDef(str(rest[0]), tuple(rest[2:]), annotations, validity=rest[1], span=self._span(meta), name_span=self._tspan(rest[0]))
 
     @v_args(meta=True)
     def plain_body(self, meta, children):
@@ -404,13 +405,13 @@ class _Lower(Transformer):
             expr, *trailing = body
             annotations += tuple(trailing)
             body = expr
-        return n.RuleDef(str(name), type_ref, body, annotations, validity=validity, span=self._span(meta))
+        return n.RuleDef(str(name), type_ref, body, annotations, validity=validity, span=self._span(meta), name_span=self._tspan(name))
 
     @v_args(meta=True)
     def invariant_def(self, meta, children):
         rest, annotations = self._split(children)
         name, condition = rest
-        return n.InvariantDef(str(name), condition, annotations, span=self._span(meta))
+        return n.InvariantDef(str(name), condition, annotations, span=self._span(meta), name_span=self._tspan(name))
 
     @v_args(meta=True)
     def modified(self, meta, children):
@@ -432,17 +433,21 @@ class _Lower(Transformer):
         return n.OutputDef(names, span=self._span(meta))
 
     # Header clauses lower to (field, value) pairs that `header` gathers.
-    def version(self, children):
-        return ("version", self._text(children[0]), None)
+    @v_args(meta=True)
+    def version(self, meta, children):
+        return ("version", self._text(children[0]), None, self._span(meta))
 
-    def region(self, children):
-        return ("region", self._text(children[0]), self._text(children[1]) if children[1] is not None else None)
+    @v_args(meta=True)
+    def region(self, meta, children):
+        return ("region", self._text(children[0]), self._text(children[1]) if children[1] is not None else None, self._span(meta))
 
-    def effective(self, children):
-        return ("effective", children[0], None)
+    @v_args(meta=True)
+    def effective(self, meta, children):
+        return ("effective", children[0], None, self._span(meta))
 
-    def as_of(self, children):
-        return ("as_of", str(children[0]), self._tspan(children[0]))
+    @v_args(meta=True)
+    def as_of(self, meta, children):
+        return ("as_of", str(children[0]), self._tspan(children[0]), self._span(meta))
 
     @v_args(meta=True)
     def implements(self, meta, children):
@@ -453,21 +458,23 @@ class _Lower(Transformer):
             self._date_token(issued) if issued is not None else None,
             span=self._span(meta),
         )
-        return ("documents", document, None)
+        return ("documents", document, None, self._span(meta))
 
     @v_args(meta=True)
     def extends(self, meta, children):
-        return ("extends", self._text(children[0]), self._span(meta))
+        return ("extends", self._text(children[0]), self._span(meta), self._span(meta))
 
     @v_args(meta=True)
     def header(self, meta, children):
         fields: dict = {"title": self._text(children[0]), "documents": ()}
-        for field, value, extra in children[1:]:
+        clauses = [("title", self._tspan(children[0]))]
+        for field, value, extra, clause_span in children[1:]:
+            clauses.append((field, clause_span))
             if field == "documents":
                 fields["documents"] += (value,)
                 continue
             if field in fields:
-                self._error("P116", f"the header states `{field.replace('_', ' ')}` twice", self._span(meta))
+                self._error("P116", f"the header states `{field.replace('_', ' ')}` twice", clause_span)
             fields[field] = value
             if field == "region":
                 fields["region_name"] = extra
@@ -475,6 +482,7 @@ class _Lower(Transformer):
                 fields["extends_span"] = extra
             elif field == "as_of":
                 fields["as_of_span"] = extra
+        fields["clause_spans"] = tuple(clauses)
         return fields
 
     @v_args(meta=True)

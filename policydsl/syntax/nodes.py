@@ -20,6 +20,11 @@ def _span():
     return attrs.field(eq=False, repr=False, kw_only=True)
 
 
+def _name_span():
+    """Where a definition's name is written (kept at lowering: nothing searches the text for it)."""
+    return attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
 def _nid():
     """A node's id: numbered by `number_nodes` when the file is lowered, in text order,
     so the same text gives the same ids in any process (and through the AST cache)."""
@@ -254,6 +259,7 @@ class EnumDef:
     final: bool = _modifiers()
     span: Span = _span()
     nid: int = _nid()
+    name_span: Span | None = _name_span()
 
 
 @node
@@ -265,6 +271,7 @@ class Field:
     default: "Expr | None"
     span: Span = _span()
     nid: int = _nid()
+    name_span: Span | None = _name_span()
 
 
 @node
@@ -274,6 +281,7 @@ class RecordDef:
     annotations: tuple[Annotation, ...]
     span: Span = _span()
     nid: int = _nid()
+    name_span: Span | None = _name_span()
 
 
 @node
@@ -301,6 +309,7 @@ class ParamDef:
     final: bool = _modifiers()
     span: Span = _span()
     nid: int = _nid()
+    name_span: Span | None = _name_span()
 
 
 @node
@@ -313,6 +322,7 @@ class TableRow:
     validity: Validity | None = _validity()
     span: Span = _span()
     nid: int = _nid()
+    key_span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)  # where the key is written
 
 
 @node
@@ -328,6 +338,7 @@ class TableDef:
     final: bool = _modifiers()
     span: Span = _span()
     nid: int = _nid()
+    name_span: Span | None = _name_span()
 
 
 @node
@@ -354,6 +365,7 @@ class TiersDef:
     final: bool = _modifiers()
     span: Span = _span()
     nid: int = _nid()
+    name_span: Span | None = _name_span()
 
 
 @node
@@ -369,6 +381,7 @@ class RuleDef:
     final: bool = _modifiers()
     span: Span = _span()
     nid: int = _nid()
+    name_span: Span | None = _name_span()
 
 
 @node
@@ -394,6 +407,7 @@ class InvariantDef:
     annotations: tuple[Annotation, ...]
     span: Span = _span()
     nid: int = _nid()
+    name_span: Span | None = _name_span()
 
 
 Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | InvariantDef
@@ -422,6 +436,7 @@ class Header:
     extends: str | None = None
     extends_span: Span | None = attrs.field(default=None, eq=False, repr=False)
     as_of_span: Span | None = attrs.field(default=None, eq=False, repr=False)
+    clause_spans: tuple = attrs.field(default=(), eq=False, repr=False)  # (clause, span) for each header clause written
 
 
 @node
@@ -465,7 +480,7 @@ def number_nodes(policy: "PolicyFile") -> None:
         counter += 1
         object.__setattr__(item, "nid", counter)
         for field in reversed(attrs.fields(type(item))):
-            if field.name not in ("span", "nid"):
+            if field.name != "nid" and not field.name.endswith("span") and field.name != "clause_spans":
                 value = getattr(item, field.name)
                 if isinstance(value, tuple) or attrs.has(type(value)):
                     stack.append(value)
@@ -519,7 +534,11 @@ def children(expr) -> tuple:
 
 
 def name_span(definition) -> Span:
-    """The span of a definition's name: diagnostics about a definition point there."""
+    """The span of a definition's name: diagnostics about a definition point there. Kept at
+    lowering; a node built by hand (no `name_span`) falls back to finding the name in its text."""
+    kept = getattr(definition, "name_span", None)
+    if kept is not None:
+        return kept
     span = definition.span
     name = getattr(definition, "name", None)
     if not name:
