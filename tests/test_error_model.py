@@ -202,7 +202,17 @@ def test_evaluation_error_gives_a_diagnostic_and_keeps_its_text():
     assert str(EvaluationError("x", "r")) == "x (rule `r`)"
     assert diagnostics_of(error) == [error.diagnostic]
     assert diagnostics_of(PolicyError([Diagnostic("L500", "gone")])) == [Diagnostic("L500", "gone")]
-    assert diagnostics_of(policydsl.PolicydslError("other")) == []
+    assert diagnostics_of(policydsl.PolicydslError("other")) == [Diagnostic("U600", "other")]
+
+
+def test_usage_errors_are_diagnostics_too():
+    from policydsl.link.regions import RegionError
+    from policydsl.tools.claims_io import OutputError, UsageError
+
+    for error, code in [(UsageError("x.jsonl: no such file"), "U600"), (OutputError("disk full"), "U601"), (RegionError("no policy"), "U602")]:
+        (diagnostic,) = diagnostics_of(error)
+        assert (diagnostic.code, diagnostic.message, diagnostic.stage.value) == (code, str(error), "usage")
+        assert to_json(diagnostic)["code"] == code
 
 
 def test_evaluation_errors_from_a_real_claim():

@@ -4,7 +4,7 @@ Takes nothing; gives `CODES` (code -> `Code`: stage, title, explanation, hint), 
 (one per code letter, in page order), `stage_of(code)`, `lookup(code)` and `page()`, the
 text of docs/diagnostics.md. A code is a letter and three digits: P1xx parse, C2xx check,
 W2xx warnings found while checking (the policy still loads), F3xx claim facts,
-R4xx evaluation, L5xx loading; U is kept for usage codes, none given yet.
+R4xx evaluation, L5xx loading, U6xx usage (errors of the command, not of a policy or claim).
 
 `python -m policydsl.diagnostics.codes` writes docs/diagnostics.md from this registry;
 `--check` exits 1 if the file is not what the registry gives (edit here, not there).
@@ -498,6 +498,36 @@ _ALL: tuple[Code, ...] = (
         "`eval --region`: a `*.policy` link in the policies folder leads out of the folder; the file is skipped "
         "with a warning.",
         "copy the policy into the folder instead of linking to it",
+    ),
+    Code(
+        "U600", "a file or argument cannot be used",
+        "A file the command was given is missing or unreadable, an output would overwrite its input, or the "
+        "arguments do not fit together. The command stops before it reads any claim (exit 2).",
+        "see `policydsl COMMAND --help`",
+    ),
+    Code(
+        "U601", "the output could not be written",
+        "Writing the output failed part-way (disk full, an I/O error, standard output closed). The message says "
+        "what the output holds so far (exit 74).",
+        "free space or fix the output, and run again",
+    ),
+    Code(
+        "U602", "no policy for the region and day",
+        "`eval --region`: no policy of that region is in force on the day, or no policy names the region, or "
+        "there is no policies folder.",
+        "check the region code and the date; `--policies DIR` names the folder",
+    ),
+    Code(
+        "U603", "a tests file has the wrong shape",
+        "A `*.tests.json` file cannot be read, or is not `{\"tests\": [...]}` with a name, a claim and `expect` "
+        "or `expect_error` in each test.",
+        "compare with a tests file beside a bundled policy",
+    ),
+    Code(
+        "U604", "a file cannot be formatted",
+        "`policydsl fmt`: the file does not parse (fix the errors `policydsl check` shows first), or formatting "
+        "would change what it means (a bug in the formatter: please report it).",
+        "run `policydsl check FILE`",
     ),
 )
 

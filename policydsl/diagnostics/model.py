@@ -72,7 +72,14 @@ def sort_key(diagnostic: Diagnostic):
 
 
 class PolicydslError(Exception):
-    """Base of every error policydsl raises on purpose; never a host exception."""
+    """Base of every error policydsl raises on purpose; never a host exception.
+
+    `code` is the registered code of an error that carries no diagnostics of its own (usage
+    errors): `diagnostics_of` turns it into one `Diagnostic`, so every error can be rendered
+    and written as JSON the same way.
+    """
+
+    code = "U600"
 
 
 class PolicyError(PolicydslError):
@@ -139,4 +146,6 @@ def diagnostics_of(error: PolicydslError) -> list[Diagnostic]:
     any other PolicydslError has none."""
     if isinstance(error, (PolicyError, FactsError, EvaluationError)):
         return list(error.diagnostics)
+    if isinstance(error, PolicydslError):
+        return [Diagnostic(error.code, str(error), getattr(error, "span", None))]
     return []

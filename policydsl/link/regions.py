@@ -45,7 +45,9 @@ class PolicyInfo:
 
 
 class RegionError(PolicydslError, LookupError):
-    """No policy of a region is in force on a day (or there is no such region)."""
+    """No policy of a region is in force on a day (or there is no such region), U602."""
+
+    code = "U602"
 
 
 class RegionIndex(list):

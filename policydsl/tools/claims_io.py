@@ -22,16 +22,21 @@ from typing import Iterator
 
 from policydsl.backends.facts import JSON_DECODER, NonFinite
 from policydsl.backends.facts import loads as json_loads
-from policydsl.tools.decide import claim_id_of  # noqa: F401 - the one claim-id rule, named here for the readers of claims
+from policydsl.backends.facts import claim_id_of  # noqa: F401 - the one claim-id rule, named here for the readers of claims
+from policydsl.diagnostics.model import PolicydslError
 
 
-class UsageError(Exception):
-    """A file the user named cannot be used at all (missing, unreadable)."""
+class UsageError(PolicydslError):
+    """A file the user named cannot be used at all (missing, unreadable), U600."""
+
+    code = "U600"
 
 
-class OutputError(Exception):
-    """The output could not be written (disk full, an I/O error, standard output closed):
+class OutputError(PolicydslError):
+    """The output could not be written (disk full, an I/O error, standard output closed), U601:
     the run stops; the message says what happened and what the output holds."""
+
+    code = "U601"
 
 
 def write_problem(error: Exception, name: str) -> str:

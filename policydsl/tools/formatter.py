@@ -51,7 +51,9 @@ WIDTH = 100
 
 
 class FormatError(PolicydslError):
-    """A file cannot be formatted (it does not parse), or formatting would change it (a bug)."""
+    """A file cannot be formatted (it does not parse), or formatting would change it (a bug), U604."""
+
+    code = "U604"
 
 
 # ---- laying documents out: a small Wadler/Prettier pretty printer ---------------------------

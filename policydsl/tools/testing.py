@@ -35,7 +35,9 @@ SUFFIX = ".tests.json"
 
 
 class TestFileError(PolicydslError):
-    """A tests file cannot be read or does not have the expected shape."""
+    """A tests file cannot be read or does not have the expected shape, U603."""
+
+    code = "U603"
 
     __test__ = False  # not a pytest test class
 
