@@ -88,3 +88,12 @@ def test_the_dump_shows_each_kind_of_node():
         "Loop(a, depth 1) Line",
     ]:
         assert expected in text, expected
+
+
+def test_show_ir_prints_the_dump(monkeypatch):
+    """`policydsl show --ir POLICY` is the command line's way to the same text."""
+    monkeypatch.chdir(ROOT)
+    path = "policies/example/resident-2025.policy"
+    shown = subprocess.run([sys.executable, "-m", "policydsl", "show", "--ir", path], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.rstrip("\n") == render(policydsl.load(path)).rstrip("\n")

@@ -133,12 +133,17 @@ def _failed_at(lowered: ir.Expr, error: Exception) -> ir.Expr | None:
 
 
 def compute_constants(env: CheckEnv) -> None:
-    """Fill `segment.constants` for every usable segment, then check the values."""
-    reported: set[tuple[int, str]] = set()
+    """Fill `segment.constants` for every usable segment, then check the values.
+
+    Reads `order`, `symbols`, `types`, `resolved`, `def_types`, `ill_typed`, `deps`, `segments`,
+    `bounds`; adds each segment's `constants` and `defaults`. Evaluates with the reference
+    interpreter (`backends/interpreter.py`) over the IR of each expression.
+    """
+    reported: set[tuple] = set()
 
     def report(code: str, message: str, node, hint: str | None = None) -> None:
-        if (id(node), code) not in reported:
-            reported.add((id(node), code))
+        if (n.key(node), code) not in reported:
+            reported.add((n.key(node), code))
             env.error(code, message, node.span, hint=hint)
 
     with decimal.localcontext(numbers.EXACT):
