@@ -297,17 +297,15 @@ class Policy:
         return EvaluationError(message, None, invariant.span, code="R406")
 
     def _locate_failure(self, error: Exception, inputs: tuple, segment: int) -> EvaluationError:
-        """The error of the fast path, at the failing sub-expression (from the program's
-        line table); without a position there, a traced re-run names the rule."""
-        rule, node = self.program.locate(error)
-        if rule is not None or node is not None:
-            return self._failure(error, rule, node)
+        """The error of the fast path, located: the claim is run again traced, whose helpers
+        name the failing node (the fast path keeps no position, to stay fast); if that run
+        does not fail, the fast path's own line in the line table says where."""
         steps: list = []
         try:
             self.program.traced[segment](inputs, steps)
         except _FAILURES as again:
             return self._failure(again, *self._traced_place(again, steps))
-        return EvaluationError("evaluation failed")
+        return self._failure(error, *self.program.locate(error))
 
     def _traced_place(self, error: Exception, steps: list):
         """(rule, node) of a traced run that stopped after `len(steps)` rules."""

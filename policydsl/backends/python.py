@@ -17,8 +17,8 @@ segment (`Program.work`), checked before a claim runs (R409).
 Debuggable: a top-level `when` chain becomes `if`/`elif` (any number of branches); the
 source of each segment is registered with `linecache` under its own file name, and
 `Program.lines` maps each generated line to the IR nodes written on it, so a run-time
-error is traced back to the failing sub-expression (`Program.locate`). Helpers that can
-fail are given the IR node's id.
+error is traced back to the failing sub-expression (`Program.locate`). In the traced
+variant, helpers that can fail are given the IR node's id.
 
 Two functions per segment: `run` (fast, no trace) and `run_traced` (records typed events,
 `runtime/trace.py`, for each branch, row, tier slice and list element).
@@ -149,6 +149,12 @@ class _Writer:
     def name_of(self, name: str) -> str:
         return self.shared["mangled"][name]
 
+    def at(self, e: ir.Expr) -> str:
+        """The node-id argument of a helper that can fail, in the traced variant only: the fast
+        variant stays as lean as hand-written code, and a claim that fails there is run again
+        traced to be located (`api.Policy._locate_failure`)."""
+        return f", {int(e.id)}" if self.traced else ""
+
     # ---- expressions
 
     def expr(self, e: ir.Expr) -> str:  # noqa: C901 - one dispatch over node kinds
@@ -176,13 +182,13 @@ class _Writer:
             case ir.Logic(op=op, left=left, right=right):
                 return f"({self.expr(left)} {_known(_LOGIC, op, 'operator')} {self.expr(right)})"
             case ir.ShiftDate(date=date, months=months, sign=sign):
-                return f"_add_months({self.expr(date)}, {'-' if sign < 0 else ''}{self.expr(months)}, {int(e.id)})"
+                return f"_add_months({self.expr(date)}, {'-' if sign < 0 else ''}{self.expr(months)}{self.at(e)})"
             case ir.Divide(left=left, right=right):
-                return f"_divide({self.expr(left)}, {self.expr(right)}, {int(e.id)})"
+                return f"_divide({self.expr(left)}, {self.expr(right)}{self.at(e)})"
             case ir.WholeProduct(left=left, right=right):
-                return f"_int_product({self.expr(left)}, {self.expr(right)}, {int(e.id)})"
+                return f"_int_product({self.expr(left)}, {self.expr(right)}{self.at(e)})"
             case ir.NumberProduct(left=left, right=right):
-                return f"_number_product({self.expr(left)}, {self.expr(right)}, {int(e.id)})"
+                return f"_number_product({self.expr(left)}, {self.expr(right)}{self.at(e)})"
             case ir.Arith(op=op, left=left, right=right) | ir.WholeArith(op=op, left=left, right=right):
                 return f"({self.expr(left)} {_known(_ARITH, op, 'operator')} {self.expr(right)})"
             case ir.Compare(op=op, left=left, right=right):
