@@ -223,7 +223,7 @@ class _Writer:
     def branch_value(self, choose: ir.Choose, index: int, branch: ir.Branch) -> str:
         value = self.expr(branch.value)
         if self.traced:
-            return f"(_e.append(_Branch({self.trace_id(choose)}, {int(index)})) or {value})"
+            return f"(_e.append(_new(_Branch, ({self.trace_id(choose)}, {int(index)}))) or {value})"
         return value
 
     def zero(self, e: ir.Aggregate) -> str:
@@ -258,7 +258,7 @@ class _Writer:
                 else:
                     self.emit(f"{indent}{'if' if index == 0 else 'elif'} {self.expr(branch.condition)}:", branch.condition)
                 if self.traced:
-                    self.emit(f"{indent}    _e.append(_Branch({self.trace_id(body)}, {int(index)}))")
+                    self.emit(f"{indent}    _e.append(_new(_Branch, ({self.trace_id(body)}, {int(index)})))")
                 self.assign(target, branch.value, indent + "    ")
             return
         if self.traced or not (isinstance(body, ir.Aggregate) and body.kind in ("sum", "count")):
@@ -361,6 +361,7 @@ _RUNTIME = {
     "_violated": runtime.invariant_violated,
     "_Branch": trace.Branch,
     "_Step": trace.Step,
+    "_new": trace.new,
 }
 
 
@@ -385,7 +386,7 @@ def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inpu
                 writer.line_nodes[len(writer.lines)] = (rule.name, (rule.body,))
                 writer.emit(line)
             if traced:
-                writer.emit(f"    steps.append(_Step({int(rule.slot)}, {target}, _e))")
+                writer.emit(f"    steps.append(_new(_Step, ({int(rule.slot)}, {target}, _e)))")
         writer.rule = None
         if traced:
             writer.emit("    _e = []")

@@ -17,7 +17,7 @@ import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 from policydsl.runtime import numbers
-from policydsl.runtime.trace import Element, Lookup, Slice, Tiers
+from policydsl.runtime.trace import Element, Lookup, Slice, Tiers, new
 from policydsl.diagnostics.model import EvaluationError
 
 FEN = Decimal("0.01")
@@ -121,7 +121,7 @@ class Table(dict):
 
 def traced_lookup(events: list, node_id: int, table: Table, key):
     value = table[key]
-    events.append(Lookup(node_id, key, value))
+    events.append(new(Lookup, (node_id, key, value)))
     return value
 
 
@@ -134,13 +134,13 @@ def traced_tiers(events: list, node_id: int, bands, lower, upper):
         if high > low:
             paid = (high - low) * rate
             total += paid
-            slices.append(Slice(band_index, low, high, rate, paid))
-    events.append(Tiers(node_id, lower, upper, tuple(slices)))
+            slices.append(new(Slice, (band_index, low, high, rate, paid)))
+    events.append(new(Tiers, (node_id, lower, upper, tuple(slices))))
     return total
 
 
 def traced_element(events: list, node_id: int, index: int, value):
-    events.append(Element(node_id, index, value))
+    events.append(new(Element, (node_id, index, value)))
     return value
 
 

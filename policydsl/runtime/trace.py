@@ -8,127 +8,98 @@ table `Lookup`, a tier schedule applied (`Tiers`, with the `Slice` each band pai
 (a key into `Program.traced_nodes`, the AST node), so consumers (explain/, coverage,
 impact) read the trace by attribute and join it with the AST, never by position or text.
 
-Generated code creates `Branch` and `Step` (as `_Branch(node, index)`, `_Step(rule,
-value, events)`); `runtime.helpers` creates the others. They are made for every traced
-evaluation, so they are small frozen `__slots__` classes rather than attrs classes (about
-a third cheaper to create): equal by type and fields, hashable when their fields are, and
-they match by position in `match` (`case Branch(node, index)`).
+They are made by the dozen for every traced evaluation, so each is a tuple subclass with
+named, read-only fields: frozen, slotless, equal by type and fields, hashable when its
+fields are, matching by position or name in `match` (`case Branch(node, index)`).
+`Branch(node, index)` builds one for people; the hot path (generated code, as
+`_new(_Branch, (node, index))`, and `runtime.helpers`) calls `new`, which is
+`tuple.__new__`: no Python-level constructor runs per event.
 """
 
 from __future__ import annotations
 
-_set = object.__setattr__
+from operator import itemgetter
+
+new = tuple.__new__  # new(Branch, (node, index)): an event without a Python-level call
 
 
-class _Event:
-    """Frozen, slotted, compared by type and fields."""
+class _Event(tuple):
+    """A frozen record: a tuple of `_fields`, read by name, compared by type and fields."""
 
     __slots__ = ()
+    _fields: tuple[str, ...] = ()
 
-    def __setattr__(self, name, value):
-        raise AttributeError(f"{type(self).__name__} is frozen")
+    def __new__(cls, *fields):
+        if len(fields) != len(cls._fields):
+            raise TypeError(f"{cls.__name__} takes {len(cls._fields)} fields ({', '.join(cls._fields)}), not {len(fields)}")
+        return tuple.__new__(cls, fields)
 
-    def __delattr__(self, name):
-        raise AttributeError(f"{type(self).__name__} is frozen")
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.__match_args__ = cls._fields
+        for index, name in enumerate(cls._fields):
+            setattr(cls, name, property(itemgetter(index), doc=f"field {index}: {name}"))
 
-    def _fields(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.__slots__)
+    def __eq__(self, other):  # an event never equals a plain tuple or another kind of event
+        return type(other) is type(self) and tuple.__eq__(self, other)
 
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._fields() == other._fields()
+    def __ne__(self, other):
+        return not self.__eq__(other)
 
     def __hash__(self):
-        return hash((type(self).__name__, *self._fields()))
+        return hash((type(self).__name__, *self))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self))
         return f"{type(self).__name__}({fields})"
 
-    def __reduce__(self):
-        return type(self), self._fields()
+    def __getnewargs__(self):
+        return tuple(self)
 
 
 class Branch(_Event):
     """Conditional `node` took its branch `index` (0-based; the last is `otherwise`)."""
 
-    __slots__ = __match_args__ = ("node", "index")
-    node: int
-    index: int
-
-    def __init__(self, node: int, index: int):
-        _set(self, "node", node)
-        _set(self, "index", index)
+    __slots__ = ()
+    _fields = ("node", "index")
 
 
 class Lookup(_Event):
     """Table look-up `node` read the row of `key` (the default row when `key` has none): `value`."""
 
-    __slots__ = __match_args__ = ("node", "key", "value")
-    node: int
-
-    def __init__(self, node: int, key, value):
-        _set(self, "node", node)
-        _set(self, "key", key)
-        _set(self, "value", value)
+    __slots__ = ()
+    _fields = ("node", "key", "value")
 
 
 class Slice(_Event):
     """The part [low, high] of the axis inside band `band` (its index), paid at `rate`: `paid`."""
 
-    __slots__ = __match_args__ = ("band", "low", "high", "rate", "paid")
-    band: int
-
-    def __init__(self, band: int, low, high, rate, paid):
-        _set(self, "band", band)
-        _set(self, "low", low)
-        _set(self, "high", high)
-        _set(self, "rate", rate)
-        _set(self, "paid", paid)
+    __slots__ = ()
+    _fields = ("band", "low", "high", "rate", "paid")
 
 
 class Tiers(_Event):
     """Tier schedule application `node` over [lower, upper]: the slices that paid, in band order."""
 
-    __slots__ = __match_args__ = ("node", "lower", "upper", "slices")
-    node: int
-    slices: tuple[Slice, ...]
-
-    def __init__(self, node: int, lower, upper, slices: tuple[Slice, ...]):
-        _set(self, "node", node)
-        _set(self, "lower", lower)
-        _set(self, "upper", upper)
-        _set(self, "slices", slices)
+    __slots__ = ()
+    _fields = ("node", "lower", "upper", "slices")
 
 
 class Element(_Event):
     """Sum or count `node` added `value` for the element at `index` of its list (an element
     its `where` leaves out records nothing); the events of that element come just before it."""
 
-    __slots__ = __match_args__ = ("node", "index", "value")
-    node: int
-    index: int
-
-    def __init__(self, node: int, index: int, value):
-        _set(self, "node", node)
-        _set(self, "index", index)
-        _set(self, "value", value)
+    __slots__ = ()
+    _fields = ("node", "index", "value")
 
 
 class Step(_Event):
     """Rule `rule` (an index into `Program.rule_names`) computed `value`; `events` in run order."""
 
-    __slots__ = __match_args__ = ("rule", "value", "events")
-    rule: int
-    events: list
-
-    def __init__(self, rule: int, value, events: list):
-        _set(self, "rule", rule)
-        _set(self, "value", value)
-        _set(self, "events", events)
+    __slots__ = ()
+    _fields = ("rule", "value", "events")
 
 
 Event = Branch | Lookup | Tiers | Element
 
-__all__ = ["Branch", "Element", "Event", "Lookup", "Slice", "Step", "Tiers"]
+__all__ = ["Branch", "Element", "Event", "Lookup", "Slice", "Step", "Tiers", "new"]
