@@ -181,6 +181,8 @@ class Policy:
         self._money_names = [self.output_names[i] for i in self._money_outputs]
         self._json_writers = [(name, values.json_writer(ty)) for name, ty in zip(self.output_names, self.output_types)]
         self.explain_cache: dict = {}  # explain.py keeps what does not depend on the claim here
+        self._one_segment = len(program.runs) == 1  # what `segment_for` would say for every claim
+        self._has_work = any(plan is not None for plan in program.work)  # nested aggregates to bound (R409)
 
     def type_of(self, name: str):
         symbol = self.env.symbols[name]
@@ -211,9 +213,9 @@ class Policy:
         setcontext(_EXACT)  # not localcontext: it copies the context, twice the cost on the hot path
         try:
             inputs = self.read_facts(facts)
-            segment = self.segment_for(inputs, as_of)
             program = self.program
-            if program.work[segment] is not None:
+            segment = 0 if self._one_segment else self.segment_for(inputs, as_of)
+            if self._has_work and program.work[segment] is not None:
                 runtime.check_work(program.work[segment], inputs)
             try:
                 raw = program.runs[segment](inputs)
