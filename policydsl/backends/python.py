@@ -65,7 +65,7 @@ class Program:
     defaults: dict[tuple[str | None, str], object]
     source: str  # the generated Python of every segment, for tests and debugging
     work: list = attrs.Factory(list)  # per segment: None, or the plan `runtime.check_work` takes
-    lines: dict = attrs.Factory(dict)  # file name -> {line number: (rule name or None, IR nodes)}
+    lines: dict = attrs.Factory(dict)  # file name -> {line number: (rule name or None, the IR expression written there)}
     nodes: dict = attrs.Factory(dict)  # IR node id -> IR node
 
     @property
@@ -88,9 +88,10 @@ class Program:
             traceback = traceback.tb_next
         if place is None:
             return None, self.nodes.get(node_id)
-        rule, candidates = place
+        rule, written = place
         if node_id is not None and node_id in self.nodes:
             return rule, self.nodes[node_id]
+        candidates = _nodes_of(written)
         code = getattr(error, "code", None) or "R408"
         message = str(error)
         failing = [c for c in candidates if code in c.fails]
@@ -117,14 +118,14 @@ class _Writer:
         self.traced = traced
         self.shared = shared  # constant slots, mangled names and traced nodes, shared by both variants
         self.lines: list[str] = []
-        self.line_nodes: dict[int, tuple] = {}  # index in self.lines -> (rule, IR nodes on the line)
+        self.line_nodes: dict[int, tuple] = {}  # index in self.lines -> (rule, what the line computes)
         self.rule: str | None = None
 
     # ---- lines and the line table
 
     def emit(self, text: str, node: ir.Expr | None = None) -> None:
         if node is not None:
-            self.line_nodes[len(self.lines)] = (self.rule, _nodes_of(node))
+            self.line_nodes[len(self.lines)] = (self.rule, node)
         self.lines.append(text)
 
     def const(self, value) -> str:
@@ -272,10 +273,23 @@ class _Writer:
         self.emit(f"{indent}    {where}{target} = {target} + {value}", body)
 
 
-def _nodes_of(e: ir.Expr) -> tuple:
-    """The nodes written on one generated line: `e` and what is inside it, innermost first
-    (a nested `Choose` is written inline too)."""
-    return tuple(reversed(list(ir.walk(e))))
+class _Whole:
+    """A line that checks a rule's whole value (R407): the rule's expression itself, not a
+    node inside it, is what failed."""
+
+    __slots__ = ("expr",)
+
+    def __init__(self, expr: ir.Expr):
+        self.expr = expr
+
+
+def _nodes_of(written) -> tuple:
+    """The nodes written on one generated line: the expression and what is inside it,
+    innermost first (a nested `Choose` is written inline too); for a whole-value check, the
+    rule's expression alone."""
+    if isinstance(written, _Whole):
+        return (written.expr,)
+    return tuple(reversed(list(ir.walk(written))))
 
 
 def _mangle(program: ir.Program) -> dict[str, str]:
@@ -383,8 +397,7 @@ def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inpu
                 writer.emit("    _e = []")
             writer.assign(target, rule.body)
             for line in _whole_bound(target, rule.type):
-                writer.line_nodes[len(writer.lines)] = (rule.name, (rule.body,))
-                writer.emit(line)
+                writer.emit(line, _Whole(rule.body))
             if traced:
                 writer.emit(f"    steps.append(_new(_Step, ({int(rule.slot)}, {target}, _e)))")
         writer.rule = None

@@ -238,52 +238,68 @@ def from_checked(env) -> ir.Program:
 
 def _definitions(env) -> dict:
     found = {}
+    chain = _Chain(env.linked)
     for name, symbol in env.symbols.items():
         if symbol.kind not in ("input", "param", "table", "tiers", "rule"):
             continue
         type_ = env.field_types.get((None, name)) if symbol.kind == "input" else env.def_types.get(name)
-        found[name] = ir.Definition(name, symbol.kind, type_, provenance(env.linked, name, symbol.kind), ast=symbol.node)
+        found[name] = ir.Definition(name, symbol.kind, type_, chain.provenance(name, symbol.kind), ast=symbol.node)
     return found
 
 
-def provenance(linked, name: str, kind: str) -> tuple[ir.Origin, ...]:
-    """Every policy along `extends`, parent first, that defined or overrode `name`.
+class _Chain:
+    """The linked policies along `extends`, the root first, each with its definitions by name
+    (indexed once, so provenance costs one look-up per level and name)."""
 
-    Walks the chain of linked policies: at each level, a definition of `name` whose origin is
-    that level's own file was written there (`defines` if no parent had it, else `overrides`).
-    """
-    if linked is None:
-        return ()
-    levels = []
-    level = linked
-    while level is not None:
-        levels.append(level)
-        level = level.parent
-    origins: list[ir.Origin] = []
-    if kind == "input":  # fields are merged into one input: each field's own span names its file
-        for definition in _named(linked.policy, name, kind):
-            field = next(f for f in definition.fields if f.name == name)
-            return (ir.Origin(field.span.source.name, "defines", field.span),)
-    for level in reversed(levels):  # the root policy first
-        own_file = level.chain[0]
-        for definition in _named(level.policy, name, kind):
+    def __init__(self, linked):
+        levels = []
+        while linked is not None:
+            levels.append(linked)
+            linked = linked.parent
+        self.levels = levels[::-1]
+        self.named = []
+        for level in self.levels:
+            by_name: dict[str, object] = {}
+            for definition in level.policy.definitions:
+                name = getattr(definition, "name", None)
+                if name is not None and not isinstance(definition, (n.InputDef, n.OutputDef)):
+                    by_name.setdefault(name, definition)
+            self.named.append(by_name)
+        self.fields = {}
+        if levels:
+            for definition in levels[0].policy.definitions:  # the effective input: every field, merged
+                if isinstance(definition, n.InputDef):
+                    for field in definition.fields:
+                        self.fields.setdefault(field.name, field)
+
+    def provenance(self, name: str, kind: str) -> tuple[ir.Origin, ...]:
+        """Every policy along `extends`, parent first, that defined or overrode `name`.
+
+        At each level, the definition of `name` whose origin is that level's own file was
+        written there (`defines`, or `overrides` when a parent had it). An input field is
+        named by its own span (fields of every level are merged into one input).
+        """
+        if kind == "input":
+            field = self.fields.get(name)
+            return (ir.Origin(field.span.source.name, "defines", field.span),) if field is not None else ()
+        origins: list[ir.Origin] = []
+        for level, by_name in zip(self.levels, self.named):
+            definition = by_name.get(name)
+            if definition is None:
+                continue
             origin = level.origins.get(id(definition))
+            own_file = level.chain[0]
             if origin is None or origin.file != own_file or origin.status == "inherited":
                 continue
             role = "overrides" if origin.status == "overridden" else "defines"
             span = origin.at if origin.at is not None else n.name_span(definition)
             origins.append(ir.Origin(own_file, role, span))
-            break
-    return tuple(origins)
+        return tuple(origins)
 
 
-def _named(policy: n.PolicyFile, name: str, kind: str):
-    for definition in policy.definitions:
-        if kind == "input" and isinstance(definition, n.InputDef):
-            if any(f.name == name for f in definition.fields):
-                yield definition
-        elif getattr(definition, "name", None) == name and not isinstance(definition, (n.InputDef, n.OutputDef)):
-            yield definition
+def provenance(linked, name: str, kind: str) -> tuple[ir.Origin, ...]:
+    """Every policy along `extends`, parent first, that defined or overrode `name`."""
+    return _Chain(linked).provenance(name, kind)
 
 
 __all__ = ["expression", "from_checked", "provenance"]
