@@ -149,9 +149,11 @@ def code_fingerprint() -> str:
 
 def _package_files(package: Path):
     """The package's own files: Python modules, the grammar and its tables (not caches)."""
-    for path in package.rglob("*"):
-        if path.suffix in (".py", ".lark", ".json") and "__pycache__" not in path.parts:
-            yield path
+    for folder, subfolders, files in os.walk(package):
+        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+        for name in files:
+            if name.endswith((".py", ".lark", ".json")):
+                yield Path(folder, name)
 
 
 def _lark_version() -> str:
