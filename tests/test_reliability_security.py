@@ -19,6 +19,7 @@ import json
 import os
 import pickle
 import subprocess
+import shutil
 import sys
 import time
 from decimal import Decimal
@@ -409,3 +410,22 @@ def test_commands_given_a_fifo_or_a_device_finish_with_l505(tmp_path, kind, how)
     assert "L505" in said, said
     if how == "check":
         assert result.returncode == 1
+
+
+def test_the_cache_fingerprint_covers_every_folder_of_the_package(tmp_path):
+    """A module edited, moved to another folder or added anywhere in the package changes the
+    fingerprint of the code (issue 10: no list of file names to forget)."""
+    package = tmp_path / "policydsl"
+    shutil.copytree(ROOT / "policydsl", package, ignore=shutil.ignore_patterns("__pycache__"))
+    seen = {cache.package_fingerprint(package)}
+    (package / "ir" / "nodes.py").write_text((package / "ir" / "nodes.py").read_text() + "\n# edited\n")
+    seen.add(cache.package_fingerprint(package))
+    (package / "syntax" / "printer.py").rename(package / "tools" / "printer.py")
+    seen.add(cache.package_fingerprint(package))
+    (package / "backends" / "columnar.py").write_text('"""new"""\n')
+    seen.add(cache.package_fingerprint(package))
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "x.json").write_text("{}")  # caches do not count
+    seen.add(cache.package_fingerprint(package))
+    assert len(seen) == 4
+    assert cache.code_fingerprint() == cache.package_fingerprint(ROOT / "policydsl")

@@ -131,11 +131,15 @@ def code_fingerprint() -> str:
     Every folder counts, not a list of file names: a module moved, added or renamed changes
     the fingerprint, so no change of code can leave a stale AST in the cache.
     """
+    return package_fingerprint(Path(__file__).resolve().parents[1])
+
+
+def package_fingerprint(package: Path) -> str:
+    """`code_fingerprint` of the package in folder `package`."""
     from policydsl import __version__
 
     digest = hashlib.sha256(FORMAT)
     digest.update(f"{sys.version}|{__version__}|{_lark_version()}".encode())
-    package = Path(__file__).resolve().parents[1]
     for path in sorted(_package_files(package)):
         name = path.relative_to(package).as_posix().encode()
         try:
