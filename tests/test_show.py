@@ -29,7 +29,7 @@ def location(policy: str, kind, name: str | None = None) -> str:
     linked = policydsl.load(POLICIES / policy).env.linked
     for d in linked.policy.definitions:
         if isinstance(d, kind) and getattr(d, "name", None) == name:
-            origin = linked.origins[id(d)]
+            origin = linked.origins[n.key(d)]
             if origin.at is not None:
                 return origin.at.location
             return (n.name_span(d) if name else d.span).location

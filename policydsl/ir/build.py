@@ -287,7 +287,7 @@ class _Chain:
             definition = by_name.get(name)
             if definition is None:
                 continue
-            origin = level.origins.get(id(definition))
+            origin = level.origins.get(n.key(definition))
             own_file = level.chain[0]
             if origin is None or origin.file != own_file or origin.status == "inherited":
                 continue

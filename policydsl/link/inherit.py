@@ -40,7 +40,7 @@ class Linked:
     """The effective policy and its provenance."""
 
     policy: n.PolicyFile
-    origins: dict[int, Origin]  # id(definition) -> origin
+    origins: dict[tuple, Origin]  # nodes.key(definition) -> origin
     chain: list[str]  # file names, child first
     parent: "Linked | None" = None
     bounds: list = attrs.Factory(list)  # (overriding ParamDef, parent ParamDef with floor/ceiling)
@@ -76,7 +76,7 @@ def _definition_name(definition) -> str | None:
 
 def link(policy: n.PolicyFile, source: SourceFile, load_parent: Loader | None, _seen: tuple[str, ...] = ()) -> tuple[Linked, list[Diagnostic]]:
     """Resolve the `extends` chain of `policy` and merge it into one effective policy."""
-    own = {id(d): Origin("own", source.name) for d in policy.definitions}
+    own = {n.key(d): Origin("own", source.name) for d in policy.definitions}
     header = policy.header
     if header.extends is None:
         orphans = [
@@ -109,15 +109,15 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
     origins: dict[int, Origin] = {}
     bounds: list[tuple[n.ParamDef, n.ParamDef]] = list(parent.bounds)
     for definition in definitions:
-        previous = parent.origins[id(definition)]
-        origins[id(definition)] = Origin("inherited", previous.file, previous.overrides, previous.at)
+        previous = parent.origins[n.key(definition)]
+        origins[n.key(definition)] = Origin("inherited", previous.file, previous.overrides, previous.at)
 
     def by_name(name: str) -> list[int]:
         return [i for i, d in enumerate(definitions) if _definition_name(d) == name and not isinstance(d, (n.InputDef, n.OutputDef))]
 
     def add(definition) -> None:
         definitions.append(definition)
-        origins[id(definition)] = Origin("own", source.name)
+        origins[n.key(definition)] = Origin("own", source.name)
 
     replaced: set[str] = set()
     for definition in child.definitions:
@@ -134,10 +134,10 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                         diagnostics.append(Diagnostic("C242", f"input field `{field.name}` is already declared by the parent policy", field.span, related=(Related("the parent declares it here", next(f for f in inherited.fields if f.name == field.name).span),)))
                 merged = attrs.evolve(inherited, fields=inherited.fields + tuple(f for f in fields if f.name not in names))
                 definitions[index] = merged
-                origins[id(merged)] = (
-                    Origin("overridden", source.name, origins[id(inherited)].at or inherited.span, definition.span)
+                origins[n.key(merged)] = (
+                    Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
                     if fields
-                    else Origin("inherited", origins[id(inherited)].file, origins[id(inherited)].overrides, origins[id(inherited)].at)
+                    else Origin("inherited", origins[n.key(inherited)].file, origins[n.key(inherited)].overrides, origins[n.key(inherited)].at)
                 )
             case n.OutputDef(names=names):
                 index = next((i for i, d in enumerate(definitions) if isinstance(d, n.OutputDef)), None)
@@ -148,7 +148,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 present = {o.name for o in inherited.names}
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
-                origins[id(merged)] = Origin("overridden", source.name, origins[id(inherited)].at or inherited.span, definition.span)
+                origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
             case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
@@ -205,7 +205,7 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
     indexes = by_name(name)
     if name in replaced:  # a further dated value of an override already applied
         definitions.append(definition)
-        origins[id(definition)] = Origin("overridden", source.name)
+        origins[n.key(definition)] = Origin("overridden", source.name)
         for parent_def, bounded in [(p, b) for p, b in bounds if p.name == name]:
             bounds.append((definition, bounded))
         return
@@ -230,7 +230,7 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
         diagnostics.append(
             Diagnostic(
                 "C245",
-                f"`{name}` is final in {origins[id(final)].file} and cannot be overridden",
+                f"`{name}` is final in {origins[n.key(final)].file} and cannot be overridden",
                 _name_span(definition),
                 related=(Related("declared final here", _name_span(final)),),
                 hint="a `final` value may not be changed by a policy that extends it",
@@ -243,14 +243,14 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
         rows = tuple(r for r in table.rows if r.key not in changed) + definition.rows
         merged = attrs.evolve(table, rows=rows, annotations=table.annotations + definition.annotations, override=False)
         definitions[indexes[0]] = merged
-        origins[id(merged)] = Origin("overridden", source.name, origins[id(first)].at or _name_span(first), _name_span(definition))
+        origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(first)].at or _name_span(first), _name_span(definition))
         replaced.add(name)
         return
     position = indexes[0]
     for index in reversed(indexes):
         del definitions[index]
     definitions.insert(position, definition)
-    origins[id(definition)] = Origin("overridden", source.name, _name_span(first))
+    origins[n.key(definition)] = Origin("overridden", source.name, _name_span(first))
     replaced.add(name)
     if isinstance(definition, n.ParamDef):
         # `floor` / `ceiling` are compared once the values are known (the checker's constants pass).

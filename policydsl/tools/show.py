@@ -61,7 +61,7 @@ def provenance(linked, definition) -> Provenance:
     the parent's effective version, placed the same way (Nanchang's `deductible` replaces
     Jiangxi's, which replaced the national one).
     """
-    origin = linked.origins[id(definition)]
+    origin = linked.origins[n.key(definition)]
     parent = linked.parent
     if origin.status == "inherited" and parent is not None and any(d is definition for d in parent.policy.definitions):
         return attrs.evolve(provenance(parent, definition), status="inherited")
