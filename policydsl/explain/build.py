@@ -132,7 +132,7 @@ class _Builder:
         self.labels = LABELS[lang]
         self.cache = policy.explain_cache  # per-policy: what each expression reads, printed formulas
         if "node_id" not in self.cache:
-            self.cache["node_id"] = {id(node): nid for nid, node in self.program.traced_nodes.items()}
+            self.cache["node_id"] = {n.key(node): nid for nid, node in self.program.traced_nodes.items()}
         self.node_id = self.cache["node_id"]
         self.rule_values: dict[str, object] = {}
 
@@ -149,7 +149,7 @@ class _Builder:
 
     def uses(self, body) -> tuple[Used, ...]:
         """The values `body` reads, with this claim's values (what is read is cached per policy)."""
-        key = ("uses", id(body))
+        key = ("uses", n.key(body))
         specs = self.cache.get(key)
         if specs is None:
             specs = self.cache[key] = self.use_specs(body)
@@ -227,7 +227,7 @@ class _Builder:
         top_branch = None
         details: list[Detail] = []
         pending: list = []
-        top_id = self.node_id.get(id(body)) if isinstance(body, n.Conditional) else None
+        top_id = self.node_id.get(n.key(body)) if isinstance(body, n.Conditional) else None
         for event in events:
             if type(event) is trace.Branch and event.node == top_id:
                 top_branch = event.index
@@ -347,7 +347,7 @@ class _Builder:
         return f"{self.labels['when']} {self.printed(branch.condition)}"
 
     def printed(self, expr) -> str:
-        key = ("printed", id(expr))
+        key = ("printed", n.key(expr))
         if key not in self.cache:
             self.cache[key] = printer.expression(expr, brief=True)
         return self.cache[key]
