@@ -35,7 +35,7 @@ from policydsl.backends.facts import claim_id_of, Invalid, build_reader, problem
 from policydsl.link.inherit import find_root, link, policy_path
 from policydsl.syntax.lower import lower
 from policydsl.syntax.parser import parse_tree
-from policydsl.link.files import PolicyFileError, read_policy_text
+from policydsl.link.files import read_policy_text, unreadable
 from policydsl.check.periods import segment_index
 from policydsl.runtime.helpers import FEN, InvariantViolation
 
@@ -106,10 +106,8 @@ def _parent_loader(root: Path):
             return Diagnostic("C247", f"there is no policy `{name}` in {_display_path(root)}", span, hint=_suggest(name, known))
         try:
             text = read_policy_text(path)
-        except PolicyFileError as error:
-            return Diagnostic(error.code, f"cannot read {path}: it {error}", span)
         except (OSError, UnicodeDecodeError) as error:
-            return Diagnostic("L500", f"cannot read {path}: {error}", span)
+            return attrs.evolve(unreadable(path, error), span=span)
         source = SourceFile(_display_path(path), text)
         parent, diagnostics = parse_source(source)
         errors = [d for d in diagnostics if d.is_error]
@@ -154,12 +152,8 @@ def load(path: str | Path, root: str | Path | None = None) -> "Policy":
     path = Path(path)
     try:
         text = read_policy_text(path)
-    except FileNotFoundError:
-        raise PolicyError([Diagnostic("L500", f"{path}: no such policy file", None)]) from None
-    except PolicyFileError as error:
-        raise PolicyError([Diagnostic(error.code, f"{path}: cannot read policy: it {error}", None)]) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError([Diagnostic("L500", f"{path}: cannot read policy: {error}", None)]) from None
+        raise PolicyError([unreadable(path, error)]) from None
     return loads(text, str(path), root if root is not None else find_root(path))
 
 

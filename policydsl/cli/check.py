@@ -8,7 +8,7 @@ from pathlib import Path
 from policydsl.api import analyze
 from policydsl.cli import exits
 from policydsl.diagnostics.model import render_all
-from policydsl.link.files import PolicyFileError, read_policy_text
+from policydsl.link.files import file_problem_text, read_policy_text, unreadable
 from policydsl.link.inherit import find_root
 from policydsl.syntax.source import SourceFile
 
@@ -46,10 +46,6 @@ def _read(name: str) -> str | None:
     """The policy's text, or None when it cannot be read (said on stderr)."""
     try:
         return read_policy_text(name)
-    except FileNotFoundError:
-        print(f"{name}: error[L500]: no such policy file", file=sys.stderr)
-    except PolicyFileError as error:
-        print(f"{name}: error[{error.code}]: cannot read policy: it {error}", file=sys.stderr)
     except (OSError, UnicodeDecodeError) as error:
-        print(f"{name}: error[L500]: cannot read policy: {error}", file=sys.stderr)
+        print(file_problem_text(unreadable(name, error)), file=sys.stderr)
     return None

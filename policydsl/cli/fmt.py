@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from policydsl.cli import exits
-from policydsl.link.files import PolicyFileError, read_policy_text
+from policydsl.link.files import file_problem_text, read_policy_text, unreadable
 from policydsl.tools.claims_io import UsageError
 from policydsl.tools.formatter import FormatError, format_text
 
@@ -79,8 +79,6 @@ def _read(path: Path) -> str | None:
     """The policy's text, or None when it cannot be read (said on stderr)."""
     try:
         return read_policy_text(path)
-    except PolicyFileError as error:
-        print(f"{path}: error[{error.code}]: cannot read policy: it {error}", file=sys.stderr)
     except (OSError, UnicodeDecodeError) as error:
-        print(f"{path}: error[L500]: cannot read policy: {error}", file=sys.stderr)
+        print(file_problem_text(unreadable(path, error)), file=sys.stderr)
     return None

@@ -6,7 +6,8 @@ the path without blocking (O_NONBLOCK), checks what it opened (fstat on the desc
 nothing can be swapped in between), refuses anything but a regular file, and reads at most
 what a policy may hold (limits.MAX_POLICY_CHARS characters of UTF-8). Text is decoded like
 `read_text` (UTF-8, universal newlines), so a caller can use it in its place; its errors are
-`OSError`s (a `PolicyFileError` says what was refused) and `UnicodeDecodeError`.
+`OSError`s (a `PolicyFileError` says what was refused) and `UnicodeDecodeError`, which
+`unreadable` turns into the one diagnostic every command and `policydsl.load` give.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import stat
 from pathlib import Path
 
+from policydsl.diagnostics.model import Diagnostic
 from policydsl.syntax.limits import MAX_POLICY_CHARS
 
 MAX_POLICY_BYTES = 4 * MAX_POLICY_CHARS  # UTF-8 takes at most 4 bytes a character
@@ -79,3 +81,21 @@ def read_policy_text(path: str | Path, *, follow_links: bool = True) -> str:
     if len(data) > MAX_POLICY_BYTES:
         raise PolicyFileError(path, f"is larger than a policy may be (at most {MAX_POLICY_BYTES:,} bytes)")
     return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+
+
+def unreadable(path, error: Exception) -> Diagnostic:
+    """Why the policy file at `path` cannot be read, as one diagnostic (`path` is the file):
+    `no such policy file` (L500), `cannot read policy: it is a FIFO ...` (a refusal, L505),
+    or `cannot read policy: REASON` (L500)."""
+    if isinstance(error, FileNotFoundError):
+        code, reason = "L500", "no such policy file"
+    elif isinstance(error, PolicyFileError):
+        code, reason = error.code, f"cannot read policy: it {error}"
+    else:
+        code, reason = "L500", f"cannot read policy: {error}"
+    return Diagnostic(code, reason, None, path=str(path))
+
+
+def file_problem_text(diagnostic: Diagnostic) -> str:
+    """`FILE: error[CODE]: reason`: how a command reports a file it cannot read."""
+    return f"{diagnostic.path}: {diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"
