@@ -87,3 +87,16 @@ def test_check_reports_many_files(capsys):
     out = capsys.readouterr().out
     assert status == 1
     assert f"{EXAMPLE_POLICY}: ok" in out and "error[C208]" in out
+
+
+def test_check_json_gives_each_files_diagnostics_as_data():
+    result = run("check", "--json", str(DATA / "broken" / "duplicate_definition.policy"), "missing.policy", str(EXAMPLE_POLICY))
+    assert result.returncode == 1
+    broken, missing, clean = [json.loads(line) for line in result.stdout.splitlines()]
+    assert broken["ok"] is False and broken["file"].endswith("duplicate_definition.policy")
+    (duplicate,) = [d for d in broken["diagnostics"] if d["code"] == "C201"]
+    assert (duplicate["severity"], duplicate["stage"], duplicate["line"], duplicate["column"]) == ("error", "check", 4, 7)
+    assert duplicate["related"] == [{"message": "first defined here", "file": duplicate["file"], "line": 2, "column": 7, "end_line": 2, "end_column": duplicate["related"][0]["end_column"]}]
+    assert missing["ok"] is False and [(d["code"], d["path"]) for d in missing["diagnostics"]] == [("L500", "missing.policy")]
+    assert clean == {"file": str(EXAMPLE_POLICY), "ok": True, "diagnostics": []}
+    assert result.stderr == ""
