@@ -297,9 +297,4 @@ class _Chain:
         return tuple(origins)
 
 
-def provenance(linked, name: str, kind: str) -> tuple[ir.Origin, ...]:
-    """Every policy along `extends`, parent first, that defined or overrode `name`."""
-    return _Chain(linked).provenance(name, kind)
-
-
-__all__ = ["expression", "from_checked", "provenance"]
+__all__ = ["expression", "from_checked"]

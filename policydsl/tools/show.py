@@ -52,25 +52,15 @@ class Provenance:
 
 
 def provenance(linked, definition) -> Provenance:
-    """Where `definition` (one of `linked.policy.definitions`) comes from, along the whole chain.
+    """Where `definition` (one of `linked.policy.definitions`) comes from: the linker's origin.
 
-    The linker's `Origin.overrides` is a single link, set when a policy overrides: for a
-    table (whose rows are merged) or the input and output (whose names are merged) it is the
-    definition the merge started from, at the top of the chain. So the chain is walked here:
-    an inherited definition is placed where the parent places it, and an override replaces
-    the parent's effective version, placed the same way (Nanchang's `deductible` replaces
+    The linker places a merged definition (a table's rows, the input's fields, the output's
+    names) at the text that last changed it and carries that place down the chain, so an
+    override replaces the parent's effective version (Nanchang's `deductible` replaces
     Jiangxi's, which replaced the national one).
     """
     origin = linked.origins[n.key(definition)]
-    parent = linked.parent
-    if origin.status == "inherited" and parent is not None and any(d is definition for d in parent.policy.definitions):
-        return attrs.evolve(provenance(parent, definition), status="inherited")
-    replaces = None
-    if origin.overrides is not None:
-        replaces = origin.overrides.location
-        before = next((d for d in parent.policy.definitions if _same(d, definition)), None) if parent is not None else None
-        if before is not None:
-            replaces = provenance(parent, before).where
+    replaces = origin.overrides.location if origin.overrides is not None else None
     return Provenance(origin.status, _where(definition, origin), replaces)
 
 
