@@ -317,8 +317,7 @@ class Policy:
         span = self.env.symbols[rule].node.span if rule else None
         message_suffix = ""
         if node is not None and node.span is not None:
-            body = self.program.ir.definitions[rule].ast if rule else None
-            if body is None or node.span != _body_span(body):
+            if not _is_rule_body(self.program.ir, node):
                 message_suffix = f" in `{_one_line(node.span.text)}`"
             span = node.span
         if isinstance(error, EvaluationError):
@@ -335,9 +334,10 @@ class Policy:
         return EvaluationError(f"cannot compute: {type(error).__name__}" + message_suffix, rule, span, code="R400")
 
 
-def _body_span(definition):
-    body = getattr(definition, "body", None)
-    return getattr(body, "span", None)
+def _is_rule_body(program, node) -> bool:
+    """Whether `node` is the whole expression of a rule (in any segment): then the rule's
+    position says it all. Asked only when a claim fails."""
+    return any(rule.body is node for segment in program.segments for rule in segment.rules)
 
 
 def _one_line(text: str) -> str:

@@ -116,3 +116,26 @@ def test_a_callers_six_digit_context_changes_no_result():
         caller.traps[decimal.Inexact] = True
         assert outcomes() == expected
         assert decimal.getcontext().prec == 6  # the caller's context is restored
+
+
+def test_a_failing_rule_body_is_named_by_the_rule_in_every_dated_variant():
+    """The whole expression of a rule is not repeated as a sub-expression, in whichever
+    dated variant the claim runs."""
+    text = """policy "t"
+  as of day
+input {
+  day: date
+  a: number
+  b: number
+}
+output r
+rule r: number from 2025-01-01 until 2025-06-30 = a / b
+rule r: number from 2025-07-01 = a / (b - 1)
+"""
+    policy = policydsl.loads(text, "t.policy")
+    messages = []
+    for facts in ({"day": "2025-02-01", "a": 1, "b": 0}, {"day": "2025-08-01", "a": 1, "b": 1}):
+        with pytest.raises(policydsl.EvaluationError) as raised:
+            policy.evaluate(facts)
+        messages.append(str(raised.value))
+    assert messages == ["division by zero (rule `r` at t.policy:9:51)", "division by zero (rule `r` at t.policy:10:34)"]

@@ -137,7 +137,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 origins[n.key(merged)] = (
                     Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
                     if fields
-                    else Origin("inherited", origins[n.key(inherited)].file, origins[n.key(inherited)].overrides, origins[n.key(inherited)].at)
+                    else origins[n.key(inherited)]  # an empty `input {}`: still the parent's input
                 )
             case n.OutputDef(names=names):
                 index = next((i for i, d in enumerate(definitions) if isinstance(d, n.OutputDef)), None)
