@@ -34,8 +34,6 @@ from policydsl.ir import nodes as ir
 from policydsl.runtime import helpers as runtime
 from policydsl.runtime import numbers
 
-_WHOLE = (t.INT, t.MONTHS)  # rules of these types hold Python ints; NUMBER rules may
-
 
 class Unbound(LookupError):
     """A name with no value in the scope: an input, a rule or a loop variable where there is
@@ -101,7 +99,7 @@ def run(program: ir.Program, segment_index: int, inputs: tuple, check: Callable 
         scope = Scope(inputs=inputs, values=dict(segment.constants), check=check)
         for rule in segment.rules:
             value = _evaluate(rule.body, scope)
-            _bound_whole(rule.type, value)
+            _bound_whole(rule.bound, value)
             scope.values[rule.name] = value
             if rules is not None:
                 rules[rule.name] = value
@@ -117,12 +115,12 @@ def _output(program: ir.Program, scope: Scope, name: str):
     return scope.value(name)
 
 
-def _bound_whole(type_, value) -> None:
-    """R407 for a rule's whole-number value beyond ±10**18 (`backends/python.py` `_whole_bound`)."""
-    if type_ in _WHOLE:
+def _bound_whole(bound: str | None, value) -> None:
+    """R407 for a rule's whole-number value beyond ±10**18 (`ir.nodes.Rule.bound`)."""
+    if bound == "whole":
         if not -numbers.INT_LIMIT <= value <= numbers.INT_LIMIT:
             runtime.whole_too_big()
-    elif type_ == t.NUMBER:  # an int expression declared `number` stays a Python int
+    elif bound == "if_whole":
         if type(value) is int and not -numbers.INT_LIMIT <= value <= numbers.INT_LIMIT:
             runtime.whole_too_big()
 

@@ -43,7 +43,6 @@ _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _LOGIC = {"and": "and", "or": "or"}
 _FUNCTIONS = {"min": "min", "max": "max"}
 _QUANTIFIERS = {"any": "any", "all": "all"}
-_WHOLE = (t.INT, t.MONTHS)  # rules of these types hold Python ints; NUMBER rules may
 
 
 @attrs.define
@@ -396,7 +395,7 @@ def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inpu
             if traced:
                 writer.emit("    _e = []")
             writer.assign(target, rule.body)
-            for line in _whole_bound(target, rule.type):
+            for line in _whole_bound(target, rule.bound):
                 writer.emit(line, _Whole(rule.body))
             if traced:
                 writer.emit(f"    steps.append(_new(_Step, ({int(rule.slot)}, {target}, _e)))")
@@ -417,12 +416,13 @@ def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inpu
     return "\n".join(lines), table
 
 
-def _whole_bound(target: str, type_) -> list[str]:
+def _whole_bound(target: str, bound: str | None) -> list[str]:
     """The check that a rule's whole-number value is within ±10**18 (R407), where it is
-    assigned: sums of bounded values stay small, and chains of rules cannot grow them."""
-    if type_ in _WHOLE:
+    assigned (`ir.nodes.Rule.bound`): sums of bounded values stay small, and chains of rules
+    cannot grow them."""
+    if bound == "whole":
         return [f"    if not _INT_LOW <= {target} <= _INT_HIGH: _whole_too_big()"]
-    if type_ == t.NUMBER:  # an int expression declared `number` stays a Python int
+    if bound == "if_whole":
         return [f"    if _type({target}) is _int and not _INT_LOW <= {target} <= _INT_HIGH: _whole_too_big()"]
     return []
 

@@ -60,7 +60,7 @@ def _bounded(value, type_, node):
         raise _Refused(node, f"`{node.span.text}` is not a finite number")
     if type_ == t.MONEY and abs(value) >= numbers.MONEY_LIMIT:
         raise _Refused(node, f"`{node.span.text}` is {_show(value, t.MONEY)} yuan; money must stay below {numbers.MONEY_LIMIT:,.0f} yuan")
-    if type_ in (t.INT, t.MONTHS) and abs(value) > numbers.INT_LIMIT:
+    if type_ in t.WHOLE and abs(value) > numbers.INT_LIMIT:
         raise _Refused(node, _beyond_whole(node))
     if type_ in (t.RATIO, t.NUMBER) and abs(value) >= _MAGNITUDE:
         raise _Refused(node, f"`{node.span.text}` is {value:E}; a number must stay below 10^{numbers.MAGNITUDE_DIGITS}")

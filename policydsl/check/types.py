@@ -25,6 +25,7 @@ BOOL = Scalar("bool")
 DATE = Scalar("date")
 MONTHS = Scalar("months")
 TEXT = Scalar("text")
+WHOLE = (INT, MONTHS)  # values of these types are Python ints (bounded to ±10**18, R407)
 
 BUILTIN_TYPES = {
     "money": MONEY,

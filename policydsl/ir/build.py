@@ -15,7 +15,7 @@ from policydsl.check import types as t
 from policydsl.ir import nodes as ir
 from policydsl.syntax import nodes as n
 
-_WHOLE = (t.INT, t.MONTHS)  # values of these types are Python ints
+_WHOLE = t.WHOLE
 _ZERO = {t.MONEY: Decimal(0), t.RATIO: Decimal(0), t.NUMBER: Decimal(0), t.INT: 0, t.MONTHS: 0}
 _MONEY_SCALE = 2
 
@@ -144,6 +144,15 @@ class _Builder:
         raise AssertionError(f"cannot lower {type(e).__name__} to the IR")
 
 
+def _bound_of(type_) -> str | None:
+    """How a rule's value is bounded where it is assigned (R407): see `ir.nodes.Rule.bound`."""
+    if type_ in _WHOLE:
+        return "whole"
+    if type_ == t.NUMBER:  # an int expression declared `number` stays a Python int
+        return "if_whole"
+    return None
+
+
 def _scale_of_fact(type_) -> int | None:
     """The scale of a claim's value: whole numbers 0, money to the fen (the facts reader
     refuses fractions of a fen), anything else unknown."""
@@ -208,6 +217,7 @@ def from_checked(env) -> ir.Program:
                     citations=n.annotation_texts(annotations, "cite"),
                     reason_codes=n.annotation_texts(annotations, "reason"),
                     validity=definition.validity,
+                    bound=_bound_of(env.def_types[name]),
                     ast=definition,
                 )
             )

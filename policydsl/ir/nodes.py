@@ -283,6 +283,9 @@ class Rule:
     citations: tuple[str, ...] = ()
     reason_codes: tuple[str, ...] = ()
     validity: object = None  # the dated period of this variant, if any
+    # R407 where the rule is assigned: "whole" (its value is an int), "if_whole" (a number
+    # that may hold an int), None (a decimal, a date, ...): sums and chains of rules stay bounded
+    bound: str | None = None
     ast: object = _ast()  # the RuleDef
 
 
