@@ -412,7 +412,7 @@ def test_the_interpreter_names_the_failing_node():
     inputs = policy.read_facts(_every({"lines": [_line()] * 4}))
     with pytest.raises(EvaluationError) as raised:
         interpreter.run(policy.program.ir, interpreted_segment(policy.program.ir, inputs), inputs)
-    failed = policy.program.nodes[raised.value.node]
+    failed = policy.program.node(raised.value.node)
     assert isinstance(failed, ir.Lookup) and failed.table == "bonus" and failed.span.text == "bonus[drugs]"
 
 

@@ -56,16 +56,38 @@ class Program:
     ir: ir.Program
     runs: list
     traced: list
-    cuts: list  # segment i+1 starts on cuts[i]
-    segments: list  # the IR segments
-    as_of_index: int | None  # the input field that dates a claim
-    rule_names: list[str]  # index used in traced steps -> rule name
+    rule_names: tuple[str, ...]  # index used in traced steps -> rule name
     traced_nodes: dict[int, object]  # IR node id used in trace events -> AST node
-    defaults: dict[tuple[str | None, str], object]
     source: str  # the generated Python of every segment, for tests and debugging
     work: list = attrs.Factory(list)  # per segment: None, or the plan `runtime.check_work` takes
     lines: dict = attrs.Factory(dict)  # file name -> {line number: (rule name or None, the IR expression written there)}
-    nodes: dict = attrs.Factory(dict)  # IR node id -> IR node
+    _nodes: dict = attrs.Factory(dict)  # IR node id -> IR node, filled the first time a claim fails
+
+    @property
+    def segments(self) -> tuple:
+        """The IR's segments; segment i+1 starts on `cuts[i]`."""
+        return self.ir.segments
+
+    @property
+    def cuts(self) -> tuple:
+        return self.ir.cuts
+
+    @property
+    def as_of_index(self) -> int | None:
+        """The input field that dates a claim."""
+        return self.ir.as_of_index
+
+    @property
+    def defaults(self) -> dict:
+        return self.ir.defaults
+
+    def node(self, node_id):
+        """The IR node with id `node_id` (None for None or an unknown id)."""
+        if not self._nodes:
+            for segment in self.ir.segments:
+                for expr in (*(rule.body for rule in segment.rules), *(i.condition for i in segment.invariants)):
+                    self._nodes.update((x.id, x) for x in ir.walk(expr))
+        return self._nodes.get(node_id)
 
     @property
     def run(self):
@@ -85,11 +107,12 @@ class Program:
             if table is not None:
                 place = table.get(traceback.tb_lineno, place)
             traceback = traceback.tb_next
+        named = self.node(node_id) if node_id is not None else None
         if place is None:
-            return None, self.nodes.get(node_id)
+            return None, named
         rule, written = place
-        if node_id is not None and node_id in self.nodes:
-            return rule, self.nodes[node_id]
+        if named is not None:
+            return rule, named
         candidates = _nodes_of(written)
         code = getattr(error, "code", None) or "R408"
         message = str(error)
@@ -307,7 +330,6 @@ def compile_program(program: ir.Program) -> Program:
     work: list = []
     sources: list[str] = []
     lines: dict = {}
-    nodes: dict = {}
     every_list = _list_paths(program)
     for segment in program.segments:
         if not segment.in_force:
@@ -316,10 +338,6 @@ def compile_program(program: ir.Program) -> Program:
             work.append(None)
             continue
         work.append(_work_plan(segment, every_list))
-        for rule in segment.rules:
-            nodes.update((x.id, x) for x in ir.walk(rule.body))
-        for invariant in segment.invariants:
-            nodes.update((x.id, x) for x in ir.walk(invariant.condition))
         source, table = _segment_source(program, segment, shared, inputs, outputs)
         filename = f"<policydsl {program.name} segment {segment.index}>"
         namespace = dict(_RUNTIME)
@@ -335,16 +353,11 @@ def compile_program(program: ir.Program) -> Program:
         ir=program,
         runs=runs,
         traced=traced,
-        cuts=list(program.cuts),
-        segments=list(program.segments),
-        as_of_index=program.as_of_index,
-        rule_names=list(program.rule_names),
+        rule_names=program.rule_names,
         traced_nodes=shared["traced_nodes"],
-        defaults=dict(program.defaults),
         source="\n".join(sources),
         work=work,
         lines=lines,
-        nodes=nodes,
     )
 
 
