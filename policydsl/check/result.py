@@ -73,22 +73,6 @@ class Checked:
             used=frozenset(env.used),
         )
 
-    @property
-    def has_errors(self) -> bool:
-        return any(d.is_error for d in self.diagnostics)
-
-    def type_of(self, expr):
-        """The checked type of an expression node."""
-        return self.types.get(n.key(expr))
-
-    def symbol_of(self, expr):
-        """What a Name or Attr node refers to (None for a loop variable's field)."""
-        return self.resolved.get(n.key(expr))
-
-    def definition(self, name: str):
-        symbol = self.symbols.get(name)
-        return symbol.node if symbol else None
-
     def record_fields(self, record: str | None) -> tuple[n.Field, ...]:
         if record is None:
             return self.input.fields if self.input else ()
