@@ -36,6 +36,7 @@ from policydsl.link.inherit import find_root, link, policy_path
 from policydsl.syntax.lower import lower
 from policydsl.syntax.parser import parse_tree
 from policydsl.link.files import read_policy_text, unreadable
+from policydsl.link.provenance import Provenance, policy_id, provenance_of
 from policydsl.check.periods import segment_index
 from policydsl.runtime.helpers import FEN, InvariantViolation
 
@@ -139,11 +140,13 @@ def loads(text: str, name: str = "<policy>", root: Path | str | None = None) -> 
     `root` is the policies folder in which `extends` names are looked up.
     """
     source = SourceFile(name, text)
-    env, diagnostics = analyze(source, Path(root) if root is not None else None)
+    root = Path(root) if root is not None else None
+    env, diagnostics = analyze(source, root)
     errors = [d for d in diagnostics if d.is_error]
     if errors or env is None:
         raise PolicyError(errors or diagnostics)
-    return Policy(env, compile_program(from_checked(env)), [d for d in diagnostics if not d.is_error])
+    provenance = provenance_of(env.linked, policy_id(name, root))
+    return Policy(env, compile_program(from_checked(env)), [d for d in diagnostics if not d.is_error], provenance)
 
 
 def load(path: str | Path, root: str | Path | None = None) -> "Policy":
@@ -158,15 +161,25 @@ def load(path: str | Path, root: str | Path | None = None) -> "Policy":
 
 
 class Policy:
-    """A checked, compiled policy. Evaluate claims with `evaluate(facts)`."""
+    """A checked, compiled policy. Evaluate claims with `evaluate(facts)`.
 
-    def __init__(self, env: Checked, program: Program, warnings: list[Diagnostic]):
+    `provenance` says which policy this is (id, version, period, digest of its text and of
+    every file it extends); every decision record carries it. `accumulators` are what it
+    carries from claim to claim of one person (`ir.nodes.Accumulator`).
+    """
+
+    def __init__(self, env: Checked, program: Program, warnings: list[Diagnostic], provenance: Provenance | None = None):
         self.env = env
         self.program = program
         self.warnings = warnings
         self.title = env.policy.title
         self.version = env.policy.version
         self.name = env.source.name
+        self.provenance = provenance if provenance is not None else provenance_of(env.linked, policy_id(env.source.name, None))
+        self._provenance_json = self.provenance.to_json()
+        self.accumulators = program.ir.accumulators
+        self.accumulator_names = tuple(a.name for a in self.accumulators)
+        self._accumulator_writers = [(a, values.json_writer(a.type)) for a in self.accumulators]
         self.output_names = [o.name for o in env.outputs]
         self.output_types = [self.type_of(name) for name in self.output_names]
         self._read = compile_reader(program.ir, build_reader(program.ir, program.defaults))
@@ -197,12 +210,18 @@ class Policy:
         except Invalid as invalid:
             raise FactsError(problems_to_errors(invalid)) from None
 
-    def evaluate(self, facts: dict, as_of: datetime.date | None = None) -> "Decision":
+    def evaluate(self, facts: dict, as_of: datetime.date | None = None, accumulators: dict | None = None) -> "Decision":
         """Evaluate one claim with the values in force on its date (or on `as_of`).
+
+        Each accumulator's value before the claim is given by name, in the claim's facts or
+        in `accumulators` (which wins); a missing one is a `FactsError` naming it. The
+        decision reports every accumulator before and after the claim.
 
         Raises `FactsError` (bad facts) or `EvaluationError` (the claim cannot be decided).
         Runs under `numbers.EXACT`; the caller's decimal context is restored after.
         """
+        if accumulators:
+            facts = self._with_accumulators(facts, accumulators)
         caller = getcontext()
         setcontext(_EXACT)  # not localcontext: it copies the context, twice the cost on the hot path
         try:
@@ -218,9 +237,41 @@ class Policy:
             except _FAILURES as error:
                 raise self._locate_failure(error, inputs, segment) from None
             outputs = self._finish(raw)
+            carried = self._carried(inputs, raw) if self.accumulators else None
         finally:
             setcontext(caller)
-        return Decision(self, inputs, outputs, claim_id_of(facts), segment)
+        return Decision(self, inputs, outputs, claim_id_of(facts), segment, carried)
+
+    def _with_accumulators(self, facts, accumulators: dict) -> dict:
+        unknown = [name for name in accumulators if name not in self.accumulator_names]
+        if unknown:
+            hint = f" (it has {', '.join(f'`{a}`' for a in self.accumulator_names)})" if self.accumulator_names else " (it has none)"
+            raise FactsError([FactError(f"accumulators.{name}", f"the policy has no accumulator `{name}`{hint}", "F303") for name in unknown])
+        if not isinstance(facts, dict):
+            return facts  # the reader reports it
+        return {**facts, **accumulators}
+
+    def _carried(self, inputs: tuple, raw: tuple) -> dict:
+        """name -> `Carried` (before, after, the year) for each accumulator. An amount added
+        must be whole fen (R404), as a money output must."""
+        added = raw[len(self.output_names):]
+        day = inputs[self.program.as_of_index]
+        carried = {}
+        for accumulator, delta in zip(self.accumulators, added):
+            before = inputs[accumulator.index]
+            after = before + delta
+            if accumulator.type == t.MONEY:
+                try:
+                    after = after.quantize(FEN)
+                    before = before.quantize(FEN)
+                except ArithmeticError:
+                    span = accumulator.ast.adds.span if accumulator.ast.adds is not None else accumulator.ast.span
+                    raise EvaluationError(
+                        f"accumulator `{accumulator.name}` would add {delta}, which is not a whole number of fen; round it explicitly, e.g. round(x, half_up)",
+                        accumulator.name, span, code="R404",
+                    ) from None
+            carried[accumulator.name] = Carried(before, after, *accumulator.period_of(day))
+        return carried
 
     def segment_for(self, inputs: tuple, as_of: datetime.date | None = None) -> int:
         """Which time segment's values apply to a claim: by `as_of`, else by its date field."""
@@ -345,6 +396,22 @@ def _one_line(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+@attrs.frozen
+class Carried:
+    """An accumulator around one claim: its value `before` and `after` the claim, in the
+    year (`period_start`..`period_end`, both included) that the claim's date falls in."""
+
+    before: object
+    after: object
+    period_start: datetime.date
+    period_end: datetime.date
+
+    @property
+    def period(self) -> str:
+        """The year as an ISO 8601 interval: `2025-01-01/2025-12-31`."""
+        return f"{self.period_start.isoformat()}/{self.period_end.isoformat()}"
+
+
 @attrs.define
 class Decision:
     """The result of evaluating one claim: exact output values, explainable on demand.
@@ -358,7 +425,12 @@ class Decision:
     outputs: dict
     claim_id: str | int | None
     segment: int = attrs.field(default=0, repr=False)
+    accumulators: dict | None = None  # name -> Carried, for a policy with accumulators
     _explanations: dict = attrs.field(factory=dict, repr=False)
+
+    @property
+    def provenance(self) -> Provenance:
+        return self.policy.provenance
 
     def explanation(self, lang: str = "en"):
         """The explanation as data (`explain.Explanation`), with reasons in `lang` (en, zh)."""
@@ -367,7 +439,7 @@ class Decision:
         if lang not in self._explanations:
             _, steps = self.policy.run_traced(self.inputs, self.segment)
             with localcontext(_EXACT):  # explaining formats and subtracts values (tier slices)
-                self._explanations[lang] = build_explanation(self.policy, self.inputs, self.outputs, steps, self.segment, lang)
+                self._explanations[lang] = build_explanation(self.policy, self.inputs, self.outputs, steps, self.segment, lang, self.accumulators)
         return self._explanations[lang]
 
     def explain(self, lang: str = "en") -> str:
@@ -376,14 +448,25 @@ class Decision:
         return render_text(self.explanation(lang), self.claim_id, lang)
 
     def to_json(self) -> dict:
+        """The decision record: `claim_id`, the outputs, `accumulators` (each `before`,
+        `after` and `period`, for a policy with any) and `policy` (its provenance)."""
         result = {"claim_id": self.claim_id} if self.claim_id is not None else {}
         outputs = self.outputs
-        for name, write in self.policy._json_writers:
+        policy = self.policy
+        for name, write in policy._json_writers:
             result[name] = write(outputs[name])
+        if self.accumulators is not None:
+            carried = self.accumulators
+            result["accumulators"] = {
+                accumulator.name: {"before": write(c.before), "after": write(c.after), "period": c.period}
+                for accumulator, write in policy._accumulator_writers
+                for c in (carried[accumulator.name],)
+            }
+        result["policy"] = policy._provenance_json
         return result
 
 
 from policydsl.tools.decide import error_record, json_line  # noqa: E402 - re-exported: a claim's output record is decide.py's
 
 
-__all__ = ["Decision", "FactError", "Policy", "analyze", "error_record", "json_line", "load", "loads"]
+__all__ = ["Carried", "Decision", "FactError", "Policy", "Provenance", "analyze", "error_record", "json_line", "load", "loads"]

@@ -444,7 +444,7 @@ def test_an_output_that_cannot_grow_keeps_only_whole_records(tmp_path, suffix):
     out = tmp_path / f"out.{suffix}"
     done = subprocess.run(
         command("batch", str(EXAMPLE_POLICY), str(source), "-o", str(out), "-j", "1", "--chunk-size", "100"),
-        capture_output=True, timeout=TIMEOUT, preexec_fn=_limit_file_size(50_000),
+        capture_output=True, timeout=TIMEOUT, preexec_fn=_limit_file_size(200_000),  # records of ~700 bytes: some chunks fit
     )
     err = done.stderr.decode("utf-8")
     assert done.returncode == 74, err

@@ -40,6 +40,7 @@ from policydsl.link.files import MAX_POLICY_BYTES, PolicyFileError, read_policy_
 from policydsl.syntax.source import SourceFile
 
 from .conftest import DATA, EXAMPLE_POLICY, ROOT
+from tests.records import outputs
 
 POLICY_FILES = sorted(p for p in (ROOT / "policies").glob("**/*.policy")) + sorted((DATA).glob("**/*.policy"))
 CLI = [sys.executable, "-m", "policydsl"]
@@ -215,7 +216,7 @@ def test_a_tampered_entry_of_allowed_classes_runs_nothing(tmp_path, cache_dir):
     assert cache.load_ast(source) is None
     second = _evaluate_victim(tmp_path, cache_dir)
     assert second.returncode == 0, second.stderr
-    assert json.loads(second.stdout) == {"claim_id": "c1", "big_bill": True}
+    assert outputs(json.loads(second.stdout)) == {"claim_id": "c1", "big_bill": True}
     assert not marker.exists()
 
 
@@ -351,7 +352,9 @@ def test_eval_region_finishes_with_a_fifo_and_device_links_in_the_folder(hostile
     claims.write_text('{"claim_id": "a", "amount": "10.00"}\n', encoding="utf-8")
     done = run(["eval", "--region", "G1", "--date", "2026-06-01", "--policies", str(hostile_folder), str(claims)], cwd=tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"claim_id": "a", "paid": "10.00"}  # not the outside policy's 20.00
+    record = json.loads(done.stdout)
+    assert outputs(record) == {"claim_id": "a", "paid": "10.00"}  # not the outside policy's 20.00
+    assert record["policy"]["id"] == "sub/good"  # and the record says which policy decided it
     assert "Traceback" not in done.stderr
 
 

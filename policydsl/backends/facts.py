@@ -371,9 +371,12 @@ def _list(element):
     return convert
 
 
-def _record(fields: list[tuple[str, object, object]], what: str):
-    """fields: (name, converter, default or _REQUIRED). Produces a tuple in field order."""
+def _record(fields: list[tuple[str, object, object]], what: str, missing: dict | None = None):
+    """fields: (name, converter, default or _REQUIRED). Produces a tuple in field order.
+    `missing`: the message for a required field that is absent, by name, where it is not
+    the usual one (an accumulator's value before the claim)."""
     names = [name for name, _, _ in fields]
+    missing = missing or {}
     known = frozenset(names)
 
     def convert(value):
@@ -390,7 +393,7 @@ def _record(fields: list[tuple[str, object, object]], what: str):
                 except Invalid as invalid:
                     problems.extend(((name, *path), message, code) for path, message, code in invalid.problems)
             elif default is _REQUIRED:
-                problems.append(((name,), "missing (required field)", "F301"))
+                problems.append(((name,), missing.get(name, "missing (required field)"), "F301"))
             else:
                 out.append(default)
         if found < len(value):
@@ -453,9 +456,19 @@ def build_reader(env, defaults: dict[tuple[str | None, str], object]):
         for field in env.record_fields(name):
             default = defaults.get((name, field.name), _REQUIRED)
             fields.append((field.name, converter(env.field_types[(name, field.name)]), default))
-        return _record(fields, what)
+        return _record(fields, what, _accumulator_messages(env) if name is None else None)
 
     return record(None, "a claim (a JSON object)")
+
+
+def _accumulator_messages(env) -> dict:
+    return {
+        accumulator.name: (
+            f"missing: the value of accumulator `{accumulator.name}` before this claim "
+            "(give it with the claim, or decide the person's claims together with `batch --carry`)"
+        )
+        for accumulator in getattr(env, "accumulators", ())
+    }
 
 
 def problems_to_errors(invalid: Invalid) -> list[FactError]:

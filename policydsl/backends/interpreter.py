@@ -84,7 +84,8 @@ def evaluate(expr: ir.Expr, scope: Scope):
 def run(program: ir.Program, segment_index: int, inputs: tuple, check: Callable | None = None, rules: dict | None = None) -> tuple:
     """The outputs of a claim (its `inputs`, as `Policy.read_facts` gives them) with the
     values of segment `segment_index`: every rule in order, each whole-number rule bounded
-    where it is assigned (R407), then every invariant (R406), as `Program.runs[i]` does.
+    where it is assigned (R407), then every invariant (R406), as `Program.runs[i]` does;
+    then what the claim adds to each accumulator.
 
     `check`: the per-node hook (`Scope.check`); `rules`: a dict to receive every rule's
     value by name as it is computed (what a traced run records in its steps).
@@ -106,7 +107,8 @@ def run(program: ir.Program, segment_index: int, inputs: tuple, check: Callable 
         for invariant in segment.invariants:
             if not _evaluate(invariant.condition, scope):
                 runtime.invariant_violated(invariant.number)
-        return tuple(_output(program, scope, name) for name in program.outputs)
+        outputs = tuple(_output(program, scope, name) for name in program.outputs)
+        return outputs + tuple(_evaluate(accrual, scope) for accrual in segment.accruals)
 
 
 def _output(program: ir.Program, scope: Scope, name: str):

@@ -50,7 +50,8 @@ class Program:
     """A compiled policy: one pair of functions per time segment of the IR.
 
     `runs[i](inputs)` -> outputs and `traced[i](inputs, steps)` -> outputs for the claims
-    dated in segment i; None where no policy value is in force.
+    dated in segment i, followed by what the claim adds to each accumulator
+    (`ir.accumulators`); None where no policy value is in force.
     """
 
     ir: ir.Program
@@ -85,7 +86,7 @@ class Program:
         """The IR node with id `node_id` (None for None or an unknown id)."""
         if not self._nodes:
             for segment in self.ir.segments:
-                for expr in (*(rule.body for rule in segment.rules), *(i.condition for i in segment.invariants)):
+                for expr in (*(rule.body for rule in segment.rules), *(i.condition for i in segment.invariants), *segment.accruals):
                     self._nodes.update((x.id, x) for x in ir.walk(expr))
         return self._nodes.get(node_id)
 
@@ -417,7 +418,13 @@ def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inpu
             writer.emit("    _e = []")
         for invariant in segment.invariants:
             writer.emit(f"    if not {writer.expr(invariant.condition)}: _violated({int(invariant.number)})", invariant.condition)
-        writer.emit(f"    return ({', '.join(outputs)},)")
+        added = []
+        for number, (accumulator, accrual) in enumerate(zip(program.accumulators, segment.accruals)):
+            writer.rule = accumulator.name  # a failure here is named by the accumulator
+            writer.emit(f"    a{int(number)} = {writer.expr(accrual)}", accrual)
+            added.append(f"a{int(number)}")
+        writer.rule = None
+        writer.emit(f"    return ({', '.join([*outputs, *added])},)")
         first = len(lines) + 1
         for index, where in writer.line_nodes.items():
             table[first + index] = where

@@ -40,6 +40,7 @@ class CheckEnv:
     outputs: list[n.OutputName] = attrs.Factory(list)
     variants: dict[str, list] = attrs.Factory(dict)  # param/rule/tiers name -> its dated definitions
     invariants: list[n.InvariantDef] = attrs.Factory(list)
+    accumulators: list[n.AccumulatorDef] = attrs.Factory(list)  # read like input fields after the input's own
     bounds: list = attrs.Factory(list)  # (overriding ParamDef, parent ParamDef with floor/ceiling)
     segments: list = attrs.Factory(list)  # periods.Segment, in date order
     cuts: list = attrs.Factory(list)  # the dates where segments start (segments[i+1] starts at cuts[i])
@@ -97,6 +98,8 @@ class CheckEnv:
                 return []
 
     def record_fields(self, record: str | None) -> tuple[n.Field, ...]:
+        """A record's fields; for the input (None), its own fields, then one per accumulator
+        (its value before the claim, given by the claim or carried by `batch --carry`)."""
         if record is None:
-            return self.input.fields if self.input else ()
+            return (self.input.fields if self.input else ()) + tuple(a.field for a in self.accumulators)
         return self.records[record].fields

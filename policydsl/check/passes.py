@@ -14,6 +14,7 @@ from policydsl.check.constants import compute_constants
 from policydsl.check.env import CheckEnv, Symbol
 from policydsl.diagnostics.model import Related
 from policydsl.check.periods import check_periods
+from policydsl.check.accumulators import check_accumulators
 from policydsl.check.typing import infer_definitions
 from policydsl.check.warnings import warn_unreachable, warn_unused
 
@@ -25,9 +26,11 @@ def collect_definitions(env: CheckEnv) -> None:
     """Gather every definition by name; report duplicates (C201).
 
     Reads the policy's definitions; adds `symbols`, `enums`, `enum_of_member`, `records`,
-    `input`, `outputs`, `variants`, `invariants`.
+    `input`, `outputs`, `variants`, `invariants`, `accumulators` (each an input symbol after
+    the input's own fields).
     """
     first_span: dict[str, object] = {}
+    accumulators: list[n.AccumulatorDef] = []
 
     def define(name: str, symbol: Symbol, span) -> None:
         if name in env.symbols:
@@ -91,8 +94,17 @@ def collect_definitions(env: CheckEnv) -> None:
                 env.invariants.append(definition)
             case n.OutputDef(names=names):
                 env.outputs.extend(names)
+            case n.AccumulatorDef():
+                accumulators.append(definition)  # defined after the input, whose slots come first
             case _:
                 raise AssertionError(definition)
+    first_slot = len(env.input.fields) if env.input is not None else 0
+    for accumulator in accumulators:
+        if accumulator.name in env.symbols:
+            define(accumulator.name, None, env.name_span(accumulator))  # C201, and not an accumulator
+            continue
+        define(accumulator.name, Symbol("input", accumulator.name, accumulator.field, first_slot + len(env.accumulators)), env.name_span(accumulator))
+        env.accumulators.append(accumulator)
     for record in env.records.values():
         seen_fields: set[str] = set()
         for field in record.fields:
@@ -227,6 +239,13 @@ def resolve_names(env: CheckEnv) -> None:
                 deps = set()
                 visit(field.default, frozenset(), deps)
                 env.deps[f"{record.name}.{field.name}"] = deps
+    for accumulator in env.accumulators:  # what a claim adds is computed after the rules
+        deps = set()
+        for part in (accumulator.opening, accumulator.adds):
+            if part is not None:
+                visit(part, frozenset(), deps)
+        env.deps[f"accumulator {accumulator.name}"] = deps
+        env.used |= deps
     # A parent's `floor`/`ceiling` value, replaced by an override, is still compared with the
     # override (constants pass): bind its names too. It is judged in the parent, so whatever
     # it would report here is dropped, and it makes nothing "used".
@@ -353,6 +372,7 @@ PASSES = (
     find_cycles,
     check_claim_independence,
     infer_definitions,
+    check_accumulators,
     check_tables,
     check_periods,
     compute_constants,

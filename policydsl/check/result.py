@@ -34,6 +34,7 @@ class Checked:
     outputs: tuple  # OutputName nodes
     variants: MappingProxyType  # param / rule / tiers name -> its dated definitions
     invariants: tuple
+    accumulators: tuple  # AccumulatorDef nodes, in input-slot order
     segments: tuple  # periods.Segment, in date order
     cuts: tuple  # segments[i+1] starts on cuts[i]
     defaults: MappingProxyType  # (record or None, field) -> default value
@@ -60,6 +61,7 @@ class Checked:
             outputs=tuple(env.outputs),
             variants=_frozen({name: tuple(v) for name, v in env.variants.items()}),
             invariants=tuple(env.invariants),
+            accumulators=tuple(env.accumulators),
             segments=tuple(env.segments),
             cuts=tuple(env.cuts),
             defaults=_frozen(env.defaults),
@@ -74,6 +76,7 @@ class Checked:
         )
 
     def record_fields(self, record: str | None) -> tuple[n.Field, ...]:
+        """As `CheckEnv.record_fields`: the input's fields, then one per accumulator."""
         if record is None:
-            return self.input.fields if self.input else ()
+            return (self.input.fields if self.input else ()) + tuple(a.field for a in self.accumulators)
         return self.records[record].fields

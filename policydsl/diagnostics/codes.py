@@ -362,6 +362,45 @@ _ALL: tuple[Code, ...] = (
         "An `extends` name with no policy file in the policies folder.",
         "the name is the file's path inside the policies folder, without `.policy`",
     ),
+    Code(
+        "C260", "accumulator that does not add up",
+        "An accumulator's type is not one that adds up: it must be money, int, number or months.",
+        "declare it `money` (amounts), `int` (counts) or `months`",
+    ),
+    Code(
+        "C261", "bad person field",
+        "An accumulator's `per` names no field of the input, or a field that is neither text nor int. "
+        "The person field groups a person's claims when they are carried (`batch --carry`).",
+        "declare the field in the input, e.g. `person_id: text = \"\"` (a default lets single claims omit it)",
+    ),
+    Code(
+        "C262", "bad opening value",
+        "An accumulator's opening value is not a number written out, or not of the accumulator's type. "
+        "It is the value at the start of each year; a balance that differs by person comes with the claims.",
+        "write it as a literal of the accumulator's type, e.g. `opening 0 yuan`",
+    ),
+    Code(
+        "C263", "`adds` of the wrong type",
+        "What each claim adds to an accumulator has another type than the accumulator.",
+        "add a value of the accumulator's type, usually a rule: `adds basic`",
+    ),
+    Code(
+        "C264", "accumulators per different people",
+        "The accumulators of one policy name different person fields; a policy's claims are carried per one person field.",
+        "use the same `per FIELD` for every accumulator",
+    ),
+    Code(
+        "C265", "accumulators without a claim date",
+        "A policy with accumulators does not say which input field dates a claim: the year an accumulator "
+        "runs over, and the order in which a person's claims are carried, come from that date.",
+        "add `as of FIELD` to the header, e.g. `as of service_date`",
+    ),
+    Code(
+        "C266", "output named like the record's own keys",
+        "An output is named `policy` or `accumulators`, which every decision record uses for the policy that "
+        "decided it and the accumulators before and after the claim.",
+        "rename the rule",
+    ),
     # ---- W: warnings ---------------------------------------------------------------------
     Code(
         "W230", "unused constant",
@@ -385,6 +424,16 @@ _ALL: tuple[Code, ...] = (
         "A policy is in force outside the period of the policy it extends (a new version extending the previous one): "
         "the parent's rules then apply on days they were not written for.",
         "check that the parent's rules hold on those days too",
+    ),
+    Code(
+        "W234", "accumulator nothing adds to",
+        "An accumulator without `adds`: every claim leaves it as it was.",
+        "say what each claim adds, e.g. `adds basic`",
+    ),
+    Code(
+        "W235", "accumulator no rule reads",
+        "An accumulator that no rule, parameter or invariant reads: it is carried, but decides nothing.",
+        "use it in a rule (its name is its value before the claim), or delete it",
     ),
     # ---- F: claim facts ------------------------------------------------------------------
     Code(

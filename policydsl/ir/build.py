@@ -47,6 +47,13 @@ class _Builder:
     def type_of(self, e):
         return self.env.types.get(n.key(e), t.ERROR)
 
+    def accrual(self, accumulator) -> ir.Expr:
+        """What a claim adds to `accumulator`: its `adds`, or a zero of its type."""
+        if accumulator.adds is not None:
+            return self.expr(accumulator.adds)
+        type_ = self.env.field_types[(None, accumulator.name)]
+        return ir.Const(id=self.new_id(), type=type_, value=_ZERO[type_], scale=0, ast=accumulator)
+
     def _expr(self, e) -> ir.Expr:  # noqa: C901 - one dispatch over node kinds
         env = self.env
         type_ = self.type_of(e)
@@ -225,8 +232,12 @@ def from_checked(env) -> ir.Program:
             ir.Invariant(invariant.name, number, builder.expr(invariant.condition), ast=invariant)
             for number, invariant in enumerate(env.invariants)
         )
+        accruals = tuple(builder.accrual(accumulator) for accumulator in env.accumulators)
         segments.append(
-            ir.Segment(index, segment.start, segment.end, tuple(rules), invariants, dict(segment.constants), dict(segment.active), dict(segment.rows), period=segment.describe())
+            ir.Segment(
+                index, segment.start, segment.end, tuple(rules), invariants, dict(segment.constants), dict(segment.active), dict(segment.rows),
+                period=segment.describe(), accruals=accruals,
+            )
         )
     as_of = env.policy.header.as_of
     records = {None: env.record_fields(None), **{name: record.fields for name, record in env.records.items()}}
@@ -243,6 +254,27 @@ def from_checked(env) -> ir.Program:
         records=records,
         field_types=dict(env.field_types),
         defaults=dict(env.defaults),
+        accumulators=tuple(_accumulator(env, a) for a in env.accumulators),
+    )
+
+
+def _accumulator(env, accumulator) -> ir.Accumulator:
+    from policydsl.check.accumulators import opening_value
+
+    type_ = env.field_types[(None, accumulator.name)]
+    opening = opening_value(accumulator)
+    annotations = accumulator.annotations
+    return ir.Accumulator(
+        accumulator.name,
+        type_,
+        env.symbols[accumulator.name].index,
+        accumulator.per,
+        env.symbols[accumulator.per].index,
+        accumulator.year_start or (1, 1),
+        Decimal(opening) if type_ in (t.MONEY, t.NUMBER) else int(opening),
+        reasons=n.annotation_texts(annotations, "because"),
+        citations=n.annotation_texts(annotations, "cite"),
+        ast=accumulator,
     )
 
 

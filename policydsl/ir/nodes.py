@@ -298,6 +298,41 @@ class Invariant:
 
 
 @node
+class Accumulator:
+    """A value carried from claim to claim of one person over a year.
+
+    Its value before the claim is input slot `index` (the claim gives it, or a carry run
+    sets it); each segment's `accruals[i]` is what a claim adds to accumulator i. The person
+    is input slot `per_index` (`per`); the year starts on `year_start` (month, day) of the
+    year of the claim's `as of` date (`period_of`); each year starts at `opening`.
+    """
+
+    name: str
+    type: object
+    index: int
+    per: str
+    per_index: int
+    year_start: tuple[int, int]
+    opening: object
+    reasons: tuple[str, ...] = ()
+    citations: tuple[str, ...] = ()
+    ast: object = _ast()  # the AccumulatorDef
+
+    def period_of(self, day: datetime.date) -> tuple[datetime.date, datetime.date]:
+        """The first and last day of the year that `day` falls in (cut at the calendar's
+        ends: a year that would start before 0001-01-01 or end after 9999-12-31)."""
+        month, first = self.year_start
+        start = datetime.date(day.year, month, first)
+        if day < start:
+            if day.year == datetime.MINYEAR:
+                return datetime.date.min, start - datetime.timedelta(days=1)
+            start = datetime.date(day.year - 1, month, first)
+        if start.year == datetime.MAXYEAR:
+            return start, datetime.date.max
+        return start, datetime.date(start.year + 1, month, first) - datetime.timedelta(days=1)
+
+
+@node
 class Segment:
     """Days [start, end) (None: unbounded) and what is in force on them. Not `in_force`
     when a value is missing (`missing`) or the days are `outside` the policy's period;
@@ -314,6 +349,7 @@ class Segment:
     missing: tuple[str, ...] = ()
     outside: bool = False
     period: str = ""
+    accruals: tuple[Expr, ...] = ()  # what a claim adds to each of `Program.accumulators`
 
     @property
     def in_force(self) -> bool:
@@ -328,7 +364,7 @@ class Definition:
     """What a name is, across every segment: kind, type, where it comes from."""
 
     name: str
-    kind: str  # input, param, table, tiers, rule
+    kind: str  # input (an accumulator too: its value before the claim), param, table, tiers, rule
     type: object
     provenance: tuple[Origin, ...]
     ast: object = _ast()
@@ -350,6 +386,7 @@ class Program:
     records: dict = attrs.field(eq=False)  # record name (None: the input) -> its AST fields
     field_types: dict = attrs.field(eq=False)  # (record or None, field) -> type
     defaults: dict = attrs.field(eq=False)  # (record or None, field) -> default value
+    accumulators: tuple[Accumulator, ...] = ()
 
     def record_fields(self, record: str | None) -> tuple:
         """The fields of a record (None: of the claim's input), in slot order."""

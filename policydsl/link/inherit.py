@@ -44,6 +44,9 @@ class Linked:
     chain: list[str]  # file names, child first
     parent: "Linked | None" = None
     bounds: list = attrs.Factory(list)  # (overriding ParamDef, parent ParamDef with floor/ceiling)
+    # (extends name, source) of each file along the chain, child first; the child's name is
+    # None (the caller knows its id): what the policy's digest is made of (provenance.py)
+    sources: list = attrs.Factory(list)
 
 
 Loader = Callable[[str, Span | None], "tuple[SourceFile, n.PolicyFile] | Diagnostic"]
@@ -84,22 +87,23 @@ def link(policy: n.PolicyFile, source: SourceFile, load_parent: Loader | None, _
             for d in policy.definitions
             if getattr(d, "override", False)
         ]
-        return Linked(policy, own, [source.name]), orphans
+        return Linked(policy, own, [source.name], sources=[(None, source)]), orphans
     span = header.extends_span
     if load_parent is None:
-        return Linked(policy, own, [source.name]), [
+        return Linked(policy, own, [source.name], sources=[(None, source)]), [
             Diagnostic("C240", f"cannot resolve `extends \"{header.extends}\"` here", span, hint="load the policy from a file inside a policies folder")
         ]
     if header.extends in _seen or len(_seen) >= MAX_CHAIN:
         chain = " -> ".join((*_seen, header.extends))
-        return Linked(policy, own, [source.name]), [Diagnostic("C241", f"`extends` goes round in a circle: {chain}", span)]
+        return Linked(policy, own, [source.name], sources=[(None, source)]), [Diagnostic("C241", f"`extends` goes round in a circle: {chain}", span)]
     loaded = load_parent(header.extends, span)
     if isinstance(loaded, Diagnostic):
-        return Linked(policy, own, [source.name]), [loaded]
+        return Linked(policy, own, [source.name], sources=[(None, source)]), [loaded]
     parent_source, parent_file = loaded
     parent, diagnostics = link(parent_file, parent_source, load_parent, (*_seen, header.extends))
     merged, origins, bounds, merge_diagnostics = _merge(parent, policy, source)
-    linked = Linked(merged, origins, [source.name, *parent.chain], parent, bounds)
+    sources = [(None, source), (header.extends, parent_source), *parent.sources[1:]]
+    linked = Linked(merged, origins, [source.name, *parent.chain], parent, bounds, sources)
     return linked, diagnostics + merge_diagnostics
 
 
@@ -149,7 +153,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
                 origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
-            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() if definition.override:
+            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() | n.AccumulatorDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
                 name = _definition_name(definition)
@@ -157,7 +161,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 if existing and name not in replaced:
                     first = definitions[existing[0]]
                     kind = _kind(first)
-                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef))
+                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef))
                     diagnostics.append(
                         Diagnostic(
                             "C243",

@@ -414,6 +414,31 @@ class _Lower(Transformer):
         return n.InvariantDef(str(name), condition, annotations, span=self._span(meta), name_span=self._tspan(name))
 
     @v_args(meta=True)
+    def accumulator_def(self, meta, children):
+        rest, annotations = self._split(children)
+        name, type_ref, per, period, opening, adds = rest
+        year_start, year_span = period if period is not None else (None, None)
+        field = n.Field(str(name), _copy_type(type_ref), None, span=self._tspan(name), name_span=self._tspan(name))
+        return n.AccumulatorDef(
+            str(name), type_ref, str(per), year_start, opening, adds, annotations, field,
+            span=self._span(meta), name_span=self._tspan(name), per_span=self._tspan(per), year_span=year_span,
+        )
+
+    @v_args(meta=True)
+    def accumulator_period(self, meta, children):
+        """`over year [from MM-DD]` -> ((month, day) or None, where the day is written)."""
+        token = children[0]
+        if token is None:
+            return None, self._span(meta)
+        month, day = (int(part) for part in str(token).split("-"))
+        try:
+            datetime.date(2001, month, day)  # not a leap year: 02-29 starts no year
+        except ValueError:
+            self._error("P111", f"{token} is not a day of the year a period can start on", self._tspan(token), hint="write MM-DD, e.g. 07-01 (02-29 is not allowed)")
+            return None, self._tspan(token)
+        return ((month, day) if (month, day) != (1, 1) else None), self._tspan(token)
+
+    @v_args(meta=True)
     def modified(self, meta, children):
         *modifiers, definition = children
         names = [str(m) for m in modifiers]
@@ -421,9 +446,9 @@ class _Lower(Transformer):
         for name in sorted(set(names)):
             if names.count(name) > 1:
                 self._error("P115", f"`{name}` is written twice", span)
-        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef)):
+        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef)):
             kind = type(definition).__name__.removesuffix("Def").lower()
-            self._error("P115", f"`{names[0]}` applies to enum, param, table, tiers and rule definitions, not to {kind}", span)
+            self._error("P115", f"`{names[0]}` applies to enum, param, table, tiers, rule and accumulator definitions, not to {kind}", span)
             return definition
         return attrs.evolve(definition, override="override" in names, final="final" in names, span=span)
 
@@ -495,6 +520,14 @@ class _Lower(Transformer):
             elif child is not None:
                 definitions.append(child)
         return n.PolicyFile(header, tuple(definitions), span=Span.whole_file(self.source))
+
+
+def _copy_type(ref: n.TypeRef) -> n.TypeRef:
+    """A type written once, as a node of its own (each node has its own id): the type of an
+    accumulator is also the type of the input field its value before the claim is read from."""
+    if isinstance(ref, n.ListType):
+        return n.ListType(_copy_type(ref.element), span=ref.span)
+    return n.NamedType(ref.name, span=ref.span)
 
 
 def lower(tree: lark.Tree, source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnostic]]:

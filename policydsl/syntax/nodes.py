@@ -410,7 +410,33 @@ class InvariantDef:
     name_span: Span | None = _name_span()
 
 
-Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | InvariantDef
+@node
+class AccumulatorDef:
+    """`accumulator NAME: TYPE per FIELD [over year [from MM-DD]] opening VALUE [adds EXPR]`:
+    a value carried from claim to claim of one person (named by the input field `per`)
+    over a year of the policy's `as of` date, starting each year at `opening`; each claim
+    adds `adds` (nothing when absent). In a rule, NAME is its value before the claim,
+    which the claim's facts give like an input field: `field` is that field (its span is
+    the accumulator's name)."""
+
+    name: str
+    type: TypeRef
+    per: str
+    year_start: tuple[int, int] | None  # (month, day) the year starts on; None: 1 January
+    opening: "Expr"
+    adds: "Expr | None"
+    annotations: tuple[Annotation, ...]
+    field: Field
+    override: bool = _modifiers()
+    final: bool = _modifiers()
+    span: Span = _span()
+    nid: int = _nid()
+    name_span: Span | None = _name_span()
+    per_span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    year_span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)  # where `from MM-DD` is written
+
+
+Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | InvariantDef | AccumulatorDef
 
 
 @node
