@@ -1,18 +1,26 @@
 """Differential tests: the reference interpreter against the generated code, and the traced
 generated code against the fast one, on generated claims.
 
-Takes every bundled policy (`policies/**/*.policy`) and `EVERY`, a policy written to use
+Takes every bundled policy (`policies/**/*.policy`), `EVERY`, a policy written to use
 every IR construct (dated values in four segments, nested aggregates, division, number
 products, sets computed per claim, a table that can miss a row, an invariant that can
-fail); gives, for claims that Hypothesis builds from each policy's input schema (valid
+fail), `ACCUMULATING` (accumulators of every type, years from 1 January, 28 February,
+1 July and 31 December, one without `adds`, one whose `adds` can be fractions of a fen, R404)
+and the accumulator policies of tests/data/accumulators; gives, for claims that
+Hypothesis builds from each policy's input schema (valid
 facts, `claim_strategies.value_of`: enums, lists of items, money near the caps, edge
 values; dates in every segment, on both sides of every cut and outside the policy's
 period; fields with defaults sometimes left out), a verdict from `compare`:
 
 - the interpreter (`backends/interpreter.run`, choosing the segment itself from the IR's
   cuts) and the generated code (`Policy.segment_for`, `Program.runs[segment]`) give the
-  same outputs: the same values of the same types (Python int or Decimal, the same digits),
-  or both fail with the same error (kind, code, invariant);
+  same outputs and the same added value for each accumulator (the tail of the tuple): the
+  same values of the same types (Python int or Decimal, the same digits), or both fail
+  with the same error (kind, code, invariant);
+- `Policy.evaluate` reports each accumulator as the interpreter's numbers say: the value
+  before the claim (from the facts), before + what the interpreter added, the year of the
+  claim's date (computed here on its own, cut at the calendar's ends), or R404 when money
+  added is not whole fen;
 - the traced generated run (`Program.traced[segment]`) gives what the fast one gives, its
   steps hold every rule's value as the interpreter computed it, and `Policy.run_traced`
   gives what finishing the fast run's outputs gives (money to the fen, R404/R408).
@@ -41,9 +49,10 @@ from policydsl.diagnostics.model import EvaluationError, FactsError, PolicyError
 from policydsl.ir import nodes as ir
 from policydsl.runtime import helpers as runtime
 from policydsl.runtime import numbers
+from policydsl.check import types as t
 
 from . import claim_strategies as cs
-from .conftest import PROFILE, ROOT
+from .conftest import DATA, PROFILE, ROOT
 
 CI_CLAIMS = 200
 CLAIMS = int(os.environ.get("POLICYDSL_DIFF_CLAIMS") or (CI_CLAIMS if PROFILE == "ci" else 2_000))
@@ -137,13 +146,47 @@ output precise, unrounded, tripled, extra, total, drugs, any_big, all_shared, we
   late, in_set, rated, fees, paid, months_left, weight_ratio, cap, note
 """
 
+ACCUMULATING = """
+policy "Accumulating" version "1"
+  effective from 2024-01-01
+  as of day
+
+input {
+  pid: int = 0
+  day: date
+  amount: money
+  share: ratio
+  nights: int
+}
+
+param cap = 5_000 yuan from 2024-01-01 until 2024-12-31
+param cap = 6_000 yuan from 2025-01-01
+accumulator paid: money per pid over year opening 0 yuan adds paid_now
+accumulator raw_share: money per pid over year from 12-31 opening 100 yuan adds (when nights > 35 then amount * share otherwise round(amount * share, down))
+accumulator nights_used: int per pid over year from 02-28 opening 0 adds (when nights > 10 then 10 otherwise nights)
+accumulator waited: months per pid over year from 07-01 opening 0 months adds 1 month
+accumulator score: number per pid over year opening 0.5 adds nights / 3 + nights_used
+accumulator idle: int per pid over year from 03-01 opening -2
+rule room: money = max(0 yuan, cap - paid)
+rule paid_now: money = min(round(amount * share, half_up), room)
+rule nights_left: int = max(0, 30 - nights_used - idle)
+rule over: bool = raw_share > cap
+rule long_wait: bool = waited >= 6 months
+rule scored: number = score * 2
+output paid_now, nights_left, over, long_wait, scored
+"""
+
 BUNDLED = sorted((ROOT / "policies").glob("**/*.policy"))
+ACCUMULATOR_DATA = sorted((DATA / "accumulators").glob("*.policy"))
 
 
 def load_all() -> dict[str, policydsl.Policy]:
-    """Every bundled policy by its path under policies/, and `EVERY` as "every-construct"."""
+    """Every bundled policy by its path under policies/, `EVERY` as "every-construct",
+    `ACCUMULATING` as "accumulating" and tests/data/accumulators/NAME as "data/NAME"."""
     found = {path.relative_to(ROOT / "policies").with_suffix("").as_posix(): policydsl.load(path) for path in BUNDLED}
     found["every-construct"] = policydsl.loads(EVERY, name="every-construct.policy")
+    found["accumulating"] = policydsl.loads(ACCUMULATING, name="accumulating.policy")
+    found.update({f"data/{path.stem}": policydsl.load(path) for path in ACCUMULATOR_DATA})
     return found
 
 
@@ -254,6 +297,11 @@ def compare(policy: policydsl.Policy, facts, as_of: datetime.date | None = None)
         _agree(generated, interpreted, "the generated code and the interpreter", facts)
         if generated[0] == "ok":
             segment, raw = generated[1]
+            outputs = len(policy.output_names)
+            added = interpreted[1][1][outputs:]
+            if len(raw) != outputs + len(policy.accumulators):
+                raise Disagreement(f"the generated code returned {len(raw)} values for {outputs} outputs and {len(policy.accumulators)} accumulators")
+            _agree(("ok", raw[outputs:]), ("ok", added), "what the claim adds to each accumulator (generated, interpreter)", facts)
             traced = _outcome(lambda: _traced(policy, segment, inputs, steps))
             _agree(generated, traced, "the fast and the traced runs", facts)
             names = policy.program.rule_names
@@ -269,23 +317,60 @@ def compare(policy: policydsl.Policy, facts, as_of: datetime.date | None = None)
         raise Disagreement(f"finished outputs differ from Policy.run_traced for {facts!r}:\n  {_describe(finished)}\n  {_describe(explained)}")
     if finished[0] == "error":
         return BOTH_FAILED, code_of(finished[1])
+    if policy.accumulators:
+        return _compare_carried(policy, facts, as_of, inputs, added)
     return AGREE, None
 
 
+def _compare_carried(policy, facts, as_of, inputs: tuple, added: tuple) -> tuple[str, str | None]:
+    """`Policy.evaluate`'s accumulators against the interpreter's added values and a year
+    computed here (`year_of`)."""
+    with localcontext(numbers.EXACT):
+        expected = _expected_carried(policy, inputs, added)
+    decided = _outcome(lambda: policy.evaluate(facts, as_of=as_of).accumulators)
+    if expected is None:
+        if decided[0] != "error" or code_of(decided[1]) != "R404":
+            raise Disagreement(f"an accumulator adds fractions of a fen, but evaluate gave {_describe(decided)} for {facts!r}")
+        return BOTH_FAILED, "R404"
+    got = {name: (c.before, c.after, c.period_start, c.period_end) for name, c in decided[1].items()} if decided[0] == "ok" else None
+    if got is None or not same(got, expected):
+        raise Disagreement(f"the accumulators differ for {facts!r}:\n  evaluate: {_describe(decided)}\n  expected: {expected!r}")
+    return AGREE, None
+
+
+def _expected_carried(policy, inputs: tuple, added: tuple):
+    """name -> (before, after, first day, last day); None for money added in fractions of a fen."""
+    day = inputs[policy.program.ir.as_of_index]
+    expected = {}
+    for accumulator, delta in zip(policy.accumulators, added):
+        period = year_of(day, accumulator.year_start)
+        before = inputs[accumulator.index]
+        after = before + delta
+        if accumulator.type == t.MONEY:
+            if after % Decimal("0.01"):
+                return None
+            before, after = before.quantize(Decimal("0.01")), after.quantize(Decimal("0.01"))
+        expected[accumulator.name] = (before, after, *period)
+    return expected
+
+
+def year_of(day: datetime.date, start: tuple[int, int]) -> tuple[datetime.date, datetime.date]:
+    """The first and last day of the year from `start` (month, day) that holds `day`, cut at
+    the calendar's ends (0001-01-01, 9999-12-31)."""
+    month, first = start
+    year = day.year if (day.month, day.day) >= (month, first) else day.year - 1
+    begin = datetime.date(year, month, first) if year >= datetime.MINYEAR else datetime.date.min
+    end = datetime.date(year + 1, month, first) - datetime.timedelta(days=1) if year < datetime.MAXYEAR else datetime.date.max
+    return begin, end
+
+
 # ---- claims --------------------------------------------------------------------------
-
-_FIRST, _LAST = datetime.date(1900, 1, 1), datetime.date(2100, 12, 31)
-
 
 def claim_days(program: ir.Program) -> st.SearchStrategy[str]:
     """Days for the field that dates a claim: inside every segment in force, on both sides
     of every cut, anywhere in a few decades (outside the policy's period too), and the
     calendar's first and last days."""
-    inside = [
-        st.dates(s.start or (s.end or _LAST) - datetime.timedelta(days=800), (s.end or (s.start or _FIRST) + datetime.timedelta(days=800)) - datetime.timedelta(days=1))
-        for s in program.segments
-        if s.in_force
-    ]
+    inside = [st.dates(*_days_of(s)) for s in program.segments if s.in_force]
     options = [st.dates(datetime.date(2015, 1, 1), datetime.date(2035, 12, 31))]
     if program.cuts:
         options.append(st.builds(lambda cut, shift: cut + datetime.timedelta(days=shift), st.sampled_from(program.cuts), st.integers(-3, 2)))
@@ -293,6 +378,15 @@ def claim_days(program: ir.Program) -> st.SearchStrategy[str]:
     anywhere = st.one_of(*options).map(datetime.date.isoformat)
     first_and_last = st.sampled_from(["0001-01-01", "9999-12-31"])
     return _weighted((16, days), (3, anywhere), (1, first_and_last))
+
+
+def _days_of(segment: ir.Segment) -> tuple[datetime.date, datetime.date]:
+    """The first and last day of a segment, an open end ~800 days past the other one (both
+    open: 2015 to 2035)."""
+    span = datetime.timedelta(days=800)
+    first = segment.start or (segment.end - span if segment.end else datetime.date(2015, 1, 1))
+    last = segment.end - datetime.timedelta(days=1) if segment.end else (segment.start + span if segment.start else datetime.date(2035, 12, 31))
+    return first, last
 
 
 def _weighted(*choices: tuple[int, st.SearchStrategy]) -> st.SearchStrategy:
@@ -352,7 +446,7 @@ def corpus(name: str):
     return found
 
 
-@pytest.mark.parametrize("name", [name for name in POLICIES if name != "every-construct"])
+@pytest.mark.parametrize("name", [path.relative_to(ROOT / "policies").with_suffix("").as_posix() for path in BUNDLED])
 def test_the_bundled_test_claims_agree(name):
     claims = corpus(name)
     assert claims
@@ -405,6 +499,29 @@ def _line(kind="drug", amount="10.00", qty=1, share="50%", codes=()):
 )
 def test_both_fail_with_the_same_code(facts, code):
     assert compare(POLICIES["every-construct"], facts) == (BOTH_FAILED, code)
+
+
+def _accumulating(**facts) -> dict:
+    base = {"day": "2025-03-01", "amount": "100.00", "share": "50%", "nights": 4, "paid": "0", "raw_share": "0", "nights_used": 0, "waited": 0, "score": 0, "idle": 0}
+    return {**base, **facts}
+
+
+def test_both_sides_add_the_same_to_each_accumulator():
+    policy = POLICIES["accumulating"]
+    assert [a.year_start for a in policy.accumulators] == [(1, 1), (12, 31), (2, 28), (7, 1), (1, 1), (3, 1)]
+    facts = _accumulating(nights=12, paid="5980.00")
+    assert compare(policy, facts) == (AGREE, None)
+    inputs = policy.read_facts(facts)
+    with localcontext(numbers.EXACT):
+        added = interpreter.run(policy.program.ir, interpreted_segment(policy.program.ir, inputs), inputs)[len(policy.output_names):]
+    # paid_now is capped by what is left of 6,000; 12 nights count as 10; 12 / 3 + 0 nights before; nothing for `idle`
+    assert [str(value) for value in added] == ["20.00", "50.00", "10", "1", "4", "0"]
+    carried = policy.evaluate(facts).accumulators
+    assert (carried["raw_share"].period, carried["nights_used"].period) == ("2024-12-31/2025-12-30", "2025-02-28/2026-02-27")
+
+
+def test_money_added_in_fractions_of_a_fen_fails_on_both_sides():
+    assert compare(POLICIES["accumulating"], _accumulating(nights=36, amount="100.01")) == (BOTH_FAILED, "R404")
 
 
 def test_the_interpreter_names_the_failing_node():

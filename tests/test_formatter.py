@@ -22,7 +22,7 @@ from policydsl.tools.formatter import FormatError, format_text, scan
 from policydsl.api import parse_source
 from policydsl.syntax.source import SourceFile
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, ROOT, budget
 
 POLICIES = ROOT / "policies"
 BUNDLED = sorted(POLICIES.rglob("*.policy"))
@@ -43,13 +43,14 @@ try:  # policies generated from the grammar, when the fuzz tests provide a gener
 except ImportError:  # pragma: no cover - the fuzz module is optional here
     TEXTS = st.sampled_from(SOURCES)
 
-TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\d{4}-\d{2}-\d{2}|\d[\d_.]*%?|[^\W\d]\w*|->|[!<>=]=|\S')
+# `07-01` (an accumulator's year start, MONTH_DAY) is one token, as a date is
+TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\d{4}-\d{2}-\d{2}|\d{2}-\d{2}\b|\d[\d_.]*%?|[^\W\d]\w*|->|[!<>=]=|\S')
 
 
 @st.composite
-def laid_out(draw) -> str:
+def laid_out(draw, texts=TEXTS) -> str:
     """A policy's tokens with random spacing, line breaks and comments (unique texts)."""
-    text = draw(TEXTS)
+    text = draw(texts)
     assume(parse(text) is not None)
     tokens = [m.group() for m in TOKEN.finditer(text) if not m.group().startswith("#")]
     out: list[str] = []
@@ -96,6 +97,10 @@ def owners(text: str) -> dict[str, object]:
 
 @given(laid_out())
 def test_formatting_keeps_meaning_and_comments_and_is_idempotent(text):
+    assert_formats_well(text)
+
+
+def assert_formats_well(text: str) -> None:
     formatted = format_text(text, "p.policy")
     assert parse(formatted) == parse(text)  # nodes compare without their spans
     assert owners(formatted) == owners(text)
@@ -284,6 +289,80 @@ def test_fmt_reports_errors_without_a_traceback(tmp_path, capsys):
 def test_format_definition_prints_one_definition():
     policy = parse("param p = 1_000_000 yuan cite \"c\"\ninput { a: money }\noutput a\n")
     assert formatter.format_definition(policy.definitions[0]) == 'param p = 1_000_000 yuan\n  cite "c"'
+
+
+# ---- accumulators ---------------------------------------------------------------------------
+
+ACCUMULATING = sorted((DATA / "accumulators").glob("*.policy"))
+
+
+def test_accumulators_layout_and_comments():
+    text = (
+        'policy "t" as of day\n'
+        "input { pid: text = \"\" day: date amount: money }\n"
+        "# carried\n"
+        "override   final accumulator paid : money per pid over year opening 0 元 adds basic   # what the fund paid\n"
+        '  because "Paid earlier"  # the reason\n'
+        '  because zh "此前已支付"\n'
+        "\n"
+        "accumulator visits: int per pid over year from 07-01 opening 0 adds\n"
+        "  # one per claim\n"
+        "  1\n"
+        "accumulator days: number per pid over year from 01-01 opening -1.5 # nothing added\n"
+        "rule basic: money = amount  output basic\n"
+    )
+    assert fmt(text) == (
+        'policy "t"\n'
+        "  as of day\n"
+        "input {\n"
+        '  pid: text = ""\n'
+        "  day: date\n"
+        "  amount: money\n"
+        "}\n"
+        "# carried\n"
+        "override final accumulator paid: money per pid over year opening 0 yuan adds basic  # what the fund paid\n"
+        '  because "Paid earlier"  # the reason\n'
+        '  because zh "此前已支付"\n'
+        "\n"
+        "# one per claim\n"
+        "accumulator visits: int per pid over year from 07-01 opening 0 adds 1\n"
+        "accumulator days: number per pid over year opening -1.5  # nothing added\n"
+        "rule basic: money = amount\n"
+        "output basic\n"
+    )
+    assert fmt(fmt(text)) == fmt(text)
+
+
+def test_a_long_accumulator_breaks_before_adds():
+    adds = " + ".join(f"part_number_{i}" for i in range(6))
+    text = f"accumulator ytd_amount_carried_forward: money per person_id over year from 07-01 opening 0 yuan adds {adds}  # sum\n"
+    formatted = fmt(text)
+    assert formatted == (
+        "accumulator ytd_amount_carried_forward: money per person_id over year from 07-01 opening 0 yuan\n"
+        f"  adds {adds}  # sum\n"  # a comment stays at the end of its construct's last line
+    )
+    assert fmt(formatted) == formatted
+
+
+ACCUMULATING_TEXTS = [p.read_text(encoding="utf-8") for p in ACCUMULATING]
+ACCUMULATING_TEXTS += [text for text in SOURCES if "accumulator " in text and text not in ACCUMULATING_TEXTS]
+
+
+@budget(40)
+@given(laid_out(st.sampled_from(ACCUMULATING_TEXTS)))
+def test_policies_with_accumulators_keep_meaning_and_comments_when_laid_out_at_random(text):
+    assert_formats_well(text)
+
+
+@pytest.mark.parametrize("path", ACCUMULATING, ids=lambda p: p.name)
+def test_accumulating_test_policies_are_formatted(path, capsys):
+    assert main(["fmt", "--check", str(path)]) == 0, capsys.readouterr().out
+
+
+def test_a_year_start_that_is_no_day_does_not_format():
+    with pytest.raises(FormatError) as caught:
+        fmt("accumulator a: int per pid over year from 02-29 opening 0\n")
+    assert "p.policy:1:43: error[P111]" in str(caught.value)
 
 
 def test_the_example_is_formatted_exactly():

@@ -1,6 +1,7 @@
 """The IR dump (`policydsl.ir.dump.render`, what `policydsl show --ir` prints): golden files
-for the example province and for a city that extends its province (which extends the
-national baseline), and a dump of every bundled policy that is stable across processes.
+for the example province, for a city that extends its province (which extends the
+national baseline) and for a policy with accumulators, and a dump of every bundled policy
+that is stable across processes.
 
 After reviewing a change to the dump, `pytest tests/test_ir_dump.py --snapshot-update`
 rewrites `tests/snapshots/ir/`.
@@ -19,7 +20,7 @@ import policydsl
 from policydsl.ir import nodes as ir
 from policydsl.ir.dump import render
 
-from .conftest import ROOT, SNAPSHOTS
+from .conftest import DATA, ROOT, SNAPSHOTS
 
 GOLDEN = ["example/resident-2025", "jiangxi-nanchang/resident-2025"]
 BUNDLED = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "policies").glob("**/*.policy"))
@@ -31,6 +32,25 @@ def test_ir_dump_snapshot(name, snapshot, monkeypatch):
     policy = policydsl.load(f"policies/{name}.policy")
     snapshot.snapshot_dir = SNAPSHOTS / "ir"
     snapshot.assert_match(render(policy), f"{name.replace('/', '-')}.txt")
+
+
+def test_ir_dump_of_accumulators_snapshot(snapshot, monkeypatch):
+    """Accumulators in the header (slot, person, year, opening) and each segment's accruals."""
+    monkeypatch.chdir(DATA / "accumulators")
+    snapshot.snapshot_dir = SNAPSHOTS / "ir"
+    snapshot.assert_match(render(policydsl.load("carried.policy")), "accumulators-carried.txt")
+
+
+def test_an_accumulator_without_adds_accrues_a_zero():
+    text = (
+        'policy "t"\n  as of day\ninput {\n  pid: int = 0\n  day: date\n}\n'
+        "accumulator waited: months per pid over year from 10-01 opening 3 months\n"
+        "rule r: months = waited\noutput r\n"
+    )
+    dumped = render(policydsl.loads(text, name="t.policy"))
+    assert "accumulators\n  0 waited: months, slot 2, per pid (slot 0), year from 10-01, opening 3 at t.policy 7:13\n" in dumped
+    assert "  input waited: months\n    the value before the claim of accumulator waited\n" in dumped
+    assert dumped.endswith("  accrual 0 waited: months nothing added\n    #2 Const(0) months scale=0\n")
 
 
 @pytest.mark.parametrize("path", BUNDLED)
@@ -51,6 +71,12 @@ def test_every_bundled_policy_dumps(path, monkeypatch):
             assert f"  rule {rule.slot} {rule.name}: {rule.type}" in text
             for node in ir.walk(rule.body):
                 assert re.search(rf"^ +(\w+: )?#{node.id} {type(node).__name__}\b", text, re.M), node
+        for number, (accumulator, accrual) in enumerate(zip(program.accumulators, segment.accruals)):
+            assert f"  accrual {number} {accumulator.name}: {accumulator.type} " in text
+            for node in ir.walk(accrual):
+                assert re.search(rf"^ +(\w+: )?#{node.id} {type(node).__name__}\b", text, re.M), node
+    for number, accumulator in enumerate(program.accumulators):
+        assert f"  {number} {accumulator.name}: {accumulator.type}, slot {accumulator.index}, per {accumulator.per} " in text
 
 
 def test_the_dump_is_the_same_in_another_process(monkeypatch):

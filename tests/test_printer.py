@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,11 +25,12 @@ from policydsl.syntax.source import SourceFile
 from policydsl.tools import formatter
 from policydsl.tools.show import effective_text
 
-from .conftest import ROOT, budget
+from .conftest import DATA, ROOT, budget
 
 POLICIES = ROOT / "policies"
 BUNDLED = sorted(POLICIES.rglob("*.policy"))
 IDS = [p.relative_to(POLICIES).as_posix() for p in BUNDLED]
+ACCUMULATING = sorted((DATA / "accumulators").glob("*.policy"))
 
 
 def parse(text: str, name: str = "p.policy") -> n.PolicyFile:
@@ -46,7 +48,7 @@ def reparsed(definition):
 # ---- every bundled policy ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", BUNDLED, ids=IDS)
+@pytest.mark.parametrize("path", BUNDLED + ACCUMULATING, ids=IDS + [p.name for p in ACCUMULATING])
 def test_every_definition_of_a_bundled_policy_prints_and_parses_back_the_same(path):
     policy = parse(path.read_text(encoding="utf-8"), str(path))
     assert parse(printer.header(policy.header) + "\n").header == policy.header
@@ -77,8 +79,9 @@ def made(kind):
     return lambda *fields, **named: kind(*fields, span=None, **named)
 
 
-Literal, Name, Attr, Index, Unary, Binary, Member, Call, ApplyTiers, Aggregate, SetLiteral, Branch, Conditional, Annotation, ParamDef, RuleDef = map(
-    made, (n.Literal, n.Name, n.Attr, n.Index, n.Unary, n.Binary, n.Member, n.Call, n.ApplyTiers, n.Aggregate, n.SetLiteral, n.Branch, n.Conditional, n.Annotation, n.ParamDef, n.RuleDef)
+Literal, Name, Attr, Index, Unary, Binary, Member, Call, ApplyTiers, Aggregate, SetLiteral, Branch, Conditional, Annotation, ParamDef, RuleDef, NamedType, Field = map(
+    made,
+    (n.Literal, n.Name, n.Attr, n.Index, n.Unary, n.Binary, n.Member, n.Call, n.ApplyTiers, n.Aggregate, n.SetLiteral, n.Branch, n.Conditional, n.Annotation, n.ParamDef, n.RuleDef, n.NamedType, n.Field),
 )
 literal = Literal
 
@@ -242,3 +245,98 @@ def test_any_expression_prints_to_text_that_parses_back_to_it(value):
     assert narrow == param
     rule = RuleDef("r", None, value, (Annotation("cite", "c"),))
     assert reparsed(rule) == rule
+
+
+# ---- accumulators --------------------------------------------------------------------------
+
+
+def accumulator(name="ytd", type_="money", per="person_id", year_start=None, opening=None, adds=None, annotations=(), **modifiers):
+    """An AccumulatorDef built by hand, as the lowering builds one (its `field` is the name's)."""
+    opening = opening if opening is not None else literal("money", Decimal("0"))
+    field = Field(name, NamedType(type_), None)
+    return n.AccumulatorDef(name, NamedType(type_), per, year_start, opening, adds, annotations, field, span=None, **modifiers)
+
+
+@pytest.mark.parametrize(
+    "source,written",
+    [
+        (
+            "accumulator ytd_basic_paid: money per person_id opening 0 yuan adds basic",
+            "accumulator ytd_basic_paid: money per person_id over year opening 0 yuan adds basic",
+        ),
+        (
+            "accumulator ytd: money per person_id over year opening 0 yuan adds basic",
+            "accumulator ytd: money per person_id over year opening 0 yuan adds basic",
+        ),
+        (  # a year from 1 January is the calendar year: written as the default
+            "accumulator ytd: money per person_id over year from 01-01 opening 0 yuan adds basic",
+            "accumulator ytd: money per person_id over year opening 0 yuan adds basic",
+        ),
+        ("accumulator n: int per pid over year from 07-01 opening 0 adds 1", "accumulator n: int per pid over year from 07-01 opening 0 adds 1"),
+        ("accumulator m: months per pid opening 0 months", "accumulator m: months per pid over year opening 0 months"),
+        ("accumulator x: number per pid opening -1.5 adds -x", "accumulator x: number per pid over year opening -1.5 adds -x"),
+        (
+            "override  final accumulator ytd: money per pid opening 1000 yuan adds basic + major cite \"c\" because \"why\" because zh \"原因\" reason acc1",
+            'override final accumulator ytd: money per pid over year opening 1_000 yuan adds basic + major\n  cite "c"\n  because "why"\n  because zh "原因"\n  reason acc1',
+        ),
+        (
+            "accumulator a: money per pid opening 0 yuan adds (when x then basic otherwise 0 yuan)",
+            "accumulator a: money per pid over year opening 0 yuan adds (when x then basic otherwise 0 yuan)",
+        ),
+    ],
+)
+def test_an_accumulator_is_written_in_one_canonical_form(source, written):
+    (definition,) = parse(source + "\n").definitions
+    assert printer.definition(definition) == written
+    assert reparsed(definition) == definition
+    assert formatter.format_definition(definition) == written  # short enough not to break
+
+
+def test_a_long_accumulator_breaks_before_adds_then_inside_it():
+    source = (
+        "accumulator ytd_major_illness_insurance_base: money per person_id over year from 07-01 opening 0 yuan "
+        "adds max(0 yuan, eligible_costs_after_the_basic_fund - deductible_left) + extra_costs_paid"
+    )
+    (definition,) = parse(source + ' because "b"\n').definitions
+    assert formatter.format_definition(definition) == (
+        "accumulator ytd_major_illness_insurance_base: money per person_id over year from 07-01 opening 0 yuan\n"
+        "  adds max(0 yuan, eligible_costs_after_the_basic_fund - deductible_left) + extra_costs_paid\n"
+        '  because "b"'
+    )
+    narrow = formatter.format_definition(definition, width=40)
+    assert narrow.splitlines()[1] == "  adds max("
+    (again,) = parse(narrow + "\n").definitions
+    assert again == definition
+
+
+def test_the_year_start_is_written_with_two_digits():
+    assert printer.definition(accumulator(year_start=(7, 1))) == "accumulator ytd: money per person_id over year from 07-01 opening 0 yuan"
+    assert printer.definition(accumulator(year_start=(12, 31))).endswith("over year from 12-31 opening 0 yuan")
+    assert printer.year_start(None) == printer.year_start((1, 1)) == " over year"
+
+
+YEAR_STARTS = st.none() | st.dates(datetime.date(2001, 1, 1), datetime.date(2001, 12, 31)).map(lambda d: (d.month, d.day))
+OPENINGS = st.one_of(
+    st.decimals(0, 1_000_000, places=2).map(lambda v: literal("money", v)),
+    st.integers(0, 10_000).map(lambda v: literal("int", v)),
+    st.integers(1, 10_000).map(lambda v: Unary("-", literal("int", v))),
+)
+
+
+@budget(100)
+@given(
+    st.sampled_from(["ytd", "ytd_basic_paid", "累计支付"]),
+    st.sampled_from(["money", "int", "number", "months"]),
+    YEAR_STARTS,
+    OPENINGS,
+    st.none() | EXPRESSIONS,
+    ANNOTATIONS,
+    st.booleans(),
+    st.booleans(),
+)
+def test_any_accumulator_prints_to_text_that_parses_back_to_it(name, type_, year_start, opening, adds, annotations, override, final):
+    made_here = accumulator(name, type_, "person_id", year_start, opening, adds, annotations, override=override, final=final)
+    expected = attrs.evolve(made_here, year_start=None) if year_start == (1, 1) else made_here  # 01-01 reads as the default
+    assert reparsed(made_here) == expected
+    (narrow,) = parse(formatter.format_definition(made_here, width=24) + "\n").definitions
+    assert narrow == expected

@@ -222,3 +222,31 @@ def test_changed_uses_are_the_uses_whose_value_differs():
     new = build.Step("x", "2", False, "a + b", None, (), (), (), (build.Used("a", "1"), build.Used("b", "3")), (), "here")
     assert impact.changed_uses(new, old) == (build.Used("b", "3"),)
     assert impact.changed_uses(old, None) == (build.Used("a", "1"), build.Used("b", "2"))  # shown without citations
+
+
+# ---- accumulators --------------------------------------------------------------------------
+
+
+def test_a_traced_run_returns_what_each_accumulator_adds():
+    """The traced and the fast run return the outputs and then the added values; the steps are
+    the rules' only (what an `adds` computes is not a step); the explanation reads the same
+    added values whether the decision's accumulators are handed to it or computed again."""
+    policy = policydsl.load(DATA / "accumulators" / "layout.policy")
+    decision = policy.evaluate({"day": "2025-05-01", "amount": "6000", "large_claims": 1, "paid": "0"})
+    steps: list = []
+    fast = policy.program.runs[decision.segment](decision.inputs)
+    traced = policy.program.traced[decision.segment](decision.inputs, steps)
+    assert fast == traced == (False, 1, Decimal("600.00"))
+    assert [policy.program.rule_names[step.rule] for step in steps] == ["flagged"]
+    given = build.build_explanation(policy, decision.inputs, decision.outputs, steps, decision.segment, "en", carried=decision.accumulators)
+    assert given == decision.explanation()
+    assert [(a.name, a.before, a.added, a.after, a.period) for a in given.accumulators] == [
+        ("large_claims", "1", "1", "2", "2025-04-01/2026-03-31"),
+        ("paid", "0.00", "600.00", "600.00", "2025-01-01/2025-12-31"),
+    ]
+    assert given.accumulators[0].adds == "when amount > 5_000 yuan then 1 otherwise 0"  # as a rule's body is written
+    assert render.render_accrual(given.accumulators[0]) == [
+        "large_claims (2025-04-01 to 2026-03-31): 1 + 1 (when amount > 5_000 yuan then 1 otherwise 0) = 2"
+        " -- Large claims earlier in the year [Layout rules, item 1]",
+        "  using amount = 6000.00",
+    ]

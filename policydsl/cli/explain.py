@@ -1,4 +1,6 @@
-"""`policydsl explain POLICY CLAIM`: how each output of each claim was computed (text or JSON)."""
+"""`policydsl explain POLICY CLAIM`: how each output of each claim was computed (text or JSON),
+which policy decided it (id, version, digest) and, for a policy with accumulators, each one
+before the claim, what the claim adds and after."""
 
 from __future__ import annotations
 
@@ -20,11 +22,12 @@ def register(commands) -> None:
         "explain",
         help="explain how a claim's decision was computed",
         description="Evaluate a claim and explain every output: how it was computed, with the numbers, "
-        "the reasons and the clauses cited.",
+        "the reasons and the clauses cited; which policy decided it (id, version, digest); and each "
+        "accumulator before the claim, what the claim adds, and after, in its year.",
     )
     explain.add_argument("policy", metavar="POLICY", help="the policy file")
     explain.add_argument("claim", metavar="CLAIM", help="the claim: FILE.json, FILE.jsonl or -")
-    explain.add_argument("--json", action="store_true", help="print the explanation as JSON data")
+    explain.add_argument("--json", action="store_true", help="print the explanation as JSON data (with the `policy` object that decided)")
     explain.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of labels and reasons (default en)")
     explain.add_argument("--as-of", metavar="DATE", type=date_argument, help="use the values in force on DATE instead of the claim's own date")
     explain.set_defaults(run=run)

@@ -3,9 +3,13 @@
 The compiled program records typed events while it runs with tracing on (`runtime.trace`:
 which branch of a conditional, which table row, which tier slices, which list elements).
 Here they are read by attribute and joined with the AST through the compiler's node ids:
-every value gets its formula, the values it used (`Used`, data: name, value, citations),
-the reason and the clause it cites. Text is `explain.render`'s work (`render_text` for a
-decision, `render_step` for one step), so tools compare explanations as data.
+every value gets its formula, the values it used (`Used`, data: name, value, citations;
+an accumulator's value is marked as the one before this claim), the reason and the clause
+it cites. Each accumulator gets an `Accrual`: its value before the claim, what the claim
+adds (its `adds` formula, value and the values that used), after, and its year. The
+explanation names the policy that decided (`policy`: its provenance, as in the decision
+record). Text is `explain.render`'s work (`render_text` for a decision, `render_step` for
+one step), so tools compare explanations as data.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class Used:
     value: str
     citations: tuple[str, ...] = ()
     in_force: str | None = None  # for a dated value: the period it is in force
+    before_claim: bool = False  # an accumulator: its value before this claim
 
 
 @attrs.frozen
@@ -59,16 +64,43 @@ class Step:
 
 
 @attrs.frozen
+class Accrual:
+    """An accumulator around this claim: `before` + `added` = `after`, in its year
+    (`period`, `2025-01-01/2025-12-31`). `adds`: the formula of what a claim adds (None
+    when the accumulator has no `adds`), `uses` the values it read; reasons and citations
+    are the accumulator's."""
+
+    name: str
+    period: str
+    before: str
+    added: str
+    after: str
+    adds: str | None
+    uses: tuple[Used, ...]
+    reasons: tuple[str, ...]
+    citations: tuple[str, ...]
+    reason_codes: tuple[str, ...]
+    location: str
+
+
+@attrs.frozen
 class Explanation:
-    policy: str
+    """`title` and `version` of the policy; `policy`: which policy decided (its provenance
+    as the decision record carries it: id, version, effective, digest), None without one."""
+
+    title: str
     version: str | None
     lang: str
     period: str | None  # the dates whose values applied, when the policy has dated values
     outputs: tuple[tuple[str, str], ...]
     steps: tuple[Step, ...]
+    accumulators: tuple[Accrual, ...] = ()
+    policy: dict | None = None
 
     def to_dict(self) -> dict:
-        return attrs.asdict(self)
+        """JSON data: `policy` (the provenance object) first, then the rest."""
+        data = attrs.asdict(self, recurse=True)
+        return {"policy": data.pop("policy"), **data}
 
 
 def _one_line(text: str) -> str:
@@ -82,7 +114,11 @@ LABELS = {
         "decision": "Decision for claim {claim}",
         "decision_anonymous": "Decision",
         "policy": "Policy",
+        "decided_by": "Decided by",
         "version": "version",
+        "accumulators": "Accumulators (before this claim + what it adds = after):",
+        "before_claim": "before this claim",
+        "nothing_added": "nothing is added",
         "period": "Values in force",
         "how": "How each value was computed:",
         "output": "[output]",
@@ -100,7 +136,11 @@ LABELS = {
         "decision": "理赔 {claim} 的结算结果",
         "decision_anonymous": "结算结果",
         "policy": "政策",
+        "decided_by": "作出结算的政策",
         "version": "版本",
+        "accumulators": "累计值（本次理赔前 + 本次增加 = 本次理赔后）：",
+        "before_claim": "本次理赔前",
+        "nothing_added": "本次不增加",
         "period": "适用的政策期间",
         "how": "各项计算过程：",
         "output": "[输出]",
@@ -128,6 +168,7 @@ class _Builder:
         self.inputs = inputs
         self.program = policy.program
         self.segment = self.program.segments[segment]
+        self.segment_index = segment
         self.lang = lang
         self.labels = LABELS[lang]
         self.cache = policy.explain_cache  # per-policy: what each expression reads, printed formulas
@@ -135,6 +176,8 @@ class _Builder:
             self.cache["node_id"] = {n.key(node): nid for nid, node in self.program.traced_nodes.items()}
         self.node_id = self.cache["node_id"]
         self.rule_values: dict[str, object] = {}
+        self.accumulators = policy.accumulators  # ir.nodes.Accumulator, in slot order
+        self.accumulator_names = frozenset(a.name for a in self.accumulators)
 
     def texts(self, annotations, kind: str) -> tuple[str, ...]:
         key = ("texts", id(annotations), kind, self.lang)
@@ -164,7 +207,7 @@ class _Builder:
             elif kind == "input":
                 value = self.input_value(name)
                 if not isinstance(value, tuple):
-                    found.append(Used(name, values.to_text(value, extra)))
+                    found.append(Used(name, values.to_text(value, extra), before_claim=name in self.accumulator_names))
             elif kind == "param":
                 definition = self.segment.active[name]
                 found.append(Used(name, self.constant_text(name), self.texts(definition.annotations, "cite"), _period(definition.validity)))
@@ -353,7 +396,7 @@ class _Builder:
         return self.cache[key]
 
     # ---- steps -----------------------------------------------------------------
-    def build(self, outputs: dict, steps: list[trace.Step]) -> Explanation:
+    def build(self, outputs: dict, steps: list[trace.Step], carried: dict | None = None) -> Explanation:
         output_names = set(self.policy.output_names)
         built = []
         for traced in steps:
@@ -401,7 +444,60 @@ class _Builder:
             (name, values.to_text(outputs[name], ty)) for name, ty in zip(self.policy.output_names, self.policy.output_types)
         )
         period = self.segment.describe() if len(self.program.segments) > 1 else None
-        return Explanation(self.policy.title or self.policy.name, self.policy.version, self.lang, period, shown_outputs, tuple(built))
+        return Explanation(
+            self.policy.title or self.policy.name,
+            self.policy.version,
+            self.lang,
+            period,
+            shown_outputs,
+            tuple(built),
+            self.accruals(carried),
+            self.policy.provenance.to_json(),
+        )
+
+    # ---- accumulators ----------------------------------------------------------
+    def accruals(self, carried: dict | None) -> tuple[Accrual, ...]:
+        """Each accumulator before and after the claim, and what the claim added."""
+        if not self.accumulators:
+            return ()
+        if carried is None:
+            carried = self.carried()
+        found = []
+        for accumulator in self.accumulators:
+            held = carried[accumulator.name]
+            definition = accumulator.ast
+            adds = definition.adds
+            type_ = accumulator.type
+            found.append(
+                Accrual(
+                    name=accumulator.name,
+                    period=f"{held.period_start.isoformat()}/{held.period_end.isoformat()}",
+                    before=values.to_text(held.before, type_),
+                    added=values.to_text(held.after - held.before, type_),
+                    after=values.to_text(held.after, type_),
+                    adds=self.printed(adds) if adds is not None else None,
+                    uses=self.uses(adds) if adds is not None else (),
+                    reasons=self.texts(definition.annotations, "because"),
+                    citations=self.texts(definition.annotations, "cite"),
+                    reason_codes=self.texts(definition.annotations, "reason"),
+                    location=definition.span.location,
+                )
+            )
+        return tuple(found)
+
+    def carried(self) -> dict:
+        """name -> `Carried` as `Policy.evaluate` gives them (`Decision.accumulators`), for a
+        caller that has only the claim's inputs: the program's run gives what each adds."""
+        from policydsl.api import Carried
+
+        raw = self.program.runs[self.segment_index](self.inputs)
+        added = raw[len(self.policy.output_names):]
+        day = self.inputs[self.program.as_of_index]
+        carried = {}
+        for accumulator, delta in zip(self.accumulators, added):
+            before = self.inputs[accumulator.index]
+            carried[accumulator.name] = Carried(before, before + delta, *accumulator.period_of(day))
+        return carried
 
     @staticmethod
     def default_code(name: str, body, branch_index: int | None) -> str:
@@ -412,9 +508,13 @@ class _Builder:
         return name
 
 
-def build_explanation(policy, inputs: tuple, outputs: dict, steps: list[trace.Step], segment: int = 0, lang: str = "en") -> Explanation:
-    """The explanation of a traced run (`Policy.run_traced`: its outputs and steps)."""
-    return _Builder(policy, inputs, segment, lang).build(outputs, steps)
+def build_explanation(
+    policy, inputs: tuple, outputs: dict, steps: list[trace.Step], segment: int = 0, lang: str = "en", carried: dict | None = None
+) -> Explanation:
+    """The explanation of a traced run (`Policy.run_traced`: its outputs and steps).
+    `carried`: the decision's accumulators (`Decision.accumulators`); when not given, they
+    are computed again from the claim's inputs."""
+    return _Builder(policy, inputs, segment, lang).build(outputs, steps, carried)
 
 
 def render_text(explanation: Explanation, claim_id: str | int | None = None, lang: str | None = None) -> str:

@@ -1,11 +1,13 @@
 """IR (`ir.nodes.Program`, or a loaded `Policy`) -> a readable text dump, for `policydsl show --ir`.
 
 `render(policy_or_program)` gives: the program's header (title, version, inputs by slot,
-outputs, the field that dates a claim, the cuts between segments); every definition with
-its kind, type and provenance (each policy along `extends` that defines or overrides it,
-with line:col); then each time segment: its days, the constants in force, every rule in
-order (slot, name, type, where its definition is) with its resolved expression tree, and
-the invariants. A tree is one node per line, indented under its parent, with a role where
+outputs, the field that dates a claim, the cuts between segments, the accumulators: name,
+type, input slot, person field and its slot, the day the year starts, the opening value,
+where each is defined); every definition with its kind, type and provenance (each policy
+along `extends` that defines or overrides it, with line:col); then each time segment: its
+days, the constants in force, every rule in order (slot, name, type, where its definition
+is) with its resolved expression tree, the invariants, and what a claim adds to each
+accumulator (its accrual's tree). A tree is one node per line, indented under its parent, with a role where
 the parent has several kinds of operand (`when:`, `then:`, `source:`, ...):
 
     #12 Divide number scale=? fails R401,R408
@@ -40,8 +42,9 @@ def render(policy_or_program) -> str:
     _header(program, lines)
     lines.append("")
     lines.append("definitions")
+    accumulators = frozenset(a.name for a in program.accumulators)
     for definition in program.definitions.values():
-        _definition(definition, lines)
+        _definition(definition, lines, accumulators)
     for segment in program.segments:
         lines.append("")
         _segment(program, segment, lines)
@@ -63,11 +66,22 @@ def _header(program: ir.Program, lines: list[str]) -> None:
         lines.append(f"dated by {program.inputs[program.as_of_index][0]}")
     if program.cuts:
         lines.append(f"cuts {', '.join(day.isoformat() for day in program.cuts)}")
+    if program.accumulators:
+        lines.append("accumulators")
+        for number, accumulator in enumerate(program.accumulators):
+            month, day = accumulator.year_start
+            lines.append(
+                f"{_INDENT}{number} {accumulator.name}: {accumulator.type}, slot {accumulator.index}, "
+                f"per {accumulator.per} (slot {accumulator.per_index}), year from {month:02d}-{day:02d}, "
+                f"opening {_value(accumulator.opening)} at {_at(accumulator.ast)}"
+            )
 
 
-def _definition(definition: ir.Definition, lines: list[str]) -> None:
+def _definition(definition: ir.Definition, lines: list[str], accumulators: frozenset = frozenset()) -> None:
     shown = _type_of_definition(definition)
     lines.append(f"{_INDENT}{definition.kind} {definition.name}{': ' + shown if shown else ''}")
+    if definition.name in accumulators and definition.kind == "input":
+        lines.append(f"{_INDENT * 2}the value before the claim of accumulator {definition.name}")
     for origin in definition.provenance:
         lines.append(f"{_INDENT * 2}{origin.role} {origin.file} {_line_col(origin.span)}")
 
@@ -89,9 +103,11 @@ def _at(ast) -> str:
         span = n.name_span(ast)
     except Exception:  # noqa: BLE001 - a hand-built AST without spans
         span = getattr(ast, "span", None)
-    if span is None:
-        return "?"
-    return f"{span.source.name} {_line_col(span)}"
+    return _place(span)
+
+
+def _place(span) -> str:
+    return f"{span.source.name} {_line_col(span)}" if span is not None else "?"
 
 
 # ---- segments -----------------------------------------------------------------------
@@ -118,6 +134,11 @@ def _segment(program: ir.Program, segment: ir.Segment, lines: list[str]) -> None
     for invariant in segment.invariants:
         lines.append(f"{_INDENT}invariant {invariant.number} {invariant.name} at {_at(invariant.ast)}")
         _tree(invariant.condition, 2, "", lines)
+    for number, (accumulator, accrual) in enumerate(zip(program.accumulators, segment.accruals)):
+        adds = getattr(accumulator.ast, "adds", None)
+        where = f"adds at {_place(adds.span)}" if adds is not None else "nothing added"
+        lines.append(f"{_INDENT}accrual {number} {accumulator.name}: {accumulator.type} {where}")
+        _tree(accrual, 2, "", lines)
 
 
 def _constant(value, kind: str) -> str:

@@ -41,7 +41,7 @@ _COMMENT = r"#[^\n]*"
 _TOKENS = re.compile(rf"{_STRING}|({_COMMENT})|\d{{4}}-\d{{2}}-\d{{2}}|\d[\w.]*%?|[^\W\d]\w*|[!<>=]=|\S")
 _BRACKETS = re.compile(rf"{_STRING}|{_COMMENT}|[()\[\]{{}}]")
 # A definition starts a line with its keyword, followed by its name (or `{` for input).
-_KEYWORDS = "enum|record|input|param|table|tiers|rule|output|invariant"
+_KEYWORDS = "enum|record|input|param|table|tiers|rule|output|invariant|accumulator"
 _DEFINITION_START = re.compile(rf"^[ \t]*(?:(?:override|final)\s+)*(?:{_KEYWORDS})\b(?=\s*(?:[^\W\d]|\{{))", re.M)
 _AGGREGATES = frozenset({"sum_agg", "count_agg", "any_agg", "all_agg"})
 
@@ -99,7 +99,10 @@ def check_tree(tree, source: SourceFile) -> list[Diagnostic]:
     The depth of a node is the number of nodes above it; in a `when` chain inside an
     expression the i-th branch counts i levels more, because such a chain is compiled to
     nested conditional expressions. A chain that is a whole rule is compiled to `if`/`elif`
-    statements, so its branches count as one level, however many there are.
+    statements, so its branches count as one level, however many there are. An
+    accumulator's `opening` and `adds` count one level more than their place in the tree,
+    as a rule's body does (which sits below its `plain_body`): the same expression is as
+    deep in either.
     """
     whole = Span.whole_file(source)
     definitions = [c for c in tree.children if _is_tree(c) and c.data != "header"]
@@ -122,9 +125,10 @@ def check_tree(tree, source: SourceFile) -> list[Diagnostic]:
                     )
                 ]
         chain = node.data == "conditional" and parent != "rule_def"
+        step = 2 if node.data == "accumulator_def" else 1
         children = [(index, child) for index, child in enumerate(node.children) if _is_tree(child)]
         for index, child in reversed(children):
-            stack.append((child, depth + 1 + (index if chain else 0), aggregates, span, node.data))
+            stack.append((child, depth + step + (index if chain else 0), aggregates, span, node.data))
     return []
 
 

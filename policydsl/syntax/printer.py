@@ -204,6 +204,16 @@ def validity(v: n.Validity | None) -> str:
     return f" {v.describe()}" if v is not None else ""
 
 
+def year_start(start: tuple[int, int] | None) -> str:
+    """` over year` (with its leading space), and ` from MM-DD` after it for a year that does
+    not start on 1 January. `over year` is always written, though it is the default: it
+    says what the accumulator runs over."""
+    if start is None or start == (1, 1):
+        return " over year"
+    month, day = start
+    return f" over year from {month:02d}-{day:02d}"
+
+
 def type_ref(ref) -> str:
     match ref:
         case n.ListType(element=element):
@@ -438,6 +448,13 @@ class Printer:
                 return ["output ", nest(Fill(items, LINE)), self.head(d), self.trail(d)]
             case n.InvariantDef(name=name, condition=condition):
                 main = self.value(f"invariant {name}:", condition)
+                return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
+            case n.AccumulatorDef():
+                # `accumulator NAME: TYPE per FIELD over year [from MM-DD] opening VALUE`, then
+                # `adds EXPR` on the same line, or on the next one two spaces in
+                head = f"{words}accumulator {d.name}: {type_ref(d.type)} per {d.per}{year_start(d.year_start)} opening "
+                adds = nest([LINE, "adds ", self.arg(d.adds)]) if d.adds is not None else []
+                main = Group(head, self.arg(d.opening), adds)
                 return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
             case _:
                 raise AssertionError(d)

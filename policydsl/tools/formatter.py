@@ -15,7 +15,8 @@ parsed again and must give the same AST and the same comments, or nothing is wri
 * blank lines between top-level definitions and comments are kept (at most one); there are
   none inside a definition;
 * lines are wrapped at 100 columns (`WIDTH`). What does not fit breaks after `=` (or after
-  `then` / `otherwise` / a row's `:`), with the value indented; then, outermost first,
+  `then` / `otherwise` / a row's `:`, or before an accumulator's `adds`), with the value
+  indented; then, outermost first,
   inside calls and aggregates (one argument per line, closing parenthesis on its own line),
   before the operators of a `+ -`, `* /`, `and` or `or` chain, and between the branches of a
   nested conditional. Strings are never split, so a long reason may pass 100 columns;
@@ -383,6 +384,8 @@ class _Anchors:
                 children += self.nested(d.body, kids)
             case n.InvariantDef():
                 children += self.nested(d.condition, kids)
+            case n.AccumulatorDef():
+                children += self.nested(d.opening, kids) + self.nested(d.adds, kids)
         return self.make(d, children, depth, **extra)
 
     # ---- attaching -----------------------------------------------------------------
