@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+import policydsl
 from policydsl.tools import impact
 from policydsl.cli.main import main
 
@@ -129,6 +130,63 @@ def test_a_policy_that_does_not_load_is_a_finding(tmp_path, capsys, at_root):
     assert status == 1 and "undefined name `b`" in err
 
 
+# ---- which policy each side is -----------------------------------------------------------
+
+
+def test_the_report_names_the_policy_of_each_side(capsys, at_root):
+    """Both sides' provenance, as every decision record carries it; no warning when the
+    versions differ (2025.1 -> 2025.2) or when both sides are one text."""
+    old, new = policydsl.load(V1).provenance, policydsl.load(V2).provenance
+    status, out, err = run(capsys, "diff", "--json", V1, V2, CLAIMS)
+    report = json.loads(out)
+    assert (report["old"]["policy"], report["new"]["policy"]) == (old.to_json(), new.to_json())
+    assert report["old"]["policy"]["id"] == "example/resident-2025" and report["new"]["policy"]["version"] == "2025.2"
+    assert report["warnings"] == [] and "warning" not in err
+    status, out, err = run(capsys, "diff", V1, V2, CLAIMS)
+    assert f"       policy example/resident-2025 ({old.digest[:19]}...)" in out.splitlines()
+    assert f"       policy example/resident-2025-v2 ({new.digest[:19]}...)" in out.splitlines()
+    status, out, err = run(capsys, "diff", "--json", V1, V1, CLAIMS)
+    assert json.loads(out)["warnings"] == [] and err == ""
+
+
+SAME_VERSION = 'policy "Clinic"\n  version "2025.1"\ninput {{ amount: money }}\nparam ratio = {ratio}\nrule paid: money = amount * ratio\noutput paid\n'
+
+
+def test_the_same_version_with_another_text_is_a_warning(tmp_path, capsys):
+    """Both files say version 2025.1 but say different things: the CLI warns on stderr, and
+    the report says it in every form."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "clinic.policy").write_text(SAME_VERSION.format(ratio="50%"), encoding="utf-8")
+    (folder / "clinic-edited.policy").write_text(SAME_VERSION.format(ratio="60%"), encoding="utf-8")
+    (tmp_path / "c.jsonl").write_text('{"claim_id": "a", "amount": "100"}\n', encoding="utf-8")
+    old, new = (policydsl.load(folder / name).provenance for name in ("clinic.policy", "clinic-edited.policy"))
+    assert old.version == new.version == "2025.1" and old.digest != new.digest
+    argv = [str(folder / "clinic.policy"), str(folder / "clinic-edited.policy"), str(tmp_path / "c.jsonl")]
+    expected = f"both policies say version 2025.1 but their texts differ ({old.digest[:19]}... vs {new.digest[:19]}...): give the new text a new version"
+    status, out, err = run(capsys, "diff", "--json", *argv)
+    assert status == 0
+    assert json.loads(out)["warnings"] == [expected]
+    assert err == f"policydsl: warning: {expected}\n"
+    status, out, err = run(capsys, "diff", *argv)
+    assert f"  warning: {expected}" in out.splitlines() and expected in err
+    status, out, err = run(capsys, "diff", "--markdown", *argv)
+    assert f"- **warning: {expected}**" in out.splitlines()
+
+
+def test_the_same_text_under_another_name_is_told_apart(tmp_path, capsys):
+    """The digest covers the ids, so one text at two paths has two digests: the warning says
+    the texts are the same and the names differ."""
+    for folder in ("a", "b"):
+        (tmp_path / "policies" / folder).mkdir(parents=True)
+        (tmp_path / "policies" / folder / "clinic.policy").write_text(SAME_VERSION.format(ratio="50%"), encoding="utf-8")
+    (tmp_path / "c.jsonl").write_text('{"amount": "100"}\n', encoding="utf-8")
+    status, out, err = run(capsys, "diff", "--json", *(str(tmp_path / "policies" / f / "clinic.policy") for f in ("a", "b")), str(tmp_path / "c.jsonl"))
+    (warning,) = json.loads(out)["warnings"]
+    assert warning.startswith("both policies say version 2025.1 and have the same text, but under other names (a/clinic vs b/clinic)")
+    assert json.loads(out)["claims"]["changed"] == 0
+
+
 # ---- --rev -----------------------------------------------------------------------------------
 
 
@@ -153,6 +211,14 @@ def test_rev_compares_the_working_tree_with_a_revision_and_its_parents(tmp_path,
     assert status == 0, err
     report = json.loads(out)
     assert report["old"]["path"] == "policies/example/resident-2025-v2.policy at HEAD"
+    # v2 still says 2025.2, but the parent its digest covers changed: a warning
+    assert report["old"]["policy"]["id"] == report["new"]["policy"]["id"] == "example/resident-2025-v2"
+    assert report["old"]["policy"]["digest"] != report["new"]["policy"]["digest"]
+    assert report["warnings"] == [
+        f"both policies say version 2025.2 but their texts differ ({report['old']['policy']['digest'][:19]}... vs "
+        f"{report['new']['policy']['digest'][:19]}...): give the new text a new version"
+    ]
+    assert "policydsl: warning: both policies say version 2025.2 but their texts differ" in err
     # the level-2 claims change through the parent (ex-05 is in its waiting period): 5 more
     # points of (12,000 - 500) + (10,000 - 500) + (4,000 - 500) = 575 + 475 + 175
     assert report["changed_outputs"]["basic"] == 3

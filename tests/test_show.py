@@ -1,9 +1,11 @@
 """`policydsl show` on the bundled chain national -> Jiangxi -> Nanchang: where each
 definition comes from, along the whole chain (an override replaces the parent's version,
-not the first one in the chain)."""
+not the first one in the chain); and the provenance it opens with (id, version, period,
+digest, the files along `extends`), golden on a small test chain."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,40 @@ def test_show_writes_literals_as_fmt_does(capsys):
     out = capsys.readouterr().out
     assert "override param major_base_cap = 300_000 yuan" in out
     assert "300000 yuan" not in out
+
+
+# ---- which policy it is: id, version, period, digest, the files along `extends` ----------------
+
+CITY = Path("tests") / "data" / "inherit" / "policies" / "city" / "c.policy"
+
+
+def test_show_opens_with_the_provenance_golden(capsys, snapshot):
+    """The lines before the header: a small chain of test policies, city -> province -> national."""
+    assert main(["show", str(CITY)]) == 0
+    out = capsys.readouterr().out
+    opening = out[: out.index("\n\n") + 1]
+    snapshot.snapshot_dir = ROOT / "tests" / "snapshots" / "show"
+    snapshot.assert_match(opening, "city-provenance.txt")
+    assert f"# digest {policydsl.load(CITY).provenance.digest}\n" in opening
+
+
+def test_show_names_every_file_the_digest_covers_in_its_order(capsys):
+    """Nanchang's digest is over Nanchang, Jiangxi, the national baseline: each listed by id
+    and file, in that order, under the id, version, period and digest every decision carries."""
+    nanchang = policydsl.load(NANCHANG)
+    found = nanchang.provenance
+    assert main(["show", str(NANCHANG)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"# policy jiangxi-nanchang/resident-2025, version {found.version}, in force from 2025-01-01 until 2025-12-31"
+    assert lines[2] == f"# digest {found.digest}"
+    assert found.chain == ("jiangxi-nanchang/resident-2025", "jiangxi/resident-2025", "national/baseline-2025")
+    listed = [line.split() for line in lines[4:7]]
+    assert listed == [["#", policy_id, str(POLICIES / f"{policy_id}.policy")] for policy_id in found.chain]
+    assert lines[7] == ""
+    assert found.to_json() == nanchang.evaluate(_any_claim(nanchang)).to_json()["policy"]
+
+
+def _any_claim(policy) -> dict:
+    """A claim the policy decides: the first of its tests file's that expects outputs."""
+    tests = json.loads(Path(policy.name).with_name("resident-2025.tests.json").read_text(encoding="utf-8"))
+    return next(case["claim"] for case in tests["tests"] if "expect" in case)

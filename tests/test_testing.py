@@ -12,9 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
+import policydsl
 from policydsl.tools import testing
 from policydsl.cli.main import main
 
@@ -89,6 +92,73 @@ def test_the_failure_names_each_differing_output_and_shows_how_it_was_computed()
     ]
     report = testing.failure_report(result)
     assert "how basic was computed:" in report and "using amount = 2000.00, level = 3, paid_ratio = 80%" in report
+    # the policy that decided, by file and by id, version and the digest of its text
+    assert report.splitlines()[1:3] == ["  policy: " + str(tests.policy_path), f"    id clinic, version 1, digest {policy.provenance.digest}"]
+    assert result.provenance == policy.provenance
+
+
+def test_a_claim_that_is_not_decided_still_names_the_policy():
+    tests = testing.read_tests(CLINIC)
+    policy = testing.load_policy(tests)
+    result = testing.run_case(policy, tests, tests.cases[3])
+    assert result.decision is None and result.problem.startswith("the claim could not be decided")
+    assert f"    id clinic, version 1, digest {policy.provenance.digest}\n" in testing.failure_report(result)
+
+
+# ---- expecting accumulators --------------------------------------------------------------
+
+CARRYING = """policy "Carrying (test)"
+  version "2025.1"
+  as of service_date
+input {
+  person_id: text = ""
+  service_date: date
+  amount: money
+}
+param cap = 1_000 yuan
+accumulator paid: money per person_id opening 0 yuan adds basic
+  because "What the fund paid this year"
+accumulator visits: int per person_id over year from 07-01 opening 0 adds 1
+rule room: money = max(0 yuan, cap - paid)
+rule basic: money = min(amount, room)
+output basic
+"""
+
+
+def carrying_tests(tmp_path, *expects) -> Path:
+    (tmp_path / "carry.policy").write_text(CARRYING, encoding="utf-8")
+    claim = {"claim_id": "k-1", "service_date": "2025-03-01", "amount": "600.00", "paid": "500.00", "visits": 2}
+    cases = [{"name": f"t{i}", "claim": claim, "expect": expect} for i, expect in enumerate(expects)]
+    (tmp_path / "carry.tests.json").write_text(json.dumps({"tests": cases}), encoding="utf-8")
+    return tmp_path / "carry.tests.json"
+
+
+def test_expect_may_name_accumulators_after_the_claim(tmp_path):
+    """500.00 paid before, the claim adds basic = min(600, 1000 - 500) = 500: 1000.00 after;
+    one more visit in the benefit year from 1 July: 3."""
+    tests = testing.read_tests(carrying_tests(
+        tmp_path,
+        {"basic": "500.00", "accumulators": {"paid": "1000", "visits": 3}},
+        {"accumulators": {"paid": "1100.00", "visits": 3}},
+        {"basic": "500.00", "accumulators": {"paid_so_far": "1000.00"}},
+    ))
+    policy = testing.load_policy(tests)
+    passed, wrong, unknown = (testing.run_case(policy, tests, case) for case in tests.cases)
+    assert passed.passed, passed.mismatches
+    assert not wrong.passed and [(m.output, m.expected, m.got) for m in wrong.mismatches] == [("accumulators.paid", "1100.00", "1000.00")]
+    report = testing.failure_report(wrong)
+    assert '  accumulators.paid: expected "1100.00" after the claim, got "1000.00" ("500.00" before it, year 2025-01-01/2025-12-31)' in report
+    assert "  how basic was computed:" in report  # what `paid` adds
+    assert "  how room was computed:" not in report
+    assert not unknown.passed
+    assert '  accumulators.paid_so_far: expected "1000.00", but the policy has no such accumulator (accumulators: paid, visits)' in testing.failure_report(unknown)
+
+
+def test_accumulators_in_expect_must_be_an_object(tmp_path, capsys):
+    carrying_tests(tmp_path, {"accumulators": []})
+    status, out, _ = run(capsys, "test", str(tmp_path))
+    assert status == 1
+    assert '"expect": "accumulators" must be an object naming at least one accumulator' in out
 
 
 def test_expected_errors_match_by_code():
@@ -154,7 +224,8 @@ def test_coverage_names_what_the_example_tests_never_exercise(capsys, monkeypatc
     status, out, _ = run(capsys, "test", "--coverage", "policies/example/resident-2025.tests.json")
     assert status == 0
     report = out[out.index("Coverage of policies/example/resident-2025.policy") :]
-    assert "rules        18 of 18  100%" in report
+    rules = len(policydsl.load(EXAMPLE / "resident-2025.policy").program.rule_names)  # every one of them
+    assert f"rules       {rules:>3} of {rules:<3} 100%" in report
     assert "tier bands    3 of 3   100%" in report
     # nobody in the examples has a work-injury, public-health or abroad item, and only
     # assistance categories look up the assistance threshold
@@ -190,7 +261,7 @@ def test_the_plugin_collects_tests_files_and_reports_like_policydsl_test(tmp_pat
         shutil.copy(DATA / "testing" / name, tmp_path / name)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "clinic.tests.json"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml", "report.xml", "clinic.tests.json"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
     )
     out = done.stdout
@@ -202,3 +273,8 @@ def test_the_plugin_collects_tests_files_and_reports_like_policydsl_test(tmp_pat
     assert expected.replace(f"{tmp_path}{os.sep}", "").strip() in out
     assert "clinic.tests.json::an emergency at level 3 (deliberately wrong expectation)" in out
     assert "Traceback" not in out
+    # every item, passed or failed, records the policy that decided it
+    found = policy.provenance
+    cases = ElementTree.parse(tmp_path / "report.xml").getroot().iter("testcase")
+    properties = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
+    assert properties == [{"policy_id": "clinic", "policy_version": "1", "policy_digest": found.digest}] * 5

@@ -1,5 +1,6 @@
 """`policydsl diff [OLD] NEW CLAIMS`: the impact of a policy change on claims (tools/impact.py),
-as text, Markdown or JSON on stdout."""
+as text, Markdown or JSON on stdout; on stderr a warning when both versions state the same
+version but their digests differ (the report says it too)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def register(commands) -> None:
         description="Evaluate CLAIMS (.jsonl, .json or a *.tests.json file) under OLD and NEW and report how many "
         "claims changed per output, the totals paid per layer before and after (the fund's cost of the change), "
         "the distribution of the per-claim change (min, quartiles by nearest rank, max, histogram) and the claims "
-        "that changed most with the explanation lines that differ. With --rev REV, OLD is NEW.policy at git "
+        "that changed most with the explanation lines that differ; it names each side's policy (id, digest) and warns "
+        "when both state the same version over different texts. With --rev REV, OLD is NEW.policy at git "
         "revision REV (with its whole policies folder at REV), and --rev A..B compares the file at A with the file at B.",
     )
     diff.add_argument("paths", nargs="+", metavar="[OLD] NEW CLAIMS", help="OLD.policy NEW.policy CLAIMS, or with --rev: NEW.policy CLAIMS")
@@ -43,6 +45,8 @@ def run(args) -> int:
     except PolicyError as error:
         print(str(error), file=sys.stderr)
         return exits.FINDINGS
+    for warning in result.warnings():
+        print(f"policydsl: warning: {warning}", file=sys.stderr)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
     elif args.markdown:

@@ -1,9 +1,10 @@
 """`policydsl eval [POLICY] CLAIMS`: one JSON record per claim on stdout, in order.
 
 The policy is the file given, or with `--region` the region's version chosen from the
-policies folder (link/registry.py), by `--date` or by each claim's own date. Each claim is
-decided by tools/decide.py; a claim that cannot be decided gets an error record in its
-place and the run goes on (exit 1).
+policies folder (link/registry.py), by `--date` or by each claim's own date; stderr says
+which file each version chosen is, and its id, version and digest. Each claim is decided by
+tools/decide.py; its record's `policy` names the version that decided it. A claim that
+cannot be decided gets an error record in its place and the run goes on (exit 1).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _policy(args):
     if len(args.paths) != 1:
         raise UsageError("with --region, give only CLAIMS (the policy is chosen from --policies)")
     try:
-        registry = Registry(args.policies, on_load=_say_chosen)
+        registry = Registry(args.policies, on_load=lambda info: _say_chosen(info, registry.loaded(info)))
     except NoPoliciesFolder as error:
         raise UsageError(str(error)) from None
     for message in registry.skipped:
@@ -65,8 +66,8 @@ def _policy(args):
     return registry.for_region(args.region)
 
 
-def _say_chosen(info) -> None:
-    print(f"policydsl: region {info.region}: using {info.describe()}", file=sys.stderr)
+def _say_chosen(info, policy) -> None:
+    print(f"policydsl: region {info.region}: using {info.describe()} as {policy.provenance.describe()}", file=sys.stderr)
 
 
 def _evaluate_all(policy, claims: str, as_of) -> int:

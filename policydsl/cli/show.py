@@ -1,4 +1,5 @@
-"""`policydsl show POLICY`: the effective policy after `extends`, each definition with its
+"""`policydsl show POLICY`: the effective policy after `extends`, opening with its provenance
+(id, version, period, digest and the files along `extends`), each definition with its
 origin (tools/show.py); `--diff-parent` only what it changes against its parent; `--ir` the
 policy's intermediate representation (policydsl.ir.dump)."""
 
@@ -17,9 +18,10 @@ def register(commands) -> None:
     show = commands.add_parser(
         "show",
         help="print the effective policy, with where each definition comes from",
-        description="Print the policy in force after `extends`: every definition, marked own, inherited "
-        "or overridden, with the file and line it comes from. --diff-parent prints only what this policy "
-        "changes against the policy it extends.",
+        description="Print the policy in force after `extends`: first which policy it is (its id, version, "
+        "period in force and the digest every decision record carries, with the files along `extends` it "
+        "covers), then every definition, marked own, inherited or overridden, with the file and line it "
+        "comes from. --diff-parent prints only what this policy changes against the policy it extends.",
     )
     show.add_argument("policy", metavar="POLICY", help="the policy file")
     show.add_argument("--diff-parent", action="store_true", help="show only what differs from the parent policy")

@@ -17,8 +17,8 @@ def register(commands) -> None:
         help="run the tests beside each policy (X.tests.json next to X.policy)",
         description="Run the tests kept beside policies: each X.tests.json holds example claims and the outputs "
         "they must give under X.policy. PATH is a folder (searched for *.tests.json), a tests file or a policy "
-        "(default: ./policies). A failure shows the claim, each differing output (expected, got) and the "
-        f"explanation lines that computed it. Exits {exits.FINDINGS} when a test fails.",
+        "(default: ./policies). A failure shows the policy (file, id, version and digest), the claim, each "
+        f"differing output (expected, got) and the explanation lines that computed it. Exits {exits.FINDINGS} when a test fails.",
     )
     test.add_argument("paths", nargs="*", metavar="PATH", help="folders, *.tests.json files or *.policy files (default: policies)")
     test.add_argument("--coverage", action="store_true", help="report the rules, branches, table rows and tier bands the tests exercised")

@@ -6,7 +6,10 @@
 
 The folder is indexed once (link/regions.py); each policy chosen is loaded once and kept.
 Nothing is printed: files left out of the index are in `skipped`, and `on_load` is told of
-each policy the first time it is loaded. Errors are policydsl errors: `RegionError` (no
+each policy the first time it is loaded (`loaded(info)` then gives it, with its provenance).
+Each policy is loaded with the folder as its root, so its id (link/provenance.py) is its
+path inside the folder, whatever the folder is called; every decision carries the
+provenance of the version that decided it. Errors are policydsl errors: `RegionError` (no
 policies folder, no such region, no version in force on the day), `PolicyError` (the policy
 chosen does not load). Choosing by a claim's date raises what makes an error record for
 that claim: `FactsError` (its date field is missing or not a date) or `EvaluationError`
@@ -56,10 +59,14 @@ class Registry:
         info = self.choose(region, day)
         policy = self._loaded.get(info.path)
         if policy is None:
-            policy = self._loaded[info.path] = load(info.path)
+            policy = self._loaded[info.path] = load(info.path, root=self.root)
             if self.on_load is not None:
                 self.on_load(info)
         return policy
+
+    def loaded(self, info: PolicyInfo) -> Policy | None:
+        """The policy of `info`, if it has been loaded."""
+        return self._loaded.get(info.path)
 
     def date_field(self, region: str) -> str | None:
         """The claim field whose date picks the region's version (its headers' `as_of`,

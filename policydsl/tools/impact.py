@@ -11,7 +11,10 @@ Every claim is evaluated under both versions. The report gives:
   at least p% of the values at or below it, so every figure is one claim's real change),
   and a text histogram of up to 8 equal-width bins (the last bin includes its upper edge);
 * the claims that changed most (by the size of the change of the funds' payment, then by the
-  number of outputs changed), each with the explanation lines that differ.
+  number of outputs changed), each with the explanation lines that differ;
+* which policy each side is (its provenance: id, version, period, digest), and a warning
+  when both sides state the same version but their digests differ (`version_warnings`):
+  a version names one text, so a changed text needs a new version.
 
 All sums are exact (Decimal). OLD and NEW are two files, or with `--rev REV` one file at git
 revision REV (its whole policies folder is taken at REV, so `extends` sees the old parents)
@@ -282,6 +285,9 @@ class Impact:
     def undecided(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.decided]
 
+    def warnings(self) -> list[str]:
+        return version_warnings(self.old_policy, self.new_policy)
+
     # ---- explanation lines that differ -------------------------------------------------
     @staticmethod
     def explanation_diff(outcome: Outcome, lang: str = "en") -> list[str]:
@@ -311,6 +317,7 @@ class Impact:
         return {
             "old": _describe(self.old_label, self.old_policy),
             "new": _describe(self.new_label, self.new_policy),
+            "warnings": self.warnings(),
             "claims": {
                 "source": self.claims_label,
                 "count": len(self.outcomes),
@@ -350,8 +357,12 @@ class Impact:
         add(f"Impact of {self.new_label}")
         add(f"  against {self.old_label}")
         add(f"  old: {_title(self.old_policy)}")
+        add(f"       {_which(self.old_policy)}")
         add(f"  new: {_title(self.new_policy)}")
+        add(f"       {_which(self.new_policy)}")
         add(f"  claims: {self.claims_label} ({_claims_line(self)})")
+        for warning in self.warnings():
+            add(f"  warning: {warning}")
         add("")
         changed = self.changed()
         add(f"Claims changed: {len(changed)} of {len(self.decided())}")
@@ -419,8 +430,10 @@ class Impact:
         add("")
         add(f"Against `{self.old_label}`, on `{self.claims_label}` ({_claims_line(self)}).")
         add("")
-        add(f"- old: {_title(self.old_policy)}")
-        add(f"- new: {_title(self.new_policy)}")
+        add(f"- old: {_title(self.old_policy)}, {_which(self.old_policy)}")
+        add(f"- new: {_title(self.new_policy)}, {_which(self.new_policy)}")
+        for warning in self.warnings():
+            add(f"- **warning: {warning}**")
         add(f"- **claims changed: {len(changed)} of {len(self.decided())}**")
         add(f"- **fund's cost of the change: {_signed(after - before)} yuan** ({' + '.join(self.layers) or 'no layers'})")
         add("")
@@ -510,7 +523,32 @@ def _histogram_lines(bins, indent: str = "  ") -> list[str]:
 
 
 def _describe(label: str, policy) -> dict:
-    return {"path": label, "title": policy.title, "version": policy.version}
+    return {"path": label, "title": policy.title, "version": policy.version, "policy": policy.provenance.to_json()}
+
+
+def _short(digest: str) -> str:
+    return digest[:19] + "..."
+
+
+def _which(policy) -> str:
+    """The policy's id and digest: `policy example/resident-2025 (sha256:1f2e3d4c5b6a...)`."""
+    return f"policy {policy.provenance.id} ({_short(policy.provenance.digest)})"
+
+
+def version_warnings(old_policy, new_policy) -> list[str]:
+    """A warning when both policies state the same version but their digests differ: the
+    texts along their `extends` chains differ (or, the texts being the same, their ids)."""
+    old, new = old_policy.provenance, new_policy.provenance
+    if old.version is None or old.version != new.version or old.digest == new.digest:
+        return []
+    digests = f"{_short(old.digest)} vs {_short(new.digest)}"
+    if _texts(old_policy) == _texts(new_policy):
+        return [f"both policies say version {old.version} and have the same text, but under other names ({' -> '.join(old.chain)} vs {' -> '.join(new.chain)}), so their digests differ ({digests})"]
+    return [f"both policies say version {old.version} but their texts differ ({digests}): give the new text a new version"]
+
+
+def _texts(policy) -> list[str]:
+    return [source.text for _, source in policy.env.linked.sources]
 
 
 def _title(policy) -> str:
@@ -542,13 +580,14 @@ def _json_value(decision, name: str):
 def compare(old_policy, new_policy, claims: list[ClaimInput], layers: list[str] | None = None, as_of=None) -> list[Outcome]:
     outcomes = []
     layers = layers if layers is not None else default_layers(new_policy)
+    outputs = list(dict.fromkeys([*old_policy.output_names, *new_policy.output_names]))  # not `policy`, `accumulators`
     for item in claims:
         old = _evaluate(old_policy, item, as_of)
         new = _evaluate(new_policy, item, as_of)
         outcome = Outcome(item, old, new)
         if outcome.decided:
             a, b = old.to_json(), new.to_json()
-            outcome.changed = [name for name in dict.fromkeys([*a, *b]) if name != "claim_id" and a.get(name) != b.get(name)]
+            outcome.changed = [name for name in outputs if a.get(name) != b.get(name)]
             paid_before = _total(old.outputs.get(name, Decimal(0)) for name in layers)
             paid_after = _total(new.outputs.get(name, Decimal(0)) for name in layers)
             outcome.delta = paid_after - paid_before

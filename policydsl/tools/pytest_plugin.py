@@ -2,7 +2,10 @@
 
 Registered through the `pytest11` entry point, so `pytest` runs a region's tests with no
 test code written for them: one item per test, named `<file>::<test name>`, and a failing
-item reports exactly what `policydsl test` prints. `-p no:policydsl` turns it off.
+item reports exactly what `policydsl test` prints (naming the policy: file, id, version,
+digest). Each item records the policy that decided it as user properties `policy_id`,
+`policy_version` and `policy_digest` (so `--junitxml` reports carry them too).
+`-p no:policydsl` turns it off.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ class PolicyTestItem(pytest.Item):
         policy = self.parent.policy(self.test_file)
         if isinstance(policy, Exception):
             raise PolicyTestFailure(f"ERROR {self.test_file.path}\n  {self.test_file.policy_path}: the policy does not load:\n{policy}\n")
+        found = policy.provenance
+        self.user_properties += [("policy_id", found.id), ("policy_version", found.version or ""), ("policy_digest", found.digest)]
         result = testing.run_case(policy, self.test_file, self.case)
         if not result.passed:
             raise PolicyTestFailure(testing.failure_report(result))

@@ -3,9 +3,11 @@
 Takes a `Policy` (its `env.linked`: the merged definitions, their origins and the parent
 chain); gives policy text, every definition printed by `syntax/printer.py` (the same text
 `policydsl fmt` writes, a line per construct) under a comment saying where it comes from:
-own, inherited or overridden, the file and line, and the definition it replaces.
-`diff_parent_text` gives only what the policy changes against the policy it extends.
-The command itself is cli/show.py.
+own, inherited or overridden, the file and line, and the definition it replaces. The text
+opens with the policy's provenance (`provenance_lines`): its id, version, period in force and
+digest, and the files along `extends` the digest is taken over, in its order (each file's
+id and where it was read). `diff_parent_text` gives only what the policy changes against
+the policy it extends. The command itself is cli/show.py.
 """
 
 from __future__ import annotations
@@ -64,11 +66,26 @@ def provenance(linked, definition) -> Provenance:
     return Provenance(origin.status, _where(definition, origin), replaces)
 
 
+def provenance_lines(policy) -> list[str]:
+    """Which policy this is, as comment lines: id, version and period; the digest; and each
+    file along `extends`, the policy first (the digest's order, link/provenance.py), by id
+    and by the name it was read under."""
+    found = policy.provenance
+    version = f", version {found.version}" if found.version is not None else ", no version"
+    effective = policy.env.linked.policy.header.effective  # the period the provenance states
+    period = f"in force {effective.describe()}" if effective is not None else "with no stated period"
+    files = [(policy_id, source.name) for policy_id, (_, source) in zip(found.chain, policy.env.linked.sources)]
+    width = max(len(policy_id) for policy_id, _ in files)
+    lines = [f"# policy {found.id}{version}, {period}", f"# digest {found.digest}", "# chain (extends), in the digest's order:"]
+    lines += [f"#   {policy_id:<{width}}  {name}" for policy_id, name in files]
+    return lines
+
+
 def effective_text(policy) -> str:
     linked = policy.env.linked
     lines = [
         f"# Effective policy of {policy.name}",
-        f"# chain: {' -> '.join(linked.chain)}",
+        *provenance_lines(policy),
         "",
         printer.header(linked.policy.header),
     ]

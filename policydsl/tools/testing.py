@@ -4,11 +4,14 @@
 A tests file holds `{"tests": [{"name", "note"?, "as_of"?, "claim", "expect" | "expect_error"}]}`.
 `expect` names some outputs and their JSON values (as `decision.to_json()` writes them; only
 the named outputs are compared, and numbers compare by value, so `"8625"` matches `"8625.00"`);
-`expect_error` is the code of the error the claim must raise (`FactsError.errors[0].code`, or
-`EvaluationError.code`).
+its key `"accumulators"` (no output has that name) may name accumulators and the value each
+must have after the claim (`{"accumulators": {"ytd_basic_paid": "8625.00"}}`, compared with
+the record's `accumulators.NAME.after`). `expect_error` is the code of the error the claim
+must raise (`FactsError.errors[0].code`, or `EvaluationError.code`).
 
-A failure report names the test and the claim, lists each differing output (expected and
-got), and shows the explanation lines that computed each differing value.
+A failure report names the test, the policy (its file, and its id, version and digest: the
+text that decided) and the claim, lists each differing value (expected and got), and shows
+the explanation lines that computed each differing value.
 
 Coverage (`policydsl test --coverage`) replays each decided test with tracing on and counts,
 per policy, the rules computed, the conditional branches taken, the table rows read and the
@@ -32,6 +35,7 @@ from policydsl.diagnostics.model import EvaluationError, FactsError, PolicydslEr
 from policydsl.backends.facts import claim_id_of
 
 SUFFIX = ".tests.json"
+ACCUMULATORS = "accumulators"  # the key of `expect` that names accumulators (never an output: C266)
 
 
 class TestFileError(PolicydslError):
@@ -122,6 +126,9 @@ def read_tests(path: Path | str) -> TestFile:
             raise _problem(path, f"{where} ({name})", 'give either "expect" (outputs) or "expect_error" (a code)')
         if expect is not None and (not isinstance(expect, dict) or not expect):
             raise _problem(path, f"{where} ({name})", '"expect" must be an object naming at least one output')
+        carried = expect.get(ACCUMULATORS) if expect is not None else None
+        if carried is not None and (not isinstance(carried, dict) or not carried):
+            raise _problem(path, f"{where} ({name})", '"expect": "accumulators" must be an object naming at least one accumulator and its value after the claim')
         if expect_error is not None and not isinstance(expect_error, str):
             raise _problem(path, f"{where} ({name})", '"expect_error" must be an error code such as "F302"')
         as_of = raw.get("as_of")
@@ -169,9 +176,11 @@ def discover(paths: list[str]) -> list[Path]:
 
 @attrs.frozen
 class Mismatch:
+    """`output`: an output's name, or `accumulators.NAME` for an accumulator's value after the claim."""
+
     output: str
     expected: object
-    got: object  # MISSING when the policy has no such output
+    got: object  # MISSING when the policy has no such output (or accumulator)
 
 
 MISSING = object()
@@ -185,6 +194,7 @@ class Result:
     mismatches: list = attrs.Factory(list)
     problem: str | None = None  # a failure that is not an output difference
     decision: object = None  # the Decision, when the claim was decided
+    provenance: object = None  # the policy's `link.provenance.Provenance`: which text decided
 
     __test__ = False
 
@@ -226,6 +236,7 @@ def same_value(expected, got) -> bool:
 
 
 def run_case(policy, test_file: TestFile, case: Case) -> Result:
+    which = policy.provenance
     try:
         decision = policy.evaluate(case.claim, as_of=case.as_of) if isinstance(case.claim, dict) else None
         if decision is None:
@@ -234,19 +245,32 @@ def run_case(policy, test_file: TestFile, case: Case) -> Result:
         code = error_code(error)
         if case.expect_error is not None:
             if code == case.expect_error:
-                return Result(test_file, case, True)
-            return Result(test_file, case, False, problem=f"expected error {case.expect_error}, got {_describe_error(error)}")
-        return Result(test_file, case, False, problem=f"the claim could not be decided: {_describe_error(error)}")
+                return Result(test_file, case, True, provenance=which)
+            return Result(test_file, case, False, problem=f"expected error {case.expect_error}, got {_describe_error(error)}", provenance=which)
+        return Result(test_file, case, False, problem=f"the claim could not be decided: {_describe_error(error)}", provenance=which)
     if case.expect_error is not None:
-        return Result(test_file, case, False, problem=f"expected error {case.expect_error}, but the claim was decided", decision=decision)
+        return Result(test_file, case, False, problem=f"expected error {case.expect_error}, but the claim was decided", decision=decision, provenance=which)
     got = decision.to_json()
     mismatches = []
     for name, expected in case.expect.items():
-        if name not in policy.output_names:
+        if name == ACCUMULATORS:  # never an output's name (C266)
+            mismatches += _accumulator_mismatches(policy, expected, got.get(ACCUMULATORS) or {})
+        elif name not in policy.output_names:
             mismatches.append(Mismatch(name, expected, MISSING))
         elif not same_value(expected, got.get(name)):
             mismatches.append(Mismatch(name, expected, got.get(name)))
-    return Result(test_file, case, not mismatches, mismatches, decision=decision)
+    return Result(test_file, case, not mismatches, mismatches, decision=decision, provenance=which)
+
+
+def _accumulator_mismatches(policy, expected: dict, carried: dict) -> list[Mismatch]:
+    """The accumulators whose value after the claim is not the one expected."""
+    found = []
+    for name, value in expected.items():
+        if name not in policy.accumulator_names:
+            found.append(Mismatch(f"{ACCUMULATORS}.{name}", value, MISSING))
+        elif not same_value(value, carried[name]["after"]):
+            found.append(Mismatch(f"{ACCUMULATORS}.{name}", value, carried[name]["after"]))
+    return found
 
 
 def _not_an_object(claim):
@@ -293,6 +317,8 @@ def failure_report(result: Result, lang: str = "en") -> str:
     case = result.case
     lines = [f"FAIL {result.file.path} :: {case.name}"]
     lines.append(f"  policy: {result.file.policy_path}")
+    if result.provenance is not None:
+        lines.append(f"    {describe_policy(result.provenance)}")
     when = f" (as of {case.as_of.isoformat()})" if case.as_of else ""
     label = f"claim {case.claim_id}" if case.claim_id is not None else "claim"
     lines.append(f"  {label}{when}: {_json(case.claim)}")
@@ -300,23 +326,64 @@ def failure_report(result: Result, lang: str = "en") -> str:
         lines.append(f"  note: {case.note}")
     if result.problem:
         lines.append(f"  {result.problem}")
-    for mismatch in result.mismatches:
-        if mismatch.got is MISSING:
-            outputs = ", ".join(result.decision.policy.output_names) if result.decision else ""
-            lines.append(f"  {mismatch.output}: expected {_json(mismatch.expected)}, but the policy has no such output (outputs: {outputs})")
-        else:
-            lines.append(f"  {mismatch.output}: expected {_json(mismatch.expected)}, got {_json(mismatch.got)}")
     decision = result.decision
+    for mismatch in result.mismatches:
+        lines.append(f"  {_mismatch_line(mismatch, decision)}")
     if decision is not None:
-        shown = [m.output for m in result.mismatches if m.got is not MISSING]
+        shown = _computed(decision, [m.output for m in result.mismatches if m.got is not MISSING])
         if result.problem and not shown:  # decided, but an error was expected: show the outputs
-            lines.append("  outputs: " + ", ".join(f"{k}={_json(v)}" for k, v in decision.to_json().items() if k != "claim_id"))
+            record = decision.to_json()
+            lines.append("  outputs: " + ", ".join(f"{name}={_json(record[name])}" for name in decision.policy.output_names))
         blocks = step_blocks(decision, lang) if shown else {}
         for name in shown:
             if name in blocks:
                 lines += ["", f"  how {name} was computed:"]
                 lines += [f"    {line}" for line in blocks[name]]
     return "\n".join(lines) + "\n"
+
+
+def describe_policy(provenance) -> str:
+    """`id clinic, version 1, digest sha256:...`: which text decided (the whole digest)."""
+    version = f"version {provenance.version}" if provenance.version is not None else "no version"
+    return f"id {provenance.id}, {version}, digest {provenance.digest}"
+
+
+def _mismatch_line(mismatch: Mismatch, decision) -> str:
+    expected = f"{mismatch.output}: expected {_json(mismatch.expected)}"
+    accumulator = mismatch.output.removeprefix(f"{ACCUMULATORS}.") if mismatch.output.startswith(f"{ACCUMULATORS}.") else None
+    if mismatch.got is MISSING:
+        if accumulator is not None:
+            known = ", ".join(decision.policy.accumulator_names) if decision else ""
+            return f"{expected}, but the policy has no such accumulator (accumulators: {known or 'none'})"
+        outputs = ", ".join(decision.policy.output_names) if decision else ""
+        return f"{expected}, but the policy has no such output (outputs: {outputs})"
+    if accumulator is not None:
+        carried = decision.to_json()[ACCUMULATORS][accumulator]
+        return f"{expected} after the claim, got {_json(mismatch.got)} ({_json(carried['before'])} before it, year {carried['period']})"
+    return f"{expected}, got {_json(mismatch.got)}"
+
+
+def _computed(decision, names: list[str]) -> list[str]:
+    """The steps to show for differing values: an output's own step; for an accumulator,
+    the rules and outputs its `adds` reads."""
+    shown: list[str] = []
+    for name in names:
+        if name.startswith(f"{ACCUMULATORS}."):
+            accumulator = next(a for a in decision.policy.accumulators if a.name == name.removeprefix(f"{ACCUMULATORS}."))
+            shown += _names_read(accumulator.ast.adds)
+        else:
+            shown.append(name)
+    return list(dict.fromkeys(shown))
+
+
+def _names_read(expr) -> list[str]:
+    found, stack = [], [expr] if expr is not None else []
+    while stack:
+        e = stack.pop()
+        if isinstance(e, n.Name):
+            found.append(e.id)
+        stack += reversed(n.children(e))
+    return found
 
 
 # ---- coverage ----------------------------------------------------------------------------------
@@ -481,6 +548,6 @@ def run_files(paths: list[Path], coverage: bool = False, pattern: str | None = N
         yield test_file, path, results, None, cover
 
 
-__all__ = ["Case", "Coverage", "Result", "TestFile", "TestFileError", "discover", "failure_report", "read_tests", "run_case", "same_value", "step_blocks", "step_lines"]
+__all__ = ["Case", "Coverage", "Result", "TestFile", "TestFileError", "describe_policy", "discover", "failure_report", "read_tests", "run_case", "same_value", "step_blocks", "step_lines"]
 
 
