@@ -9,6 +9,7 @@
 
 from policydsl.diagnostics.model import Diagnostic, EvaluationError, FactError, FactsError, PolicyError, PolicydslError
 from policydsl.api import Decision, Policy, load, loads
+from policydsl.tools.carry import carry
 
 __all__ = [
     "Decision",
@@ -19,6 +20,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicydslError",
+    "carry",
     "load",
     "loads",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import policydsl
 from policydsl.cli.main import main
 
 from .conftest import EXAMPLE_POLICY, ROOT
@@ -73,6 +74,22 @@ def write_jsonl(path: Path, claims: list, extra_lines: dict[int, str] | None = N
     for position, text in sorted((extra_lines or {}).items()):
         lines.insert(position, text)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def flat(record: dict, prefix: str = "") -> dict:
+    """A record with its nested keys as the dotted columns of CSV and Parquet: `policy.id`."""
+    cells = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            cells.update(flat(value, f"{prefix}{key}."))
+        else:
+            cells[prefix + key] = value
+    return cells
+
+
+def cell(value) -> str:
+    """A JSON record's value as a CSV cell holds it."""
+    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def summary_totals(stderr: str) -> dict[str, Decimal]:
@@ -166,7 +183,13 @@ def test_csv_in_and_out(tmp_path, capsys):
     with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as handle:
         out = list(csv.DictReader(handle))
     assert len(out) == len(claims)  # one record per row, in order
-    assert list(out[0]) == ["claim_id", "eligible", "excluded", "in_waiting", "benefit_start", "basic", "major", "assistance", "patient_pays", "error", "line"]
+    accumulators = [f"accumulators.{name}.{part}" for name in policydsl.load(EXAMPLE_POLICY).accumulator_names for part in ("before", "after", "period")]
+    assert list(out[0]) == [
+        "claim_id", "eligible", "excluded", "in_waiting", "benefit_start", "basic", "major", "assistance", "patient_pays",
+        *accumulators,
+        "policy.id", "policy.version", "policy.effective.from", "policy.effective.until", "policy.digest",
+        "error", "line",
+    ]
     changed = {9, 19, 29}  # rows 10, 20, 30 of the file (after the header)
     for index, (row, record) in enumerate(zip(out, expected)):
         if index in changed:
@@ -176,7 +199,9 @@ def test_csv_in_and_out(tmp_path, capsys):
             assert row["error"] == record["error"] and row["claim_id"] == record.get("claim_id", "")
             continue
         assert row["error"] == "" and row["claim_id"] == record["claim_id"]
-        assert all(row[name] == (str(value).lower() if isinstance(value, bool) else value) for name, value in record.items())
+        cells = flat(record)
+        assert {name: row[name] for name in cells} == {name: cell(value) for name, value in cells.items()}
+        assert set(row) - set(cells) == {"error", "line"}
     assert 'person.gap_years: expected int, got "x"' in out[9]["error"]
     assert "items: expected JSON (a list)" in out[19]["error"]
     assert out[29]["line"] == "31" and "cells but the header names" in out[29]["error"]
@@ -204,15 +229,22 @@ def test_parquet_in_and_out(tmp_path, capsys):
     table = pq.read_table(tmp_path / "out.parquet")
     assert table.num_rows == len(claims)
     assert str(table.schema.field("basic").type) == "decimal128(38, 2)"
+    assert str(table.schema.field("policy.digest").type) == "string"
+    for name in policydsl.load(EXAMPLE_POLICY).accumulator_names:  # the example's are money
+        assert [str(table.schema.field(f"accumulators.{name}.{part}").type) for part in ("before", "after", "period")] == ["decimal128(38, 2)", "decimal128(38, 2)", "string"]
     rows = table.to_pylist()
     for row, record in zip(rows, expected):
         assert row["claim_id"] == record.get("claim_id")
         if "error" in record:
-            assert row["error"] == record["error"] and row["basic"] is None
+            assert row["error"] == record["error"] and row["basic"] is None and row["policy.id"] is None
         else:
             assert row["error"] is None
             assert {name: str(row[name]) for name in MONEY} == {name: record[name] for name in MONEY}
             assert row["benefit_start"].isoformat() == record["benefit_start"]
+            cells = flat(record)
+            assert {name: row[name] for name in cells if name.startswith("policy.")} == {name: v for name, v in cells.items() if name.startswith("policy.")}
+            carried = {name: str(row[name]) for name in cells if name.startswith("accumulators.")}
+            assert carried == {name: str(v) for name, v in cells.items() if name.startswith("accumulators.")}
     assert "person.category: missing (required field)" in rows[100]["error"]
     assert summary_totals(stderr) == expected_totals(expected)
 

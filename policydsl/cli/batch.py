@@ -1,4 +1,4 @@
-"""`policydsl batch POLICY INPUT -o OUTPUT`: a whole file of claims, on several processes.
+"""`policydsl batch POLICY INPUT -o OUTPUT [--carry]`: a whole file of claims, on several processes.
 
 The run is tools/batch's (`run_batch`); this module gives it the options, shows its
 progress (a bar on stderr, only when stderr is a terminal) and prints its summary (claims,
@@ -14,7 +14,7 @@ import time
 from policydsl.cli import exits
 from policydsl.cli.options import date_argument
 from policydsl.diagnostics.model import PolicyError
-from policydsl.tools.batch import DEFAULT_CHUNK, MAX_ATTEMPTS, BatchOptions, Summary, default_jobs, run_batch
+from policydsl.tools.batch import DEFAULT_CHUNK, DEFAULT_RUN_SIZE, MAX_ATTEMPTS, BatchOptions, Summary, default_jobs, run_batch
 from policydsl.tools.claims_io import UsageError
 
 
@@ -27,7 +27,14 @@ def register(commands) -> None:
         ".jsonl/.ndjson (or -), .csv (one row per claim; nested record fields as dotted columns such as "
         "person.category; list fields such as items as a JSON column), .parquet. A claim that cannot be "
         f"decided gets an error record in its place (or in --errors FILE); the exit code is then {exits.FINDINGS}. "
-        "A summary (claims, errors, totals of each money output, time) goes to stderr.",
+        "A summary (claims, errors, totals of each money output, time) goes to stderr. "
+        "With --carry, a policy's accumulators are carried from claim to claim of each person: claims are grouped "
+        "by the accumulators' person field and decided in order of their `as of` date (claims of one day in input "
+        "order); each person-year starts at the opening value, or at the value the first claim of that year gives "
+        "for an accumulator (an opening balance; later claims' values are replaced by the carried ones). A claim "
+        "that cannot be decided adds nothing: the person's next claim goes on from the last decided one. A claim "
+        "without a person value cannot be carried (F301). The output is still in input order, and the same bytes "
+        "for any --jobs; memory stays flat (the claims are sorted on disk, in the temporary folder: TMPDIR).",
     )
     batch.add_argument("policy", metavar="POLICY", help="the policy file")
     batch.add_argument("input", metavar="INPUT", help="claims: FILE.jsonl, FILE.ndjson, FILE.csv, FILE.parquet or - (JSON lines)")
@@ -35,6 +42,9 @@ def register(commands) -> None:
     batch.add_argument("--errors", metavar="FILE", help="write error records to FILE instead of OUTPUT")
     batch.add_argument("-j", "--jobs", type=int, metavar="N", help=f"worker processes (default: the number of cores, {default_jobs()})")
     batch.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, metavar="N", help=f"claims per chunk of work (default {DEFAULT_CHUNK})")
+    batch.add_argument("--carry", action="store_true", help="carry each person's accumulators from claim to claim (the claims of many persons, in any order)")
+    batch.add_argument("--run-size", type=int, default=DEFAULT_RUN_SIZE, metavar="N",
+                       help=f"with --carry: claims sorted in memory at a time before they go to a temporary file (default {DEFAULT_RUN_SIZE:,})")
     batch.add_argument("--as-of", type=date_argument, metavar="DATE", help="evaluate with the values in force on DATE (YYYY-MM-DD), not on each claim's date")
     batch.set_defaults(run=run)
 
@@ -44,7 +54,11 @@ def run(args) -> int:
         raise UsageError("--chunk-size must be at least 1")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    options = BatchOptions(args.policy, args.input, args.output, args.errors, args.jobs, args.chunk_size, args.as_of)
+    if args.run_size < 1:
+        raise UsageError("--run-size must be at least 1")
+    options = BatchOptions(
+        args.policy, args.input, args.output, args.errors, args.jobs, args.chunk_size, args.as_of, carry=args.carry, run_size=args.run_size
+    )
     try:
         summary = run_batch(options, progress=ProgressBar)
     except PolicyError as error:
@@ -62,6 +76,9 @@ def summary_text(summary: Summary) -> str:
         f"policydsl batch: {summary.claims:,} claims in {seconds:.1f} s ({rate:,.0f} claims/s, {jobs} job{'s' if jobs != 1 else ''}): "
         f"{summary.decided:,} decided, {summary.errors:,} could not be decided"
     ]
+    if summary.carried_per is not None:
+        persons = summary.persons
+        lines.append(f"accumulators carried per {summary.carried_per}: {persons:,} person{'s' if persons != 1 else ''}")
     if summary.lost:
         kinds = ", ".join(f"{count} {how}" if count > 1 else how for how, count in collections.Counter(summary.lost).items())
         count = len(summary.lost)

@@ -1,10 +1,15 @@
 """Output records in, output rows out: how a decision or an error record is written in
 each format, and how a chunk of rows becomes one piece of output.
 
-JSON lines are what `policydsl eval` writes (decide.json_line). CSV has the columns
-claim_id, the outputs, error, line (text cells, kept from running as spreadsheet
-formulas); Parquet the same, typed (money decimal(38, 2), dates, bools, ints), one Arrow
-table per chunk. Error records written apart (`--errors FILE`) have the columns claim_id,
+JSON lines are what `policydsl eval` writes (decide.json_line: `Decision.to_json()`). CSV
+has the columns claim_id; the outputs; for each accumulator `accumulators.NAME.before`,
+`accumulators.NAME.after` and `accumulators.NAME.period` (`2025-01-01/2025-12-31`); the
+policy's provenance `policy.id`, `policy.version`, `policy.effective.from`,
+`policy.effective.until`, `policy.digest`; then error, line. Cells are text, kept from
+running as spreadsheet formulas. Parquet has the same columns, typed (money decimal(38, 2),
+dates, bools, ints; an accumulator's before and after as its type, the period and the
+provenance as text), one Arrow table per chunk; an error record leaves the decision's
+columns null. Error records written apart (`--errors FILE`) have the columns claim_id,
 line, error, details.
 """
 
@@ -21,6 +26,9 @@ from policydsl.tools.claims_io import UsageError
 from policydsl.tools.decide import json_line
 
 
+PROVENANCE_COLUMNS = ("id", "version", "effective.from", "effective.until", "digest")  # after `policy.`
+
+
 def formatter_for(kind: str, policy, errors: bool, inline_errors: bool = True):
     """The format of one output: JSON lines, or CSV or Parquet rows of `columns_of`."""
     return JsonlFormat() if kind == "jsonl" else TableFormat(columns_of(policy, errors, inline_errors), kind)
@@ -31,7 +39,15 @@ def columns_of(policy, errors: bool, inline_errors: bool) -> list[tuple[str, obj
     if errors:
         return [("claim_id", None), ("line", t.INT), ("error", None), ("details", None)]
     outputs = [(name, type_) for name, type_ in zip(policy.output_names, policy.output_types) if name != "claim_id"]
-    return [("claim_id", None), *outputs, *([("error", None), ("line", t.INT)] if inline_errors else [])]
+    carried = [
+        (f"accumulators.{accumulator.name}.{part}", accumulator.type if part != "period" else None)
+        for accumulator in policy.accumulators
+        for part in ("before", "after", "period")
+    ]
+    provenance = [(f"policy.{part}", None) for part in PROVENANCE_COLUMNS]
+    errors_columns = [("error", None), ("line", t.INT)] if inline_errors else []
+    return [("claim_id", None), *outputs, *carried, *provenance, *errors_columns]
+
 
 
 class JsonlFormat:
@@ -89,6 +105,7 @@ class TableFormat:
 
     def __init__(self, columns, kind: str):
         self.columns = columns
+        self.paths = {name: tuple(name.split(".")) for name, _ in columns if "." in name}  # output names have no dots
         self.parquet = kind == "parquet"
         self.schema = arrow_schema(columns) if self.parquet else None
 
@@ -100,14 +117,24 @@ class TableFormat:
             return _writable(str(value)) if self.parquet else _spreadsheet_safe(_writable(str(value)))
         if outputs is None:
             return None
+        path = self.paths.get(name)  # a column of the record's own keys: accumulators.NAME.before, policy.id
+        if path is not None:
+            value = record
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is None:
+                return None
+            if self.parquet and type_ == t.MONEY:
+                value = Decimal(value)  # as the record writes it: "1200.00"
+        else:
+            value = outputs[name] if self.parquet and type_ in _TYPED else record.get(name)
         if self.parquet and type_ in _TYPED:
-            value = outputs[name]
+            what = "output" if path is None else "column"
             if type_ == t.MONEY and not -_PARQUET_MONEY_LIMIT < value < _PARQUET_MONEY_LIMIT:
-                raise Unwritable(f"output {name} = {value} does not fit the Parquet column decimal(38, 2)")
+                raise Unwritable(f"{what} {name} = {value} does not fit the Parquet column decimal(38, 2)")
             if type_ in (t.INT, t.MONTHS) and not -_PARQUET_INT_LIMIT <= value < _PARQUET_INT_LIMIT:
-                raise Unwritable(f"output {name} = {value} does not fit the Parquet column int64")
+                raise Unwritable(f"{what} {name} = {value} does not fit the Parquet column int64")
             return value
-        value = record.get(name)
         text = _writable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
         return text if self.parquet else _spreadsheet_safe(text)
 

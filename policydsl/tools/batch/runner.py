@@ -4,8 +4,10 @@
 evaluated (on worker processes when there are several jobs and chunks) and writes each
 result in input order. It prints nothing: `progress(total units, unit)` makes the progress
 display (cli/batch.py's bar; none by default), and the summary is the caller's to show.
-Problems the user can fix are `UsageError`s (formats, an output that is the input), a failed
-write an `OutputError`, a policy that does not load a `PolicyError`.
+Problems the user can fix are `UsageError`s (formats, an output that is the input, `carry`
+with a policy that has no accumulators), a failed write an `OutputError`, a policy that
+does not load a `PolicyError`. With `carry`, each person's accumulators are carried from
+claim to claim (carrying.py).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ import attrs
 from policydsl.api import load
 from policydsl.runtime import numbers
 from policydsl.tools import claims_io
-from policydsl.tools.batch import pool
+from policydsl.tools.batch import carrying, pool
 from policydsl.tools.batch.sink import Sink
 from policydsl.tools.batch.worker import ChunkWorker, Spec, money_outputs
+from policydsl.tools.carry import Carrier
 from policydsl.tools.claims_io import UsageError, same_file
 
 DEFAULT_CHUNK = 2_000
@@ -51,12 +54,16 @@ class BatchOptions:
     jobs: int | None = None  # worker processes (None: default_jobs())
     chunk_size: int = DEFAULT_CHUNK
     as_of: datetime.date | None = None
+    carry: bool = False  # carry each person's accumulators from claim to claim (carrying.py)
+    run_size: int = carrying.DEFAULT_RUN_SIZE  # with carry: records sorted in memory at a time
+    temporary: str | None = None  # with carry: where the sorts spill (None: the system's temporary folder)
 
 
 @attrs.frozen
 class Summary:
     """What a run did: claims read, how many could not be decided, the total of each money
-    output over the decided claims, how each lost worker process ended."""
+    output over the decided claims, how each lost worker process ended; with carry, the
+    person field and how many persons the claims were carried for."""
 
     claims: int
     errors: int
@@ -64,6 +71,8 @@ class Summary:
     lost: tuple[str, ...]
     seconds: float
     jobs: int
+    carried_per: str | None = None
+    persons: int = 0
 
     @property
     def decided(self) -> int:
@@ -109,6 +118,8 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
     """
     if options.chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    if options.run_size < 1:
+        raise ValueError("run_size must be at least 1")
     jobs = default_jobs() if options.jobs is None else options.jobs
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
@@ -117,21 +128,30 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
     _refuse_overwrite(options.input, options.output, options.errors)
     started = time.perf_counter()
     policy = load(options.policy)
+    carried_per = Carrier(policy).person_field if options.carry else None  # no accumulators: UsageError
     csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
     header, tasks, total_units, unit = _open_input(options.input, formats[0], options.chunk_size)
-    first = list(itertools.islice(tasks, 2))
-    if len(first) < 2:
-        jobs = 1  # one chunk of work: starting processes would only cost time
-    tasks = itertools.chain(first, tasks)
+    if not options.carry:
+        first = list(itertools.islice(tasks, 2))
+        if len(first) < 2:
+            jobs = 1  # one chunk of work: starting processes would only cost time
+        tasks = itertools.chain(first, tasks)
     spec = Spec(str(options.policy), formats[0], formats[1], errors_format, header, options.as_of)
     money = money_outputs(policy)
     totals = Totals(money=[Decimal(0)] * len(money))
     _refuse_overwrite(options.input, options.output, options.errors)  # again: just before the outputs are opened
     main = Sink(options.output, formats[1], policy, errors=False, inline_errors=options.errors is None)
     errors_sink = None
+    persons = 0
     try:
         errors_sink = Sink(options.errors, errors_format, policy, errors=True) if options.errors else None
-        _process(policy, spec, tasks, jobs, main, errors_sink, totals, progress(total_units, unit))
+        if options.carry:
+            jobs, persons = carrying.run_carry(
+                policy, spec, tasks, jobs, main, errors_sink, totals, progress, total_units, unit,
+                options.chunk_size, options.run_size, options.temporary,
+            )
+        else:
+            _process(policy, spec, tasks, jobs, main, errors_sink, totals, progress(total_units, unit))
         main.close()
         if errors_sink is not None:
             errors_sink.close()
@@ -141,7 +161,7 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
             errors_sink.abandon()
         raise
     seconds = time.perf_counter() - started
-    return Summary(totals.claims, totals.errors, tuple(zip(money, totals.money)), tuple(totals.lost), seconds, jobs)
+    return Summary(totals.claims, totals.errors, tuple(zip(money, totals.money)), tuple(totals.lost), seconds, jobs, carried_per, persons)
 
 
 def _refuse_overwrite(source: str, *targets: str | None) -> None:
