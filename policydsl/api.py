@@ -179,7 +179,19 @@ class Policy:
         self._provenance_json = self.provenance.to_json()
         self.accumulators = program.ir.accumulators
         self.accumulator_names = tuple(a.name for a in self.accumulators)
-        self._accumulator_writers = [(a, values.json_writer(a.type)) for a in self.accumulators]
+        self._accumulator_plan = [(a.name, a.index, values.json_writer(a.type), a.type in (t.MONEY, t.NUMBER)) for a in self.accumulators]
+        self._period_texts: dict = {}  # claim date -> each accumulator's year as text
+        self._output_count = len(env.outputs)
+        # per segment: the money accumulators whose added amount may hold fractions of a fen
+        # (its scale is unknown or above 2), checked at each evaluation (R404); the others need not be
+        self._fen_checks = [
+            tuple(
+                number
+                for number, (accumulator, accrual) in enumerate(zip(self.accumulators, segment.accruals))
+                if accumulator.type == t.MONEY and (accrual.scale is None or accrual.scale > 2)
+            )
+            for segment in program.ir.segments
+        ]
         self.output_names = [o.name for o in env.outputs]
         self.output_types = [self.type_of(name) for name in self.output_names]
         self._read = compile_reader(program.ir, build_reader(program.ir, program.defaults))
@@ -237,10 +249,14 @@ class Policy:
             except _FAILURES as error:
                 raise self._locate_failure(error, inputs, segment) from None
             outputs = self._finish(raw)
-            carried = self._carried(inputs, raw) if self.accumulators else None
+            added = None
+            if self.accumulators:
+                added = raw[self._output_count:]
+                if self._fen_checks[segment]:
+                    self._check_fen(added, self._fen_checks[segment])
         finally:
             setcontext(caller)
-        return Decision(self, inputs, outputs, claim_id_of(facts), segment, carried)
+        return Decision(self, inputs, outputs, claim_id_of(facts), segment, added)
 
     def _with_accumulators(self, facts, accumulators: dict) -> dict:
         unknown = [name for name in accumulators if name not in self.accumulator_names]
@@ -251,26 +267,55 @@ class Policy:
             return facts  # the reader reports it
         return {**facts, **accumulators}
 
-    def _carried(self, inputs: tuple, raw: tuple) -> dict:
-        """name -> `Carried` (before, after, the year) for each accumulator. An amount added
-        must be whole fen (R404), as a money output must."""
-        added = raw[len(self.output_names):]
+    def accumulators_json(self, inputs: tuple, added: tuple) -> dict:
+        """The record's `accumulators`: name -> {"before", "after", "period"} as JSON values.
+        The same values as `carried` gives, written without making them (it is on the path of
+        every batch record): sums under `numbers.EXACT`, the year's text cached by day."""
+        day = inputs[self.program.as_of_index]
+        periods = self._period_texts.get(day)
+        if periods is None:
+            if len(self._period_texts) >= 4096:
+                self._period_texts.clear()
+            periods = self._period_texts[day] = tuple(
+                "{}/{}".format(*(d.isoformat() for d in accumulator.period_of(day))) for accumulator in self.accumulators
+            )
+        add = _EXACT.add
+        written = {}
+        for (name, index, write, money), delta, period in zip(self._accumulator_plan, added, periods):
+            before = inputs[index]
+            written[name] = {"before": write(before), "after": write(add(before, delta) if money else before + delta), "period": period}
+        return written
+
+    def _check_fen(self, added: tuple, which: tuple) -> None:
+        """R404 unless the money added to each accumulator in `which` is whole fen, as a money
+        output must be (under `numbers.EXACT`, quantize is exact or raises)."""
+        for number in which:
+            try:
+                added[number].quantize(FEN)
+            except ArithmeticError:
+                accumulator = self.accumulators[number]
+                span = accumulator.ast.adds.span if accumulator.ast.adds is not None else accumulator.ast.span
+                raise EvaluationError(
+                    f"accumulator `{accumulator.name}` would add {added[number]}, which is not a whole number of fen; round it explicitly, e.g. round(x, half_up)",
+                    accumulator.name, span, code="R404",
+                ) from None
+
+    def carried(self, inputs: tuple, added: tuple) -> dict:
+        """name -> `Carried` (before, after, the year) for each accumulator of a claim
+        (`inputs`) that added `added` (the amounts were checked when it was evaluated)."""
         day = inputs[self.program.as_of_index]
         carried = {}
-        for accumulator, delta in zip(self.accumulators, added):
-            before = inputs[accumulator.index]
-            after = before + delta
-            if accumulator.type == t.MONEY:
-                try:
-                    after = after.quantize(FEN)
-                    before = before.quantize(FEN)
-                except ArithmeticError:
-                    span = accumulator.ast.adds.span if accumulator.ast.adds is not None else accumulator.ast.span
-                    raise EvaluationError(
-                        f"accumulator `{accumulator.name}` would add {delta}, which is not a whole number of fen; round it explicitly, e.g. round(x, half_up)",
-                        accumulator.name, span, code="R404",
-                    ) from None
-            carried[accumulator.name] = Carried(before, after, *accumulator.period_of(day))
+        years: dict = {}  # year start -> the year of `day`: accumulators usually share one
+        with localcontext(_EXACT):
+            for accumulator, delta in zip(self.accumulators, added):
+                before = inputs[accumulator.index]
+                after = before + delta
+                if accumulator.type == t.MONEY:
+                    before, after = before.quantize(FEN), after.quantize(FEN)
+                year = years.get(accumulator.year_start)
+                if year is None:
+                    year = years[accumulator.year_start] = accumulator.period_of(day)
+                carried[accumulator.name] = Carried(before, after, *year)
         return carried
 
     def segment_for(self, inputs: tuple, as_of: datetime.date | None = None) -> int:
@@ -425,8 +470,17 @@ class Decision:
     outputs: dict
     claim_id: str | int | None
     segment: int = attrs.field(default=0, repr=False)
-    accumulators: dict | None = None  # name -> Carried, for a policy with accumulators
+    added: tuple | None = attrs.field(default=None, repr=False)  # what the claim adds to each accumulator
     _explanations: dict = attrs.field(factory=dict, repr=False)
+    _carried: dict | None = attrs.field(default=None, repr=False, init=False)
+
+    @property
+    def accumulators(self) -> dict | None:
+        """name -> `Carried` (before, after, the year), for a policy with accumulators; else
+        None. Made the first time it is asked for: evaluating stays as fast without it."""
+        if self._carried is None and self.added is not None:
+            self._carried = self.policy.carried(self.inputs, self.added)
+        return self._carried
 
     @property
     def provenance(self) -> Provenance:
@@ -455,13 +509,8 @@ class Decision:
         policy = self.policy
         for name, write in policy._json_writers:
             result[name] = write(outputs[name])
-        if self.accumulators is not None:
-            carried = self.accumulators
-            result["accumulators"] = {
-                accumulator.name: {"before": write(c.before), "after": write(c.after), "period": c.period}
-                for accumulator, write in policy._accumulator_writers
-                for c in (carried[accumulator.name],)
-            }
+        if self.added is not None:
+            result["accumulators"] = policy.accumulators_json(self.inputs, self.added)
         result["policy"] = policy._provenance_json
         return result
 
