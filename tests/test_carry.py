@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
-import signal
-import subprocess
 import sys
-import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,6 +24,7 @@ from policydsl.tools.batch import BatchOptions, run_batch
 from policydsl.tools.batch.spill import FAN_IN, Spill
 
 from .conftest import EXAMPLE, EXAMPLE_POLICY
+from .processes import HAS_PROC, run_killing_workers
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -461,55 +457,16 @@ def test_a_temporary_folder_that_cannot_be_made_is_a_usage_error(policy_file, tm
 # ---- lost worker processes ------------------------------------------------------------------
 
 
-def children(pid: int) -> list[int]:
-    """The live child processes of `pid`, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()  # after "pid (name) "
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry))
-    return found
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find worker processes")
+@pytest.mark.skipif(not HAS_PROC, reason="needs /proc to find worker processes")
 def test_workers_that_keep_dying_lose_whole_persons_and_nothing_else(policy_file, tmp_path, capsys):
     claims = many_claims(count=3000, persons=200)
     source = write_jsonl(tmp_path / "claims.jsonl", claims)
     batch(capsys, policy_file, source, tmp_path / "reference.jsonl", "--jobs", "1")
     reference = read_jsonl(tmp_path / "reference.jsonl")
     out = tmp_path / "out.jsonl"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "policydsl", "batch", str(policy_file), str(source), "-o", str(out), "--carry", "-j", "2", "--chunk-size", "50"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    run, err, kills = run_killing_workers(
+        [sys.executable, "-m", "policydsl", "batch", str(policy_file), str(source), "-o", str(out), "--carry", "-j", "2", "--chunk-size", "50"], 60, 120
     )
-    kills = 0
-
-    def killer():  # kill every worker as soon as it appears, until the run ends
-        nonlocal kills
-        deadline = time.monotonic() + 60
-        while run.poll() is None and time.monotonic() < deadline:
-            for worker in children(run.pid):
-                try:
-                    os.kill(worker, signal.SIGKILL)
-                    kills += 1
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.001)
-
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
-    try:
-        _, err = run.communicate(timeout=120)
-    finally:
-        run.kill()
-        thread.join(timeout=60)
-    err = err.decode("utf-8")
     records = read_jsonl(out)
     assert kills > 0 and run.returncode == 1 and "Traceback" not in err
     assert [r.get("claim_id") for r in records] == [c["claim_id"] for c in claims]  # one each, in input order

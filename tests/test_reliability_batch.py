@@ -28,6 +28,7 @@ import pytest
 from policydsl.cli.main import main
 
 from .conftest import EXAMPLE_POLICY, ROOT
+from .processes import HAS_PROC, children, run_killing_workers
 
 sys.path.insert(0, str(ROOT / "bench"))
 import generate_claims  # noqa: E402
@@ -75,23 +76,7 @@ def read_jsonl(path: Path) -> list[dict]:
 # ---- a lost worker process ------------------------------------------------------------------
 
 
-def children(pid: int) -> list[int]:
-    """The live child processes of `pid`, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()  # after "pid (name) "
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry))
-    return found
-
-
-pytestmark_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find worker processes")
+pytestmark_proc = pytest.mark.skipif(not HAS_PROC, reason="needs /proc to find worker processes")
 
 
 @pytestmark_proc
@@ -127,32 +112,9 @@ def test_a_killed_worker_is_noticed_and_its_chunk_is_run_again(tmp_path):
 def test_a_batch_whose_workers_keep_dying_still_ends_with_a_record_per_claim(tmp_path):
     ids = generated(tmp_path / "in.jsonl", 600)
     out = tmp_path / "out.jsonl"
-    batch = subprocess.Popen(
-        command("batch", str(EXAMPLE_POLICY), str(tmp_path / "in.jsonl"), "-o", str(out), "-j", "2", "--chunk-size", "50"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    batch, err, kills = run_killing_workers(
+        command("batch", str(EXAMPLE_POLICY), str(tmp_path / "in.jsonl"), "-o", str(out), "-j", "2", "--chunk-size", "50"), 30, TIMEOUT
     )
-    kills = 0
-
-    def killer():  # kill every worker as soon as it appears, until the run ends
-        nonlocal kills
-        deadline = time.monotonic() + 30
-        while batch.poll() is None and time.monotonic() < deadline:
-            for worker in children(batch.pid):
-                try:
-                    os.kill(worker, signal.SIGKILL)
-                    kills += 1
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.001)
-
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
-    try:
-        _, err = batch.communicate(timeout=TIMEOUT)
-    finally:
-        batch.kill()
-        thread.join(timeout=TIMEOUT)
-    err = err.decode("utf-8")
     records = read_jsonl(out)
     assert kills > 0
     assert [r["claim_id"] for r in records] == ids, err
