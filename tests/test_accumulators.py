@@ -82,6 +82,14 @@ def test_c262_an_opening_value_of_another_type():
     assert where(d) == ("t.policy:8:48", 8, 49)
 
 
+def test_c262_a_negative_money_opening_value():
+    # money a claim gives is never negative (the facts reader refuses it), so a carried
+    # year could never start below 0
+    d = only(HEAD + "accumulator a: money per pid over year opening -100 yuan adds amount\nrule r: money = a\noutput r\n", "C262")
+    assert d.message == "the opening value of `a` is negative; money a claim gives is never negative"
+    assert where(d) == ("t.policy:8:48", 8, 57)
+
+
 def test_c263_adds_of_the_wrong_type():
     d = only(HEAD + "accumulator a: money per pid over year opening 0 yuan adds 1\nrule r: money = a\noutput r\n", "C263")
     assert d.message == "accumulator `a` adds up money, but its `adds` is int"
