@@ -198,7 +198,9 @@ class Policy:
         self._drop_claim_id = "claim_id" not in {f.name for f in env.record_fields(None)}
         self._money_outputs = [i for i, ty in enumerate(self.output_types) if ty == t.MONEY]
         self._money_names = [self.output_names[i] for i in self._money_outputs]
-        self._json_writers = [(name, values.json_writer(ty)) for name, ty in zip(self.output_names, self.output_types)]
+        # money outputs are quantized to the fen by `_finish` (exactly: two decimals), so they are
+        # written as they are; every other type by its writer
+        self._json_writers = [(name, _fen_text if ty == t.MONEY else values.json_writer(ty)) for name, ty in zip(self.output_names, self.output_types)]
         self.explain_cache: dict = {}  # explain.py keeps what does not depend on the claim here
         self._one_segment = len(program.runs) == 1  # what `segment_for` would say for every claim
         self._has_work = any(plan is not None for plan in program.work)  # nested aggregates to bound (R409)
@@ -428,6 +430,11 @@ class Policy:
             )
             return EvaluationError(message + message_suffix, rule, span, code="R408")
         return EvaluationError(f"cannot compute: {type(error).__name__}" + message_suffix, rule, span, code="R400")
+
+
+def _fen_text(value: Decimal) -> str:
+    """A money output as JSON text: `_finish` has quantized it to the fen (`8625.00`)."""
+    return format(value, "f")
 
 
 def _is_rule_body(program, node) -> bool:
