@@ -160,7 +160,7 @@ def get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
 class Server:
     """`policydsl serve` started on a free loopback port, or a running one named by `--url`."""
 
-    def __init__(self, url: str | None, workers: int, policies: Path, startup: float):
+    def __init__(self, url: str | None, workers: int, policies: Path, startup: float, server: str = "uvicorn"):
         self.process: subprocess.Popen | None = None
         self.log = None
         if url is not None:
@@ -172,7 +172,7 @@ class Server:
         else:
             self.host, self.port = "127.0.0.1", free_port()
             command = [sys.executable, "-m", "policydsl", "serve", "--policies", str(policies),
-                       "--host", self.host, "--port", str(self.port), "--workers", str(workers)]
+                       "--host", self.host, "--port", str(self.port), "--workers", str(workers), "--server", server]
             self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop(); a file, so a chatty server never blocks
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log)
             self.started = True
@@ -586,6 +586,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description="Bounded loopback load generator for `policydsl serve`.")
     parser.add_argument("--url", help="a running server (loopback only); by default one is started on a free port")
     parser.add_argument("--workers", type=int, default=1, help="passed to `policydsl serve --workers` (default 1)")
+    parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "granian"], help="passed to `policydsl serve --server` (default uvicorn)")
     parser.add_argument("--policies", default=str(ROOT / "policies"), help="the folder the started server serves (default policies/)")
     parser.add_argument("--seconds", type=float, default=10.0, help="time limit of each scenario (default 10)")
     parser.add_argument("--requests", type=int, default=30_000, help="request limit of each single-claim scenario (default 30000)")
@@ -675,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     batch_count = max(1, min(8, len(claims) // args.batch_size))
     gc.freeze()  # long-lived claims out of the collector's way, for the in-process figures
 
-    server = Server(args.url, args.workers, Path(args.policies), startup=120.0)
+    server = Server(args.url, args.workers, Path(args.policies), startup=120.0, server=args.server)
     stderr = ""
     try:
         host_header = server.base.split("//", 1)[1]
@@ -685,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
             part = [claims[(number * args.batch_size + k) % len(claims)] for k in range(args.batch_size)]
             batches.append(request_bytes(host_header, "/v1/evaluate/batch", dumps({"policy": POLICY_ID, "claims": part})))
             batch_expected.append([expected[(number * args.batch_size + k) % len(claims)] for k in range(args.batch_size)])
-        where = f"{server.base} (started here: policydsl serve --workers {args.workers})" if server.started else f"{server.base} (given by --url)"
+        where = f"{server.base} (started here: policydsl serve --server {args.server} --workers {args.workers})" if server.started else f"{server.base} (given by --url)"
         print(f"server: {where}; policy {POLICY_ID}; {len(claims):,} distinct claims (seed {args.seed}); "
               f"client: {args.loop}, one keep-alive connection per client; each scenario <= {args.seconds:g} s and <= {args.requests:,} single / {args.batch_requests:,} batch requests")
 
@@ -716,7 +717,7 @@ def main(argv: list[str] | None = None) -> int:
     total_errors = sum(row["errors"] for row in rows)
     print(f"errors: {total_errors} in {sum(row['requests'] for row in rows):,} requests")
     if args.json_file:
-        report = {"machine": facts, "server": {"url": server.base, "started": server.started, "workers": args.workers if server.started else None},
+        report = {"machine": facts, "server": {"url": server.base, "started": server.started, "workers": args.workers if server.started else None, "software": args.server if server.started else None},
                   "settings": {k: getattr(args, k) for k in ("seconds", "requests", "batch_requests", "batch_size", "clients", "batch_clients", "claims", "seed", "smoke", "loop")},
                   "scenarios": rows, "in_process": local, "goals": found, "errors": total_errors}
         Path(args.json_file).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

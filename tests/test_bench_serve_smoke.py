@@ -28,7 +28,7 @@ def test_load_generator_smoke_mode_runs(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert out.startswith("machine: ") and " cores " in out.splitlines()[0] and "Python " in out.splitlines()[0]
-    assert "started here: policydsl serve --workers 1" in out
+    assert "started here: policydsl serve --server uvicorn --workers 1" in out
     for needle in ("req/s", "claims/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "client CPU s",
                    "in-process Policy.evaluate", "in-process json->decide()->json",
                    "goal: p99 <= 10 ms at 64 concurrent single-claim clients",

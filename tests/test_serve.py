@@ -357,3 +357,20 @@ def wait_for(condition, seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+@pytest.mark.parametrize("server, workers", [("granian", "1"), ("uvicorn", "2"), ("granian", "2")])
+def test_the_other_server_and_several_workers_answer_alike(tmp_path, server, workers):
+    """`--server granian` (the alternative) and two worker processes give the same answers
+    as the default server with one: the app is the same."""
+    pytest.importorskip(server)
+    policies = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    claim = claims()[0]
+    with running_server(policies, "--server", server, "--workers", workers, "--reload-interval", "0") as base:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            answers = [post(client, "/v1/evaluate", {"policy": EXAMPLE, "claim": claim}) for _ in range(4)]
+            bad = post(client, "/v1/evaluate", b"{not json")
+    assert [a.status_code for a in answers] == [200] * 4 and bad.status_code == 400
+    assert {a.json()["result"]["basic"] for a in answers} == {"8625.00"}
+    assert len({a.json()["decision_id"] for a in answers}) == 4  # unique, whichever worker answered
