@@ -106,14 +106,9 @@ class PoliciesResponse(msgspec.Struct):
     reload: ReloadState
 
 
-class PolicyDetail(msgspec.Struct):
-    id: str
-    region: str | None
-    region_name: str | None
-    version: str | None
-    effective: dict[str, str | None]
-    digest: str
-    accumulators: list[str]
+class PolicyDetail(PolicySummary):
+    """A policy's summary, with its `extends` chain and its input as JSON Schema."""
+
     chain: list[str]
     input_schema: dict[str, Any]
 
