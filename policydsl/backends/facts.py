@@ -312,6 +312,16 @@ def _date(value):
     _fail(f"expected date (YYYY-MM-DD), got {show(value)}")
 
 
+def read_date(value) -> datetime.date | None:
+    """The date the facts reader reads from `value` (a date, or "YYYY-MM-DD" text of a calendar
+    day), or None for anything else: for code that needs a claim's date before the claim is
+    read (choosing a region's version, ordering a person's claims)."""
+    try:
+        return _date(value)
+    except Invalid:
+        return None
+
+
 def _text(value):
     if isinstance(value, str):
         if _SURROGATE.search(value):

@@ -24,7 +24,7 @@ from typing import Callable
 
 from policydsl.api import Decision, Policy, load
 from policydsl.diagnostics.model import EvaluationError, FactError, FactsError
-from policydsl.backends.facts import show
+from policydsl.backends.facts import read_date, show
 from policydsl.link import regions
 from policydsl.link.regions import PolicyInfo, RegionError
 
@@ -79,7 +79,7 @@ class Registry:
         field = self.date_field(region)
         if field is None:
             raise EvaluationError(f"the policies of region {region} do not say which date field picks them; use --date")
-        day = _claim_day(claim, field, region)
+        day = claim_day(claim, field, region)
         try:
             return self.policy_for(region, day)
         except RegionError as error:
@@ -102,18 +102,17 @@ class RegionPolicy:
         return self.registry.policy_for_claim(self.region, facts).evaluate(facts, as_of=as_of)
 
 
-def _claim_day(claim: dict, field: str, region: str) -> datetime.date:
-    """The date in the claim's `field`; a `FactsError` when it is missing or not a date."""
-    raw = claim.get(field)
-    try:
-        day = datetime.date.fromisoformat(raw) if isinstance(raw, str) else None
-    except ValueError:
-        day = None
-    if field not in claim:
+def claim_day(claim, field: str, region: str) -> datetime.date:
+    """The date in the claim's `field`, read as the facts reader reads dates; a `FactsError`
+    when it is missing or not a date. Used wherever a region's version is chosen by a claim
+    (here, and by the service's catalog)."""
+    if not isinstance(claim, dict) or field not in claim:
         raise FactsError([FactError(field, f"missing (required to choose the policy of region {region})", "F301")])
+    raw = claim[field]
+    day = read_date(raw)
     if day is None:
         raise FactsError([FactError(field, f"needed to choose the policy of region {region}: expected a date (YYYY-MM-DD), got {show(raw)}", "F302")])
     return day
 
 
-__all__ = ["NoPoliciesFolder", "RegionError", "RegionPolicy", "Registry"]
+__all__ = ["NoPoliciesFolder", "RegionError", "RegionPolicy", "Registry", "claim_day"]

@@ -23,10 +23,10 @@ from pathlib import Path
 import attrs
 
 from policydsl.api import Policy, load
-from policydsl.diagnostics.model import EvaluationError, FactError, FactsError, PolicyError
-from policydsl.backends.facts import show
+from policydsl.diagnostics.model import EvaluationError, PolicyError
 from policydsl.link import regions
 from policydsl.link.regions import PolicyInfo, RegionError
+from policydsl.link.registry import claim_day
 
 
 @attrs.frozen
@@ -64,26 +64,12 @@ class Snapshot:
             field = self.date_fields.get(region)
             if field is None:
                 raise EvaluationError(f"the policies of region {region} do not say which date field picks them; give `date`", code="R405")
-            day = _claim_day(claim, field, region)
+            day = claim_day(claim, field, region)
         try:
             info = regions.select(self.infos, region, day)
         except RegionError as error:
             raise EvaluationError(str(error), code="R405") from None
         return self.by_id[str(info.path)]
-
-
-def _claim_day(claim, field: str, region: str) -> datetime.date:
-    raw = claim.get(field) if isinstance(claim, dict) else None
-    if not isinstance(claim, dict) or field not in claim:
-        raise FactsError([FactError(field, f"missing (required to choose the policy of region {region})", "F301")])
-    try:
-        return datetime.date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else _bad_day(raw, field, region)
-    except ValueError:
-        return _bad_day(raw, field, region)
-
-
-def _bad_day(raw, field, region):
-    raise FactsError([FactError(field, f"needed to choose the policy of region {region}: expected a date (YYYY-MM-DD), got {show(raw)}", "F302")])
 
 
 def _now() -> str:

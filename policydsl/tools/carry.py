@@ -29,14 +29,13 @@ claim's place in the order) and `Ledger` (one person's accumulators, claim to cl
 from __future__ import annotations
 
 import datetime
-import re
 from decimal import Decimal
 
+from policydsl.backends.facts import read_date
 from policydsl.check import types as t
 from policydsl.diagnostics.model import EvaluationError, FactError, FactsError
 from policydsl.tools.claims_io import UsageError
 
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)  # what the facts reader takes as a date
 
 
 class Carrier:
@@ -74,11 +73,9 @@ class Carrier:
         if person is None or person == "":
             what = "missing" if self.person_field not in claim else ("null" if person is None else "empty")
             return None, FactsError([FactError(self.person_field, f"{what}: {self._why}", "F301")])
-        day = claim.get(self.date_field, self.date_default)
-        if type(day) is not datetime.date:
-            day = _date(day)
-            if day is None:
-                return None, self.with_openings(claim)
+        day = read_date(claim.get(self.date_field, self.date_default))
+        if day is None:
+            return None, self.with_openings(claim)
         return (self.person_text(person), day), None
 
     def person_text(self, value) -> str:
@@ -107,16 +104,6 @@ class Carrier:
         """The claim with each accumulator it does not give at its opening value."""
         missing = {a.name: a.opening for a in self.accumulators if claim.get(a.name) is None}
         return {**claim, **missing} if missing else claim
-
-
-def _date(value) -> datetime.date | None:
-    """A date the facts reader reads (an ISO "YYYY-MM-DD" string); None otherwise."""
-    if isinstance(value, str) and _DATE_TEXT.match(value):
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 class Ledger:
