@@ -278,9 +278,7 @@ class Policy:
         if periods is None:
             if len(self._period_texts) >= 4096:
                 self._period_texts.clear()
-            periods = self._period_texts[day] = tuple(
-                "{}/{}".format(*(d.isoformat() for d in accumulator.period_of(day))) for accumulator in self.accumulators
-            )
+            periods = self._period_texts[day] = tuple(_year_text(*accumulator.period_of(day)) for accumulator in self.accumulators)
         add = _EXACT.add
         written = {}
         for (name, index, write, money), delta, period in zip(self._accumulator_plan, added, periods):
@@ -461,7 +459,12 @@ class Carried:
     @property
     def period(self) -> str:
         """The year as an ISO 8601 interval: `2025-01-01/2025-12-31`."""
-        return f"{self.period_start.isoformat()}/{self.period_end.isoformat()}"
+        return _year_text(self.period_start, self.period_end)
+
+
+def _year_text(start: datetime.date, end: datetime.date) -> str:
+    """An accumulator's year as the records write it: an ISO 8601 interval."""
+    return f"{start.isoformat()}/{end.isoformat()}"
 
 
 @attrs.define

@@ -471,7 +471,7 @@ class _Builder:
             found.append(
                 Accrual(
                     name=accumulator.name,
-                    period=f"{held.period_start.isoformat()}/{held.period_end.isoformat()}",
+                    period=held.period,
                     before=values.to_text(held.before, type_),
                     added=values.to_text(held.after - held.before, type_),
                     after=values.to_text(held.after, type_),
@@ -488,16 +488,8 @@ class _Builder:
     def carried(self) -> dict:
         """name -> `Carried` as `Policy.evaluate` gives them (`Decision.accumulators`), for a
         caller that has only the claim's inputs: the program's run gives what each adds."""
-        from policydsl.api import Carried
-
         raw = self.program.runs[self.segment_index](self.inputs)
-        added = raw[len(self.policy.output_names):]
-        day = self.inputs[self.program.as_of_index]
-        carried = {}
-        for accumulator, delta in zip(self.accumulators, added):
-            before = self.inputs[accumulator.index]
-            carried[accumulator.name] = Carried(before, before + delta, *accumulator.period_of(day))
-        return carried
+        return self.policy.carried(self.inputs, raw[len(self.policy.output_names):])
 
     @staticmethod
     def default_code(name: str, body, branch_index: int | None) -> str:

@@ -39,7 +39,7 @@ from policydsl.link.regions import RegionError
 from policydsl.serve import schema
 from policydsl.serve.catalog import Catalog, Entry, Snapshot
 from policydsl.serve.log import DecisionLog
-from policydsl.tools.decide import decide, decision_record, error_record, failure_record, not_an_object
+from policydsl.tools.decide import claim_id_of, decide, decision_record, error_record, failure_record, not_an_object
 
 ENV = "POLICYDSL_SERVE"
 _CHUNK = 64  # claims of a batch between two yields to the event loop (and time checks)
@@ -233,7 +233,7 @@ def create_app(settings: Settings, catalog: Catalog | None = None):
                     try:
                         record, outputs = decide(chooser, claim, number, as_of, keep_going=True)
                     except PolicyError as error:
-                        record, outputs = error_record(error, _claim_id(claim), number), None
+                        record, outputs = error_record(error, claim_id_of(claim), number), None
                     results.append(record)
                     if outputs is None:
                         ids.append(None)
@@ -342,12 +342,6 @@ class _ByClaimDate:
         if self.digest is not None and policy.provenance.digest != self.digest:
             raise _Mismatch(f"the version of region {self.region} in force on the claim's date, `{policy.provenance.id}`, has digest {policy.provenance.digest}, not {self.digest}", code="digest_mismatch")
         return policy.evaluate(facts, as_of=as_of)
-
-
-def _claim_id(claim):
-    from policydsl.backends.facts import claim_id_of
-
-    return claim_id_of(claim)
 
 
 def _summary(entry: Entry) -> schema.PolicySummary:
