@@ -26,7 +26,9 @@ def register(commands) -> None:
         help="evaluate claims and print one JSON decision per claim",
         description="Evaluate claims with a policy. CLAIMS is a .json file (one claim, or an array), "
         "a .jsonl file (one claim per line) or - for JSON lines on stdin. Writes one JSON object per claim "
-        "to stdout: claim_id and the outputs (money as strings with two decimals, dates ISO). A claim that "
+        "to stdout: claim_id, the outputs (money as strings with two decimals, dates ISO), the accumulators before "
+        "and after the claim (for a policy that carries any) and the policy that decided it (id, version, period, "
+        "digest). A claim that "
         f"cannot be decided gives an error object in its place, and the run goes on; the exit code is then {exits.FINDINGS}.",
     )
     evaluate.add_argument("paths", nargs="+", metavar="[POLICY] CLAIMS", help="the policy file (unless --region) and the claims: FILE.json, FILE.jsonl or -")
