@@ -431,8 +431,10 @@ class Policy:
 
 
 def _fen_text(value: Decimal) -> str:
-    """A money output as JSON text: `_finish` has quantized it to the fen (`8625.00`)."""
-    return format(value, "f")
+    """A money output as JSON text: `_finish` has quantized it to the fen (`8625.00`), and a
+    Decimal of exponent -2 prints without an exponent, so `str` is `format(value, "f")` at a
+    third of its cost."""
+    return str(value)
 
 
 def _is_rule_body(program, node) -> bool:

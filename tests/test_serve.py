@@ -7,8 +7,10 @@ decision log. The helpers at the top (`running_server`) are shared with test_ser
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,12 +29,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(policies: Path, *extra: str, startup: float = 30.0):
-    """Yield the base URL of a server on a copy of the policies; stop it (SIGTERM) after."""
+def running_server(policies: Path, *extra: str, startup: float = 30.0, started: list | None = None):
+    """Yield the base URL of a server on a copy of the policies; stop it (SIGTERM) after.
+    The server's process (a Popen) is appended to `started` when given."""
     port = free_port()
     env = {**os.environ, "POLICYDSL_NO_CACHE": "1"}
     command = [sys.executable, "-m", "policydsl", "serve", "--policies", str(policies), "--port", str(port), *extra]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if started is not None:
+        started.append(process)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup
@@ -71,6 +76,7 @@ import threading
 
 import httpx
 import pytest
+from .processes import HAS_PROC, children
 
 EXAMPLE = "example/resident-2025"
 SICHUAN_CLAIM = json.loads((REPO / "policies/sichuan/resident-2025.tests.json").read_text(encoding="utf-8"))["tests"][0]["claim"]
@@ -374,3 +380,56 @@ def test_the_other_server_and_several_workers_answer_alike(tmp_path, server, wor
     assert [a.status_code for a in answers] == [200] * 4 and bad.status_code == 400
     assert {a.json()["result"]["basic"] for a in answers} == {"8625.00"}
     assert len({a.json()["decision_id"] for a in answers}) == 4  # unique, whichever worker answered
+
+
+def _answering_workers(port: int, claim: dict, connections: int = 32) -> set[str]:
+    """Open `connections` keep-alive connections at once, then send one evaluate on each:
+    the workers that answered, told apart by the per-process prefix of their decision ids."""
+    body = json.dumps({"policy": EXAMPLE, "claim": claim})
+    opened = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(connections)]
+    try:
+        for connection in opened:
+            connection.connect()
+        prefixes = set()
+        for connection in opened:
+            connection.request("POST", "/v1/evaluate", body, {"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            assert answer.status == 200
+            prefixes.add(json.loads(answer.read())["decision_id"][:20])
+        return prefixes
+    finally:
+        for connection in opened:
+            connection.close()
+
+
+@pytest.mark.skipif(not HAS_PROC or not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux")
+def test_workers_share_connections_opened_at_once_and_a_restarted_worker_listens(tmp_path):
+    """With `--workers 2` each worker listens on its own socket (serve/listening.py):
+    connections opened at once reach both workers (with one shared socket, the first worker
+    awake took nearly all), and a worker killed and restarted by the supervisor listens too."""
+    policies = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    claim = claims()[0]
+    started: list = []
+    with running_server(policies, "--workers", "2", "--reload-interval", "0", started=started) as base:
+        port = int(base.rsplit(":", 1)[1])
+        assert wait_for(lambda: len(children_serving(started[0].pid)) == 2, 30)
+        assert len(_answering_workers(port, claim)) == 2
+        victim = children_serving(started[0].pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        assert wait_for(lambda: victim not in children_serving(started[0].pid) and len(children_serving(started[0].pid)) == 2, 30)
+        assert wait_for(lambda: len(_answering_workers(port, claim)) == 2, 30)  # the new worker answers too
+
+
+def children_serving(pid: int) -> list[int]:
+    """The worker processes of a `serve --workers N` supervisor (its children that are not
+    multiprocessing's resource tracker)."""
+    found = []
+    for child in children(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in command:
+            found.append(child)
+    return found

@@ -10,7 +10,9 @@ bench/serve_load.py on 2 cores, one worker: at 64 concurrent single-claim client
 8-10k requests/s with p99 14-16 ms, and at one client uvicorn answers in half the time
 (p50 0.24-0.28 ms against 0.46-0.52), so uvicorn is the default. Each of the N worker
 processes has its own copy of the policies, its own reload thread and its own writer of the
-decision log (appending to one file).
+decision log (appending to one file). With more than one worker each worker listens on a
+socket of its own (SO_REUSEPORT, serve/listening.py), so that the kernel spreads connections
+over the workers rather than the first awake taking them all.
 """
 
 from __future__ import annotations
@@ -123,11 +125,28 @@ def _granian(args) -> None:
 def _uvicorn(args, settings, catalog, create_app) -> None:
     import uvicorn
 
-    options = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5)
+    # proxy_headers off: nothing of ours reads the client's address, and its middleware is a
+    # step of every request
+    options = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5,
+                   proxy_headers=False, server_header=False)
     if args.workers == 1:
         uvicorn.run(create_app(settings, catalog), **options)
-    else:
-        uvicorn.run("policydsl.serve.app:factory", factory=True, workers=args.workers, **options)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    from policydsl.serve.listening import for_workers
+
+    config = uvicorn.Config("policydsl.serve.app:factory", factory=True, workers=args.workers, **options)
+    try:
+        sock = for_workers(args.host, args.port)  # one listening socket per worker (serve/listening.py)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
 
 
 def _has(module: str) -> bool:

@@ -27,7 +27,8 @@ def money(value: Decimal) -> str:
         fen = value.quantize(FEN, None, _CONTEXT)  # positional: a keyword costs ~0.4 µs
     except ArithmeticError:
         return format(value, "f")
-    return format(fen if fen == value else value, "f")
+    # a Decimal of exponent -2 prints without an exponent: `str` is `format(fen, "f")`, faster
+    return str(fen) if fen == value else format(value, "f")
 
 
 def _same(value):
