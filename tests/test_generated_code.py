@@ -139,3 +139,66 @@ rule r: number from 2025-07-01 = a / (b - 1)
             policy.evaluate(facts)
         messages.append(str(raised.value))
     assert messages == ["division by zero (rule `r` at t.policy:9:51)", "division by zero (rule `r` at t.policy:10:34)"]
+
+
+# ---- passes of the fast variant (issue 13): folding constants, one membership test for a chain
+
+
+FOLDED = """policy "t"
+input {
+  paid: money
+  flag: bool
+}
+param cap: money = 400000 yuan
+param share: ratio = 20%
+param nothing: number = 0
+output room, odd
+rule room: money = max(0 yuan, cap * share - paid)
+rule odd: number = when flag then 1 / nothing otherwise 0
+"""
+
+
+def _fast_source(policy) -> str:
+    source = policy.program.source
+    return source[: source.index("def run_traced")]
+
+
+def test_a_constant_product_is_computed_once_not_per_claim():
+    policy = policydsl.loads(FOLDED, "t.policy")
+    fast = _fast_source(policy)
+    assert "*" not in fast  # `cap * share` is folded into one constant
+    assert "*" in policy.program.source[policy.program.source.index("def run_traced"):]  # the traced variant keeps it
+    decision = policy.evaluate({"paid": "1000.00", "flag": False})
+    assert decision.outputs["room"] == decimal.Decimal("79000.00")
+    assert policy.run_traced(policy.read_facts({"paid": "1000.00", "flag": False}))[0]["room"] == decimal.Decimal("79000.00")
+
+
+def test_a_constant_expression_that_fails_still_fails_per_claim_where_it_is():
+    policy = policydsl.loads(FOLDED, "t.policy")
+    assert policy.evaluate({"paid": "0.00", "flag": False}).outputs["odd"] == 0  # not taken: no error
+    with pytest.raises(policydsl.EvaluationError) as raised:
+        policy.evaluate({"paid": "0.00", "flag": True})
+    assert raised.value.code == "R401" and raised.value.span.text == "1 / nothing"
+
+
+CHAIN = """policy "t"
+input {
+  kind: text
+  amount: money
+}
+output covered
+rule covered: money = when kind = "drug" then amount when kind = "exam" then amount when kind = "bed" then amount when kind = "meal" then 0 yuan otherwise round(amount / 2, half_up)
+"""
+
+
+@pytest.mark.parametrize("kind, value, arm", [("drug", "10.00", 0), ("exam", "10.00", 1), ("bed", "10.00", 2), ("meal", "0", 3), ("toy", "5.00", 4)])
+def test_a_chain_of_equalities_with_one_value_is_one_membership_test(kind, value, arm):
+    policy = policydsl.loads(CHAIN, "t.policy")
+    fast = _fast_source(policy)
+    assert fast.count(" in k") == 1 and '== ' not in fast.split("if ", 1)[1].split(" in k")[0]
+    facts = {"kind": kind, "amount": "10.00"}
+    assert policy.evaluate(facts).outputs["covered"] == decimal.Decimal(value)
+    outputs, steps = policy.run_traced(policy.read_facts(facts))
+    assert outputs["covered"] == decimal.Decimal(value)
+    branches = [event for step in steps for event in step.events if type(event).__name__ == "Branch"]
+    assert [event.index for event in branches] == [arm]  # the trace still names the arm taken

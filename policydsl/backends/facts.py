@@ -495,6 +495,20 @@ class _Fallback(Exception):
 _ABSENT = object()
 
 
+# The inline forms of `reader_source`: each the converter's own first test and result for
+# the common form of a value (`_money`, `_int`, `_months`, `_bool`, `_date`, `_text` above),
+# the converter itself for anything else. A calendar error of `_fromiso` raises, and the
+# reader's `except` hands the claim to the checking reader, which reports it.
+_INLINE = {
+    t.MONEY: "{target} = _Decimal(x) if _type(x) is _str and _money_text(x) else {convert}(x)",
+    t.INT: "{target} = x if _type(x) is _int and -_INT_LIMIT < x < _INT_LIMIT else {convert}(x)",
+    t.MONTHS: "{target} = x if _type(x) is _int and 0 <= x < _INT_LIMIT else {convert}(x)",
+    t.BOOL: "{target} = x if x is True or x is False else {convert}(x)",
+    t.DATE: "{target} = _fromiso(x) if _type(x) is _str and _date_text(x) else {convert}(x)",
+    t.TEXT: "{target} = x if _type(x) is _str and not _surrogate(x) else {convert}(x)",
+}
+
+
 def reader_source(env, defaults: dict) -> tuple[str, dict]:
     """Python source of a fast facts reader for well-formed claims, and its namespace
     (the compiler runs it: `compiler.compile_reader`).
@@ -509,7 +523,9 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
     """
     namespace: dict[str, object] = {
         "__builtins__": {}, "_type": type, "_len": len, "_tuple": tuple, "_dict": dict, "_list": list,
-        "_Fallback": _Fallback, "_Exception": Exception, "_ABSENT": _ABSENT,
+        "_str": str, "_int": int, "_Fallback": _Fallback, "_Exception": Exception, "_ABSENT": _ABSENT,
+        "_Decimal": Decimal, "_money_text": _MONEY_TEXT.match, "_date_text": _DATE_TEXT.match,
+        "_fromiso": datetime.date.fromisoformat, "_surrogate": _SURROGATE.search, "_INT_LIMIT": _MAX_INT,
     }
     for scalar, convert in _SCALARS.items():
         namespace[_CONVERTER_NAMES[scalar]] = convert
@@ -522,12 +538,23 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
         return name
 
     def value_code(type_, target: str) -> list[str]:
-        """Statements that set `target` from `x`, the JSON value, or raise. Values go through
-        the checking reader's own converters, so both readers accept the same values."""
+        """Statements that set `target` from `x`, the JSON value, or raise. The common form of
+        a value (money as text, an int, a known enum member) is taken inline, with exactly
+        the tests of the checking reader's converter for that form; any other value goes to
+        the converter itself, so both readers accept the same values."""
+        inline = _INLINE.get(type_)
+        if inline is not None:
+            return [inline.format(target=target, convert=_CONVERTER_NAMES[type_])]
         if type_ in _SCALARS:
             return [f"{target} = {_CONVERTER_NAMES[type_]}(x)"]
         if isinstance(type_, t.EnumType):
-            return [f"{target} = {const(_enum(type_))}(x)"]
+            convert = const(_enum(type_))
+            kinds = {type(member) for member in type_.members}
+            if len(kinds) == 1 and kinds <= {str, int}:  # never bool: `True in {1}` holds
+                members = const(frozenset(type_.members))
+                kind = "_str" if kinds == {str} else "_int"
+                return [f"{target} = x if _type(x) is {kind} and x in {members} else {convert}(x)"]
+            return [f"{target} = {convert}(x)"]
         if isinstance(type_, t.ListType):
             element = callable_for(type_.element)
             return ["if _type(x) is not _list: raise _Fallback", f"{target} = _tuple([{element}(e) for e in x])"]

@@ -27,11 +27,11 @@ Two functions per segment: `run` (fast, no trace) and `run_traced` (records type
 from __future__ import annotations
 
 import linecache
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import attrs
 
-from policydsl.backends import facts
+from policydsl.backends import facts, interpreter
 from policydsl.check import types as t
 from policydsl.ir import nodes as ir
 from policydsl.runtime import helpers as runtime
@@ -136,9 +136,10 @@ def _known(table: dict, key, what: str) -> str:
 class _Writer:
     """Writes one segment's function (fast or traced) as lines of Python."""
 
-    def __init__(self, program: ir.Program, traced: bool, shared: dict):
+    def __init__(self, program: ir.Program, traced: bool, shared: dict, constants: dict | None = None):
         self.program = program
         self.traced = traced
+        self.constants = constants or {}  # the segment's param, table and tiers values (folding)
         self.shared = shared  # constant slots, mangled names and traced nodes, shared by both variants
         self.lines: list[str] = []
         self.line_nodes: dict[int, tuple] = {}  # index in self.lines -> (rule, what the line computes)
@@ -181,7 +182,32 @@ class _Writer:
 
     # ---- expressions
 
-    def expr(self, e: ir.Expr) -> str:  # noqa: C901 - one dispatch over node kinds
+    def expr(self, e: ir.Expr) -> str:
+        if not self.traced:
+            folded = self.folded(e)
+            if folded is not None:
+                return folded
+        return self.expr_of(e)
+
+    def folded(self, e: ir.Expr) -> str | None:
+        """The fast variant's constant folding: an expression of constants and params only
+        (`cap * 20%`), computed once here by the reference interpreter rather than for every
+        claim. Not when it would fail (it then fails per claim, located as before)."""
+        if isinstance(e, (ir.Const, ir.Ref, ir.Input, ir.Loop)):
+            return None
+        known = self.shared.setdefault("constant", {})  # node id -> whether it reads no claim
+        if e.id not in known:
+            known[e.id] = _only_constants(e)
+        if not known[e.id]:
+            return None
+        try:
+            with localcontext(numbers.EXACT):
+                value = interpreter.evaluate(e, interpreter.Scope(values=self.constants))
+        except Exception:  # noqa: BLE001 - whatever it raises, it raises per claim instead
+            return None
+        return self.expr_of(ir.Const(id=e.id, type=e.type, value=value))
+
+    def expr_of(self, e: ir.Expr) -> str:  # noqa: C901 - one dispatch over node kinds
         match e:
             case ir.Const(value=value):
                 if isinstance(value, bool):
@@ -238,11 +264,37 @@ class _Writer:
             case ir.Choose(branches=branches):
                 *whens, otherwise = branches
                 code = self.branch_value(e, len(whens), otherwise)
-                for index in range(len(whens) - 1, -1, -1):
-                    branch = whens[index]
-                    code = f"({self.branch_value(e, index, branch)} if {self.expr(branch.condition)} else {code})"
+                for start, end in reversed(self.arm_runs(whens)):
+                    if end - start > 1:  # `when x = a then v when x = b then v`: one membership test
+                        code = f"({self.expr(whens[start].value)} if {self.membership(whens[start:end])} else {code})"
+                    else:
+                        code = f"({self.branch_value(e, start, whens[start])} if {self.expr(whens[start].condition)} else {code})"
                 return code
         raise AssertionError(e)
+
+    def arm_runs(self, whens: list) -> list[tuple[int, int]]:
+        """The `when` arms as runs [start, end): in the fast variant, consecutive arms that
+        test one element for equality with a member and give the same value form one run
+        (`_equality`); every other arm is a run of its own, and so is each in the traced
+        variant, which records the arm taken."""
+        runs: list[tuple[int, int]] = []
+        for index, branch in enumerate(whens):
+            if runs and not self.traced and runs[-1][1] == index and self.same_test(whens[runs[-1][0]], branch):
+                runs[-1] = (runs[-1][0], index + 1)
+            else:
+                runs.append((index, index + 1))
+        return runs
+
+    def same_test(self, first: ir.Branch, other: ir.Branch) -> bool:
+        a, b = _equality(first.condition, self.expr), _equality(other.condition, self.expr)
+        return a is not None and b is not None and a[0] == b[0] and self.expr(first.value) == self.expr(other.value)
+
+    def membership(self, arms) -> str:
+        """`x in {members}` for a run of `x = member` arms: the same arm for every claim, since
+        a text or whole-number member equals exactly what hashes and compares equal to it."""
+        element = _equality(arms[0].condition, self.expr)[0]
+        members = frozenset(_equality(arm.condition, self.expr)[1] for arm in arms)
+        return f"{element} in {self.const(members)}"
 
     def branch_value(self, choose: ir.Choose, index: int, branch: ir.Branch) -> str:
         value = self.expr(branch.value)
@@ -276,14 +328,18 @@ class _Writer:
         count that is a whole rule (fast variant) is a loop: the same additions in the same
         order, without a generator's overhead."""
         if isinstance(body, ir.Choose):
-            for index, branch in enumerate(body.branches):
-                if branch.condition is None:
-                    self.emit(f"{indent}else:")
-                else:
-                    self.emit(f"{indent}{'if' if index == 0 else 'elif'} {self.expr(branch.condition)}:", branch.condition)
+            *whens, otherwise = body.branches
+            for start, end in self.arm_runs(whens):
+                branch = whens[start]
+                condition = self.membership(whens[start:end]) if end - start > 1 else self.expr(branch.condition)
+                self.emit(f"{indent}{'if' if start == 0 else 'elif'} {condition}:", branch.condition)
                 if self.traced:
-                    self.emit(f"{indent}    _e.append(_new(_Branch, ({self.trace_id(body)}, {int(index)})))")
+                    self.emit(f"{indent}    _e.append(_new(_Branch, ({self.trace_id(body)}, {int(start)})))")
                 self.assign(target, branch.value, indent + "    ")
+            self.emit(f"{indent}else:")
+            if self.traced:
+                self.emit(f"{indent}    _e.append(_new(_Branch, ({self.trace_id(body)}, {len(whens)})))")
+            self.assign(target, otherwise.value, indent + "    ")
             return
         if self.traced or not (isinstance(body, ir.Aggregate) and body.kind in ("sum", "count")):
             self.emit(f"{indent}{target} = {self.expr(body)}", body)
@@ -294,6 +350,24 @@ class _Writer:
         self.emit(f"{indent}{target} = {self.zero(body)}")
         self.emit(f"{indent}for {var} in {self.expr(body.source)}:", body.source)
         self.emit(f"{indent}    {where}{target} = {target} + {value}", body)
+
+
+def _only_constants(e: ir.Expr) -> bool:
+    """Whether `e` reads nothing of a claim: only literals and params (a table or tiers is
+    named by the node that reads it; its key or band must be constant too)."""
+    return all(isinstance(n, ir.Const) or (isinstance(n, ir.Ref) and n.kind == "param") or not isinstance(n, (ir.Input, ir.Ref, ir.Loop, ir.Aggregate, ir.SetOf))
+               for n in ir.walk(e))
+
+
+def _equality(condition: ir.Expr | None, code) -> tuple[str, object] | None:
+    """(the code of x, the member) for a condition `x = member` with a text or whole-number
+    member, where `x in {members}` means the same as a chain of `=`; else None."""
+    if not isinstance(condition, ir.Compare) or condition.op != "=":
+        return None
+    for element, member in ((condition.left, condition.right), (condition.right, condition.left)):
+        if isinstance(member, ir.Const) and type(member.value) in (str, int) and not isinstance(element, ir.Const):
+            return code(element), member.value
+    return None
 
 
 class _Whole:
@@ -399,7 +473,7 @@ def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inpu
     lines: list[str] = []
 
     def function(header: str, traced: bool) -> None:
-        writer = _Writer(program, traced=traced, shared=shared)
+        writer = _Writer(program, traced=traced, shared=shared, constants=segment.constants)
         writer.emit(header)
         if inputs:
             writer.emit(f"    ({', '.join(inputs)},) = inputs")
