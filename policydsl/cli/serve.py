@@ -5,11 +5,11 @@ Needs the `serve` extra (`pip install 'policydsl[serve]'`); without it the comma
 usage error (U600). The folder is loaded and compiled before the server starts: files that
 do not load are reported on stderr (they are shown by /v1/policies too) and the others
 served. The server is uvicorn (with httptools and uvloop) by default; `--server granian` runs
-granian (HTTP in Rust; it must be installed apart). Measured alternately with
-bench/serve_load.py on 2 cores, one worker: at 64 concurrent single-claim clients both answer
-8-10k requests/s with p99 14-16 ms, and at one client uvicorn answers in half the time
-(p50 0.24-0.28 ms against 0.46-0.52), so uvicorn is the default. Each of the N worker
-processes has its own copy of the policies, its own reload thread and its own writer of the
+granian (HTTP in Rust; it must be installed apart). Measured one after the other with
+bench/serve_load.py on 2 cores: at 64 single-claim clients and 2 workers granian answered
+10,900 requests/s against uvicorn's 13,000-15,000, and at one client uvicorn answers in half
+the time (p50 0.21-0.29 ms against 0.52-0.54), so uvicorn is the default (docs/service.md).
+Each of the N worker processes has its own copy of the policies, its own reload thread and its own writer of the
 decision log (appending to one file). With more than one worker each worker listens on a
 socket of its own (SO_REUSEPORT, serve/listening.py), so that the kernel spreads connections
 over the workers rather than the first awake taking them all.

