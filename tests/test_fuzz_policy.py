@@ -367,13 +367,15 @@ def test_generated_policies(case, data):
 
 
 def test_the_generator_makes_policies_that_load():
-    """A generator whose every policy fails to check would only test the checker's errors."""
+    """A generator whose every policy fails to check would only test the checker's errors.
+    About 10-20% of its policies load; the derandomized sample differs with the clone's path,
+    and 40 examples fell to 3 loading in one CI run, so the sample is 200 and the bar 5%."""
     outcomes = []
 
-    @settings(max_examples=40, database=None, derandomize=True)  # a sanity check of the generator: no need to scale
+    @settings(max_examples=200, database=None, derandomize=True)  # a sanity check of the generator: no need to scale
     @given(generated_policies())
     def collect(case):
         outcomes.append(check_text(case[0], "generated.policy", case[1]))
 
     collect()
-    assert outcomes.count("policy") >= len(outcomes) // 10, outcomes.count("policy")
+    assert outcomes.count("policy") >= len(outcomes) // 20, outcomes.count("policy")
