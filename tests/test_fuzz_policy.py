@@ -368,8 +368,9 @@ def test_generated_policies(case, data):
 
 def test_the_generator_makes_policies_that_load():
     """A generator whose every policy fails to check would only test the checker's errors.
-    About 10-20% of its policies load; the derandomized sample differs with the clone's path,
-    and 40 examples fell to 3 loading in one CI run, so the sample is 200 and the bar 5%."""
+    The sample is not the same in every run, even derandomized (it changed with the tests run
+    before it): 3 of 40 and 7 of 200 loaded in CI runs, 20-48 of 200 elsewhere. So the bar is
+    "some": at least 1% of 200."""
     outcomes = []
 
     @settings(max_examples=200, database=None, derandomize=True)  # a sanity check of the generator: no need to scale
@@ -378,4 +379,4 @@ def test_the_generator_makes_policies_that_load():
         outcomes.append(check_text(case[0], "generated.policy", case[1]))
 
     collect()
-    assert outcomes.count("policy") >= len(outcomes) // 20, outcomes.count("policy")
+    assert outcomes.count("policy") >= len(outcomes) // 100, outcomes.count("policy")
