@@ -264,37 +264,32 @@ class _Writer:
             case ir.Choose(branches=branches):
                 *whens, otherwise = branches
                 code = self.branch_value(e, len(whens), otherwise)
-                for start, end in reversed(self.arm_runs(whens)):
-                    if end - start > 1:  # `when x = a then v when x = b then v`: one membership test
-                        code = f"({self.expr(whens[start].value)} if {self.membership(whens[start:end])} else {code})"
+                for start, end, members in reversed(self.arm_runs(whens)):
+                    if members is not None:  # `when x = a then v when x = b then v`: one membership test
+                        code = f"({self.expr(whens[start].value)} if {members} else {code})"
                     else:
                         code = f"({self.branch_value(e, start, whens[start])} if {self.expr(whens[start].condition)} else {code})"
                 return code
         raise AssertionError(e)
 
-    def arm_runs(self, whens: list) -> list[tuple[int, int]]:
-        """The `when` arms as runs [start, end): in the fast variant, consecutive arms that
-        test one element for equality with a member and give the same value form one run
-        (`_equality`); every other arm is a run of its own, and so is each in the traced
-        variant, which records the arm taken."""
-        runs: list[tuple[int, int]] = []
+    def arm_runs(self, whens: list) -> list[tuple[int, int, str | None]]:
+        """The `when` arms as runs (start, end, test): in the fast variant, consecutive arms
+        that test one element for equality with a text or whole-number member and give the
+        same value form one run, whose test is `x in {members}` (the same arm for every
+        claim: such a member equals exactly what hashes and compares equal to it); every
+        other arm is a run of its own (test None), and so is each in the traced variant,
+        which records the arm taken."""
+        runs: list[list] = []  # [start, end, (element code, value code) or None, members]
         for index, branch in enumerate(whens):
-            if runs and not self.traced and runs[-1][1] == index and self.same_test(whens[runs[-1][0]], branch):
-                runs[-1] = (runs[-1][0], index + 1)
+            equality = None if self.traced else _equality(branch.condition, self.expr)
+            shape = None if equality is None else (equality[0], self.expr(branch.value))
+            if shape is not None and runs and runs[-1][2] == shape:
+                runs[-1][1] = index + 1
+                runs[-1][3].add(equality[1])
             else:
-                runs.append((index, index + 1))
-        return runs
-
-    def same_test(self, first: ir.Branch, other: ir.Branch) -> bool:
-        a, b = _equality(first.condition, self.expr), _equality(other.condition, self.expr)
-        return a is not None and b is not None and a[0] == b[0] and self.expr(first.value) == self.expr(other.value)
-
-    def membership(self, arms) -> str:
-        """`x in {members}` for a run of `x = member` arms: the same arm for every claim, since
-        a text or whole-number member equals exactly what hashes and compares equal to it."""
-        element = _equality(arms[0].condition, self.expr)[0]
-        members = frozenset(_equality(arm.condition, self.expr)[1] for arm in arms)
-        return f"{element} in {self.const(members)}"
+                runs.append([index, index + 1, shape, set() if equality is None else {equality[1]}])
+        return [(start, end, f"{shape[0]} in {self.const(frozenset(members))}" if end - start > 1 else None)
+                for start, end, shape, members in runs]
 
     def branch_value(self, choose: ir.Choose, index: int, branch: ir.Branch) -> str:
         value = self.expr(branch.value)
@@ -329,9 +324,9 @@ class _Writer:
         order, without a generator's overhead."""
         if isinstance(body, ir.Choose):
             *whens, otherwise = body.branches
-            for start, end in self.arm_runs(whens):
+            for start, end, members in self.arm_runs(whens):
                 branch = whens[start]
-                condition = self.membership(whens[start:end]) if end - start > 1 else self.expr(branch.condition)
+                condition = members if members is not None else self.expr(branch.condition)
                 self.emit(f"{indent}{'if' if start == 0 else 'elif'} {condition}:", branch.condition)
                 if self.traced:
                     self.emit(f"{indent}    _e.append(_new(_Branch, ({self.trace_id(body)}, {int(start)})))")
@@ -355,8 +350,10 @@ class _Writer:
 def _only_constants(e: ir.Expr) -> bool:
     """Whether `e` reads nothing of a claim: only literals and params (a table or tiers is
     named by the node that reads it; its key or band must be constant too)."""
-    return all(isinstance(n, ir.Const) or (isinstance(n, ir.Ref) and n.kind == "param") or not isinstance(n, (ir.Input, ir.Ref, ir.Loop, ir.Aggregate, ir.SetOf))
-               for n in ir.walk(e))
+    for n in ir.walk(e):
+        if isinstance(n, (ir.Input, ir.Loop, ir.Aggregate, ir.SetOf)) or (isinstance(n, ir.Ref) and n.kind != "param"):
+            return False
+    return True
 
 
 def _equality(condition: ir.Expr | None, code) -> tuple[str, object] | None:

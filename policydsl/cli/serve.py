@@ -9,10 +9,10 @@ granian (HTTP in Rust; it must be installed apart). Measured one after the other
 bench/serve_load.py on 2 cores: at 64 single-claim clients and 2 workers granian answered
 10,900 requests/s against uvicorn's 13,000-15,000, and at one client uvicorn answers in half
 the time (p50 0.21-0.29 ms against 0.52-0.54), so uvicorn is the default (docs/service.md).
-Each of the N worker processes has its own copy of the policies, its own reload thread and its own writer of the
-decision log (appending to one file). With more than one worker each worker listens on a
-socket of its own (SO_REUSEPORT, serve/listening.py), so that the kernel spreads connections
-over the workers rather than the first awake taking them all.
+Each of the N worker processes has its own copy of the policies, its own reload thread and
+its own writer of the decision log (appending to one file). With more than one worker each
+worker listens on a socket of its own (SO_REUSEPORT, serve/listening.py), so that the kernel
+spreads connections over the workers rather than the first awake taking them all.
 """
 
 from __future__ import annotations
@@ -134,13 +134,16 @@ def _uvicorn(args, settings, catalog, create_app) -> None:
         return
     from uvicorn.supervisors import Multiprocess
 
-    from policydsl.serve.listening import for_workers
+    from policydsl.serve.listening import for_workers, spreads_connections
 
     config = uvicorn.Config("policydsl.serve.app:factory", factory=True, workers=args.workers, **options)
-    try:
-        sock = for_workers(args.host, args.port)  # one listening socket per worker (serve/listening.py)
-    except OSError as error:
-        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+    if not spreads_connections():
+        sock = config.bind_socket()  # uvicorn's one socket, shared by the workers
+    else:
+        try:
+            sock = for_workers(args.host, args.port)  # one listening socket per worker (serve/listening.py)
+        except OSError as error:
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
     try:
         Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:

@@ -13,7 +13,8 @@ and pickling the sockets it was given to it. `for_workers` gives it a `_PerWorke
 bound with SO_REUSEPORT but never listening (it only holds the port, so that port 0 gets one
 port for all), and pickled as the recipe for a new socket on the same address, so that each
 worker, and each worker restarted after a crash, unpickles its own listening socket. Elsewhere
-than on Linux (where SO_REUSEPORT does not spread connections) the one shared socket is kept.
+than on Linux (where SO_REUSEPORT does not spread connections) uvicorn's one shared socket is
+kept.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from __future__ import annotations
 import socket
 import sys
 
-BACKLOG = 2048  # uvicorn's default
-
+BACKLOG = 2048  # uvicorn's default; its server listens again with the configured one
 
 def spreads_connections() -> bool:
     """Whether this system spreads connections over sockets bound with SO_REUSEPORT."""
@@ -30,18 +30,11 @@ def spreads_connections() -> bool:
 
 
 def for_workers(host: str, port: int) -> socket.socket:
-    """The socket to give uvicorn's Multiprocess for (host, port): on Linux a `_PerWorker`
-    (one listening socket per worker), elsewhere one shared listening socket. Raises OSError
-    when the address cannot be bound (the port is taken, the host is not this machine's)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    if not spreads_connections():
-        shared = socket.socket(family)
-        shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        shared.bind((host, port))
-        shared.listen(BACKLOG)
-        shared.set_inheritable(True)
-        return shared
-    holder = _PerWorker(family)
+    """The `_PerWorker` socket to give uvicorn's Multiprocess for (host, port), where
+    `spreads_connections()`; elsewhere the caller keeps uvicorn's own shared socket
+    (`Config.bind_socket`). Raises OSError when the address cannot be bound (the port is
+    taken, the host is not this machine's)."""
+    holder = _PerWorker(socket.AF_INET6 if ":" in host else socket.AF_INET)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     holder.bind((host, port))
