@@ -15,6 +15,7 @@ from policydsl.cli import exits
 from policydsl.cli.options import date_argument
 from policydsl.diagnostics.model import PolicyError
 from policydsl.tools.batch import DEFAULT_CHUNK, DEFAULT_RUN_SIZE, MAX_ATTEMPTS, BatchOptions, Summary, default_jobs, run_batch
+from policydsl.tools.batch.runner import ENGINES
 from policydsl.tools.claims_io import UsageError
 
 
@@ -46,6 +47,9 @@ def register(commands) -> None:
     batch.add_argument("--run-size", type=int, default=DEFAULT_RUN_SIZE, metavar="N",
                        help=f"with --carry: claims sorted in memory at a time before they go to a temporary file (default {DEFAULT_RUN_SIZE:,})")
     batch.add_argument("--as-of", type=date_argument, metavar="DATE", help="evaluate with the values in force on DATE (YYYY-MM-DD), not on each claim's date")
+    batch.add_argument("--engine", choices=ENGINES, default="auto",
+                       help="row: claim by claim; columnar: whole columns (Parquet in and out); auto (default): columnar where the policy "
+                       "compiles to it, and stderr says which ran and why")
     batch.set_defaults(run=run)
 
 
@@ -57,7 +61,8 @@ def run(args) -> int:
     if args.run_size < 1:
         raise UsageError("--run-size must be at least 1")
     options = BatchOptions(
-        args.policy, args.input, args.output, args.errors, args.jobs, args.chunk_size, args.as_of, carry=args.carry, run_size=args.run_size
+        args.policy, args.input, args.output, args.errors, args.jobs, args.chunk_size, args.as_of, carry=args.carry, run_size=args.run_size,
+        engine=args.engine,
     )
     try:
         summary = run_batch(options, progress=ProgressBar)
@@ -76,6 +81,7 @@ def summary_text(summary: Summary) -> str:
         f"policydsl batch: {summary.claims:,} claims in {seconds:.1f} s ({rate:,.0f} claims/s, {jobs} job{'s' if jobs != 1 else ''}): "
         f"{summary.decided:,} decided, {summary.errors:,} could not be decided"
     ]
+    lines.append(f"engine: {summary.engine} ({summary.engine_note})")
     if summary.carried_per is not None:
         persons = summary.persons
         lines.append(f"accumulators carried per {summary.carried_per}: {persons:,} person{'s' if persons != 1 else ''}")

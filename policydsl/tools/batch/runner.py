@@ -26,7 +26,7 @@ import attrs
 from policydsl.api import load
 from policydsl.runtime import numbers
 from policydsl.tools import claims_io
-from policydsl.tools.batch import carrying, pool
+from policydsl.tools.batch import carrying, pool, tables
 from policydsl.tools.batch.sink import Sink
 from policydsl.tools.batch.worker import ChunkWorker, Spec, money_outputs
 from policydsl.tools.carry import Carrier
@@ -57,6 +57,7 @@ class BatchOptions:
     carry: bool = False  # carry each person's accumulators from claim to claim (carrying.py)
     run_size: int = carrying.DEFAULT_RUN_SIZE  # with carry: records sorted in memory at a time
     temporary: str | None = None  # with carry: where the sorts spill (None: the system's temporary folder)
+    engine: str = "auto"  # "row", "columnar" (Parquet in and out), or "auto": columnar where it can be
 
 
 @attrs.frozen
@@ -73,6 +74,8 @@ class Summary:
     jobs: int
     carried_per: str | None = None
     persons: int = 0
+    engine: str = "row"
+    engine_note: str = ""  # why this engine
 
     @property
     def decided(self) -> int:
@@ -136,7 +139,8 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
         if len(first) < 2:
             jobs = 1  # one chunk of work: starting processes would only cost time
         tasks = itertools.chain(first, tasks)
-    spec = Spec(str(options.policy), formats[0], formats[1], errors_format, header, options.as_of)
+    engine, engine_note = choose_engine(options, formats, policy)
+    spec = Spec(str(options.policy), formats[0], formats[1], errors_format, header, options.as_of, engine)
     money = money_outputs(policy)
     totals = Totals(money=[Decimal(0)] * len(money))
     _refuse_overwrite(options.input, options.output, options.errors)  # again: just before the outputs are opened
@@ -161,7 +165,30 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
             errors_sink.abandon()
         raise
     seconds = time.perf_counter() - started
-    return Summary(totals.claims, totals.errors, tuple(zip(money, totals.money)), tuple(totals.lost), seconds, jobs, carried_per, persons)
+    return Summary(totals.claims, totals.errors, tuple(zip(money, totals.money)), tuple(totals.lost), seconds, jobs, carried_per, persons, engine, engine_note)
+
+
+ENGINES = ("auto", "row", "columnar")
+
+
+def choose_engine(options: BatchOptions, formats: tuple[str, str], policy) -> tuple[str, str]:
+    """("row" or "columnar", why) for a run; `--engine columnar` where it cannot be is a
+    `UsageError` saying why."""
+    if options.engine not in ENGINES:
+        raise UsageError(f"unknown engine {options.engine!r}: use one of {', '.join(ENGINES)}")
+    if options.engine == "row":
+        return "row", "asked for"
+    if options.carry:
+        why = "with --carry each person's claims are decided one after another"
+    elif formats != ("parquet", "parquet"):
+        why = "the columnar engine reads and writes Parquet"
+    else:
+        engine, why = tables.choose_engine(policy)
+        if engine == "columnar":
+            return engine, why
+    if options.engine == "columnar":
+        raise UsageError(f"--engine columnar: {why}")
+    return "row", why
 
 
 def _refuse_overwrite(source: str, *targets: str | None) -> None:

@@ -40,6 +40,7 @@ class Spec:
     errors: str | None
     header: tuple[str, ...] | None  # CSV column names
     as_of: datetime.date | None = None
+    engine: str = "row"  # "columnar": Parquet chunks by whole columns (tools/batch/columns.py)
 
 
 def money_outputs(policy) -> list[str]:
@@ -58,6 +59,11 @@ class ChunkWorker:
         self.cells = CellReader(policy, spec.header) if spec.header is not None else None
         self._parquet_readers: dict[tuple, CellReader] = {}
         self._carrier: Carrier | None = None
+        self.columns = None
+        if spec.engine == "columnar":
+            from policydsl.tools.batch.columns import ColumnChunks
+
+            self.columns = ColumnChunks(policy, self)  # NotColumnar: the caller chose wrongly
 
     def claims(self, kind: str, payload):
         """(line, claim_id, claim or the exception that stands for it) for each record."""
@@ -125,6 +131,8 @@ class ChunkWorker:
         "carry" chunk, `carry`'s answer."""
         if kind == "carry":
             return self.carry(payload)
+        if kind == "parquet" and self.columns is not None:
+            return self.columns.process(*payload)
         main: list = []
         failed: list = [] if self.errors is not self.main else main
         claims = errors = 0

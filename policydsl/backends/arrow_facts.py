@@ -1,0 +1,230 @@
+"""Arrow columns of claims -> the columnar backend's input columns, and the rows it cannot
+read for sure.
+
+`read(program, batch)` gives (columns, unreadable): one column per input field of the
+policy (`ir.Program.inputs` order) as `backends/columnar.py` holds values, and a bool array
+marking the rows to leave to the row engine's facts reader, whose error messages are the
+project's. A row is left to it whenever this reader is not certain the facts reader would
+read the same value: a value that is malformed, negative, beyond this backend's bounds, of
+an Arrow type not handled here, a null where no default applies, a field the policy does
+not declare. So this reader needs no messages of its own, and cannot disagree.
+
+Per type (anything else: the row engine):
+- money: text of ASCII digits with at most 2 decimals, a whole number, or decimal(p, s<=2);
+- date: date32, or "YYYY-MM-DD" text of a calendar day; int / months: integers; bool: bool;
+- enum: text or integers that are members; text: text;
+- record: a struct of these; list of records: a list of structs.
+Nulls are absent fields: a field's default, or the row engine when it has none.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from policydsl.backends.columnar import ITEM_LIMIT, MONEY_LIMIT, WHOLE_LIMIT, Items
+from policydsl.check import types as t
+
+_MONEY_TEXT = rf"^[0-9]{{1,{len(str(MONEY_LIMIT // 100)) - 1}}}(\.[0-9]{{1,2}})?$"
+_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_ORDINAL_1970 = datetime.date(1970, 1, 1).toordinal()
+
+
+def read(program, batch, drop: tuple[str, ...] = ()) -> tuple[list, np.ndarray]:
+    """(input columns, unreadable rows) of a record batch; `drop`: top-level columns that
+    are not facts (a `claim_id` the policy does not declare)."""
+    n = batch.num_rows
+    bad = np.zeros(n, dtype=bool)
+    names = batch.schema.names
+    known = {name for name, _ in program.inputs}
+    for index, name in enumerate(names):
+        if name not in known and name not in drop:
+            bad |= _present(batch.column(index))
+    columns = []
+    for name, type_ in program.inputs:
+        default = program.defaults.get((None, name), _REQUIRED)
+        array = batch.column(names.index(name)) if name in names else None
+        value, failed = _field(program, array, type_, default, n)
+        bad |= failed
+        columns.append(value)
+    return columns, bad
+
+
+_REQUIRED = object()
+
+
+def _present(array) -> np.ndarray:
+    return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _field(program, array, type_, default, n: int):
+    """(column, rows that fail) of one field; `array` None when the batch has no column."""
+    if array is None:
+        if default is _REQUIRED:
+            return _placeholder(program, type_, n), np.ones(n, dtype=bool)
+        return _default_column(program, type_, default, n), np.zeros(n, dtype=bool)
+    valid = _present(array)
+    if isinstance(type_, t.RecordType):
+        value, failed = _record(program, array, type_, n)
+    elif isinstance(type_, t.ListType):
+        value, failed = _list(program, array, type_, n)
+    else:
+        value, failed = _scalar(array, type_)
+    absent = ~valid
+    if absent.any():
+        if default is _REQUIRED:
+            failed = failed | absent
+        elif not isinstance(value, (dict, Items)):
+            value = np.where(absent, _default_value(type_, default), value)
+        else:
+            failed = failed | absent
+    return value, failed & True
+
+
+def _record(program, array, type_, n: int):
+    if array is not None and pa.types.is_struct(array.type):
+        failed = np.zeros(n, dtype=bool)
+        children = {array.type.field(i).name: child for i, child in enumerate(array.flatten())}
+    else:  # no such column, or not a struct: the row engine says what is wrong
+        failed = np.ones(n, dtype=bool) if array is None else _present(array)
+        children = {}
+    fields = {}
+    for field in program.record_fields(type_.name):
+        name = field.name
+        field_type = program.field_types[(type_.name, name)]
+        default = program.defaults.get((type_.name, name), _REQUIRED)
+        value, bad = _field(program, children.get(name), field_type, default, n)
+        fields[name] = value
+        failed |= bad
+    declared = {field.name for field in program.record_fields(type_.name)}
+    for name, child in children.items():
+        if name not in declared:
+            failed |= _present(child)
+    return fields, failed
+
+
+def _list(program, array, type_, n: int):
+    element = type_.element
+    if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)) or not isinstance(element, t.RecordType):
+        return _placeholder(program, type_, n), _present(array)
+    offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    start = offsets[0]
+    values = array.values.slice(start, offsets[-1] - start)
+    offsets = offsets - start
+    counts = np.diff(offsets)
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+    fields, item_failed = _record(program, values, element, len(values))
+    failed = counts > ITEM_LIMIT
+    if item_failed.any():
+        failed[owner[item_failed]] = True
+    item_absent = ~_present(values)
+    if item_absent.any():
+        failed[owner[item_absent]] = True
+    return Items(offsets, owner, fields), failed
+
+
+def _scalar(array, type_):
+    n = len(array)
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.cast(kind.value_type)
+        kind = array.type
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    integer = pa.types.is_integer(kind)
+    if type_ == t.MONEY:
+        if text:
+            ok = _true(pc.match_substring_regex(array, _MONEY_TEXT))
+            parsed = pc.cast(pc.if_else(ok, array, "0"), pa.decimal128(13, 2))
+            return _fen(parsed), _present(array) & ~ok
+        if integer:
+            values = _ints(array)
+            ok = (values >= 0) & (values < MONEY_LIMIT // 100)
+            return values * 100, _present(array) & ~ok
+        if pa.types.is_decimal(kind) and kind.scale <= 2 and kind.precision - kind.scale <= 11:
+            values = _fen(array.cast(pa.decimal128(13, 2)))
+            ok = (values >= 0) & (values < MONEY_LIMIT)
+            return values, _present(array) & ~ok
+    elif type_ == t.DATE:
+        if pa.types.is_date32(kind):
+            days = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64) + _ORDINAL_1970
+            return days, np.zeros(n, dtype=bool)
+        if text:
+            shaped = _true(pc.match_substring_regex(array, _DATE_TEXT))
+            safe = pc.if_else(shaped, array, "1970-01-01")
+            parsed = pc.cast(pc.strptime(safe, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
+            same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), safe)
+            ok = shaped & _true(same) & _true(pc.greater_equal(pc.year(parsed), 1))
+            days = np.asarray(parsed.fill_null(0).to_numpy(zero_copy_only=False).astype("datetime64[D]").astype(np.int64)) + _ORDINAL_1970
+            return np.where(ok, days, _ORDINAL_1970), _present(array) & ~ok
+    elif type_ in (t.INT, t.MONTHS):
+        if integer:
+            values = _ints(array)
+            low = 0 if type_ == t.MONTHS else -WHOLE_LIMIT
+            ok = (values > low - 1) & (values < WHOLE_LIMIT)
+            return values, _present(array) & ~ok
+    elif type_ == t.BOOL:
+        if pa.types.is_boolean(kind):
+            return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool), np.zeros(n, dtype=bool)
+    elif isinstance(type_, t.EnumType):
+        members = type_.members
+        if text and all(isinstance(m, str) for m in members):
+            index = pc.index_in(array, value_set=pa.array(list(members), type=pa.string()))
+        elif integer and all(type(m) is int for m in members):
+            index = pc.index_in(array.cast(pa.int64()), value_set=pa.array(list(members), type=pa.int64()))
+        else:
+            index = None
+        if index is not None:
+            codes = np.asarray(index.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            return np.maximum(codes, 0), _present(array) & (codes < 0)
+    elif type_ == t.TEXT:
+        if text:
+            return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object), np.zeros(n, dtype=bool)
+    return _placeholder(None, type_, n), _present(array)
+
+
+def _true(mask) -> np.ndarray:
+    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _ints(array) -> np.ndarray:
+    """An integer column as int64 (uint64 beyond int64 clipped: out of bounds anyway)."""
+    if pa.types.is_uint64(array.type):
+        values = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False))
+        return np.minimum(values, np.uint64(2**62)).astype(np.int64)
+    return np.asarray(array.fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _fen(array) -> np.ndarray:
+    """decimal128(_, 2) -> int64 fen (the low 64 bits: the values are below MONEY_LIMIT)."""
+    array = array.fill_null(0)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    words = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    return words[2 * array.offset : 2 * (array.offset + len(array)) : 2].copy()
+
+
+def _default_value(type_, value):
+    from policydsl.backends.columnar import _constant
+
+    return _constant(value, type_, 2 if type_ == t.MONEY else 0)
+
+
+def _default_column(program, type_, value, n: int):
+    if isinstance(type_, (t.RecordType, t.ListType)):
+        return _placeholder(program, type_, n)
+    return np.full(n, _default_value(type_, value), dtype=object if type_ == t.TEXT else (bool if type_ == t.BOOL else np.int64))
+
+
+def _placeholder(program, type_, n: int):
+    """A column of n values that stand for nothing (their rows go to the row engine)."""
+    if isinstance(type_, t.ListType):
+        fields = _record(program, None, type_.element, 0)[0] if isinstance(type_.element, t.RecordType) else {}
+        return Items(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), fields)
+    if isinstance(type_, t.RecordType):
+        return _record(program, None, type_, n)[0]
+    if type_ == t.TEXT:
+        return np.full(n, None, dtype=object)
+    return np.zeros(n, dtype=bool if type_ == t.BOOL else np.int64)
