@@ -20,16 +20,18 @@ Nulls are absent fields: a field's default, or the row engine when it has none.
 from __future__ import annotations
 
 import datetime
+import re
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from policydsl.backends.columnar import ITEM_LIMIT, MONEY_LIMIT, WHOLE_LIMIT, Items
+from policydsl.backends.facts import read_date
 from policydsl.check import types as t
 
 _MONEY_TEXT = rf"^[0-9]{{1,{len(str(MONEY_LIMIT // 100)) - 1}}}(\.[0-9]{{1,2}})?$"
-_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _ORDINAL_1970 = datetime.date(1970, 1, 1).toordinal()
 
 
@@ -152,13 +154,7 @@ def _scalar(array, type_):
             days = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64) + _ORDINAL_1970
             return days, np.zeros(n, dtype=bool)
         if text:
-            shaped = _true(pc.match_substring_regex(array, _DATE_TEXT))
-            safe = pc.if_else(shaped, array, "1970-01-01")
-            parsed = pc.cast(pc.strptime(safe, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-            same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), safe)
-            ok = shaped & _true(same) & _true(pc.greater_equal(pc.year(parsed), 1))
-            days = np.asarray(parsed.fill_null(0).to_numpy(zero_copy_only=False).astype("datetime64[D]").astype(np.int64)) + _ORDINAL_1970
-            return np.where(ok, days, _ORDINAL_1970), _present(array) & ~ok
+            return _dates(array)
     elif type_ in (t.INT, t.MONTHS):
         if integer:
             values = _ints(array)
@@ -183,6 +179,18 @@ def _scalar(array, type_):
         if text:
             return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object), np.zeros(n, dtype=bool)
     return _placeholder(None, type_, n), _present(array)
+
+
+def _dates(array):
+    """"YYYY-MM-DD" text -> day numbers: each distinct text read once, as the facts reader
+    reads it (`date.fromisoformat` after the same pattern); others fail."""
+    encoded = pc.dictionary_encode(array)
+    days = []
+    for text in encoded.dictionary.to_pylist():
+        day = read_date(text) if _DATE_PATTERN.match(text) else None
+        days.append(-1 if day is None else day.toordinal())
+    found = np.asarray(days + [-1], dtype=np.int64)[np.asarray(encoded.indices.fill_null(len(days)).to_numpy(zero_copy_only=False), dtype=np.int64)]
+    return np.where(found < 0, _ORDINAL_1970, found), _present(array) & (found < 0)
 
 
 def _true(mask) -> np.ndarray:

@@ -130,7 +130,7 @@ class ColumnChunks:
                     source = decided.before if part == "before" else decided.after
                     arrays.append(_arrow(source[accumulator][good], None, field.type))
             elif name in self.provenance:
-                arrays.append(pa.array([self.provenance[name]] * len(good), type=pa.string()))
+                arrays.append(pa.repeat(pa.scalar(self.provenance[name], type=pa.string()), len(good)))
             else:  # error, line: null on a decision
                 arrays.append(pa.nulls(len(good), field.type))
         return pa.Table.from_arrays(arrays, schema=schema)
