@@ -504,9 +504,22 @@ _INLINE = {
     t.INT: "{target} = x if _type(x) is _int and -_INT_LIMIT < x < _INT_LIMIT else {convert}(x)",
     t.MONTHS: "{target} = x if _type(x) is _int and 0 <= x < _INT_LIMIT else {convert}(x)",
     t.BOOL: "{target} = x if x is True or x is False else {convert}(x)",
-    t.DATE: "{target} = _fromiso(x) if _type(x) is _str and _date_text(x) else {convert}(x)",
-    t.TEXT: "{target} = x if _type(x) is _str and not _surrogate(x) else {convert}(x)",
+    t.DATE: "{target} = _days_read.get(x) if _type(x) is _str else None\nif {target} is None: {target} = _read_day(x)",
+    t.TEXT: "{target} = x if _type(x) is _str and (x.isascii() or not _surrogate(x)) else {convert}(x)",
 }
+_DAYS_READ: dict[str, datetime.date] = {}  # date texts read so far (a claim file has few distinct days)
+_DAYS_KEPT = 4096
+
+
+def _read_day(value) -> datetime.date:
+    """A date as `_date` reads it; "YYYY-MM-DD" texts are remembered (bounded), so that a
+    file of claims reads each distinct day once."""
+    day = datetime.date.fromisoformat(value) if type(value) is str and _DATE_TEXT.match(value) else _date(value)
+    if type(value) is str:
+        if len(_DAYS_READ) >= _DAYS_KEPT:
+            _DAYS_READ.clear()
+        _DAYS_READ[value] = day
+    return day
 
 
 def reader_source(env, defaults: dict) -> tuple[str, dict]:
@@ -526,6 +539,7 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
         "_str": str, "_int": int, "_Fallback": _Fallback, "_Exception": Exception, "_ABSENT": _ABSENT,
         "_Decimal": Decimal, "_money_text": _MONEY_TEXT.match, "_date_text": _DATE_TEXT.match,
         "_fromiso": datetime.date.fromisoformat, "_surrogate": _SURROGATE.search, "_INT_LIMIT": _MAX_INT,
+        "_days_read": _DAYS_READ, "_read_day": _read_day,
     }
     for scalar, convert in _SCALARS.items():
         namespace[_CONVERTER_NAMES[scalar]] = convert
@@ -544,7 +558,7 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
         the converter itself, so both readers accept the same values."""
         inline = _INLINE.get(type_)
         if inline is not None:
-            return [inline.format(target=target, convert=_CONVERTER_NAMES[type_])]
+            return inline.format(target=target, convert=_CONVERTER_NAMES[type_]).split("\n")
         if type_ in _SCALARS:
             return [f"{target} = {_CONVERTER_NAMES[type_]}(x)"]
         if isinstance(type_, t.EnumType):
