@@ -57,7 +57,11 @@ class Sink:
         self.tables: list = []
         self.buffered = 0
         try:
-            self.writer = pq.ParquetWriter(self.spec, self.schema)
+            # dictionary pages for text columns (ids, years, provenance: few distinct values),
+            # plain pages for the typed ones: dictionary-encoding 14 money columns cost a
+            # sixth of the whole write (measured), for little
+            text = [field.name for field in self.schema if pa.types.is_string(field.type)]
+            self.writer = pq.ParquetWriter(self.spec, self.schema, use_dictionary=text)
         except (OSError, pa.ArrowException) as error:
             if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
                 self._remove_parquet()
