@@ -33,11 +33,14 @@ from policydsl.check import types as t
 _MONEY_TEXT = rf"^[0-9]{{1,{len(str(MONEY_LIMIT // 100)) - 1}}}(\.[0-9]{{1,2}})?$"
 _DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _ORDINAL_1970 = datetime.date(1970, 1, 1).toordinal()
+_LAST_DAY = datetime.date.max.toordinal()
 
 
-def read(program, batch, drop: tuple[str, ...] = ()) -> tuple[list, np.ndarray]:
+def read(program, batch, drop: tuple[str, ...] = (), apart: tuple[str, ...] = ()) -> tuple[list, np.ndarray] | tuple[list, np.ndarray, dict]:
     """(input columns, unreadable rows) of a record batch; `drop`: top-level columns that
-    are not facts (a `claim_id` the policy does not declare)."""
+    are not facts (a `claim_id` the policy does not declare). With `apart` (top-level field
+    names), the rows those fields fail are left out of `unreadable` and given apart, as a
+    third item: name -> (rows the field fails, rows where it is absent)."""
     n = batch.num_rows
     bad = np.zeros(n, dtype=bool)
     names = batch.schema.names
@@ -46,16 +49,30 @@ def read(program, batch, drop: tuple[str, ...] = ()) -> tuple[list, np.ndarray]:
         if name not in known and name not in drop:
             bad |= _present(batch.column(index))
     columns = []
+    kept = {}
     for name, type_ in program.inputs:
         default = program.defaults.get((None, name), _REQUIRED)
         array = batch.column(names.index(name)) if name in names else None
         value, failed = _field(program, array, type_, default, n)
-        bad |= failed
+        if name in apart:
+            kept[name] = (failed, np.ones(n, dtype=bool) if array is None else ~_present(array))
+        else:
+            bad |= failed
         columns.append(value)
-    return columns, bad
+    return (columns, bad, kept) if apart else (columns, bad)
 
 
 _REQUIRED = object()
+
+
+def read_field(program, batch, name: str) -> tuple:
+    """(values, rows the field fails, rows it is absent) of one top-level input field."""
+    n = batch.num_rows
+    names = batch.schema.names
+    array = batch.column(names.index(name)) if name in names else None
+    default = program.defaults.get((None, name), _REQUIRED)
+    value, failed = _field(program, array, program.field_types[(None, name)], default, n)
+    return value, failed, np.ones(n, dtype=bool) if array is None else ~_present(array)
 
 
 def _present(array) -> np.ndarray:
@@ -151,8 +168,9 @@ def _scalar(array, type_):
             return values, _present(array) & ~ok
     elif type_ == t.DATE:
         if pa.types.is_date32(kind):
-            days = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64) + _ORDINAL_1970
-            return days, np.zeros(n, dtype=bool)
+            days = np.asarray(array.fill_null(0).cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64) + _ORDINAL_1970
+            ok = (days >= 1) & (days <= _LAST_DAY)  # Python's calendar: years 1 to 9999
+            return np.where(ok, days, _ORDINAL_1970), _present(array) & ~ok
         if text:
             return _dates(array)
     elif type_ in (t.INT, t.MONTHS):

@@ -28,7 +28,7 @@ import attrs
 from policydsl.api import load
 from policydsl.runtime import numbers
 from policydsl.tools import claims_io
-from policydsl.tools.batch import carrying, pool, tables
+from policydsl.tools.batch import carrying, column_carry, pool, tables
 from policydsl.tools.batch.sink import Sink
 from policydsl.tools.batch.worker import ChunkWorker, Spec, money_outputs
 from policydsl.tools.carry import Carrier
@@ -155,7 +155,9 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
     persons = 0
     try:
         errors_sink = Sink(options.errors, errors_format, policy, errors=True) if options.errors else None
-        if options.carry:
+        if options.carry and engine == "columnar":
+            jobs, persons = 1, _carry_by_columns(policy, spec, options.input, main, errors_sink, totals)
+        elif options.carry:
             jobs, persons = carrying.run_carry(
                 policy, spec, tasks, jobs, main, errors_sink, totals, progress, total_units, unit,
                 options.chunk_size, options.run_size, options.temporary,
@@ -184,10 +186,10 @@ def choose_engine(options: BatchOptions, formats: tuple[str, str], policy) -> tu
         raise UsageError(f"unknown engine {options.engine!r}: use one of {', '.join(ENGINES)}")
     if options.engine == "row":
         return "row", "asked for"
-    if options.carry:
-        why = "with --carry each person's claims are decided one after another"
-    elif formats != ("parquet", "parquet"):
+    if formats != ("parquet", "parquet"):
         why = "the columnar engine reads and writes Parquet"
+    elif options.carry and _parquet_rows(options.input) > column_carry.MAX_ROWS:
+        why = f"with --carry the columnar engine holds the input in memory: up to {column_carry.MAX_ROWS:,} claims"
     else:
         engine, why = tables.choose_engine(policy)
         if engine == "columnar":
@@ -195,6 +197,33 @@ def choose_engine(options: BatchOptions, formats: tuple[str, str], policy) -> tu
     if options.engine == "columnar":
         raise UsageError(f"--engine columnar: {why}")
     return "row", why
+
+
+def _parquet_rows(spec: str) -> int:
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(spec).metadata.num_rows
+    except Exception:  # noqa: BLE001 - unreadable: the run reports it
+        return 0
+
+
+def _carry_by_columns(policy, spec: Spec, source: str, main: Sink, errors_sink: Sink | None, totals: Totals) -> int:
+    """`--carry` by whole columns (column_carry.py), the input held in memory; the number of persons."""
+    import pyarrow as pa
+
+    _, batches = claims_io.parquet_batches(source, 1 << 20)
+    batches = list(batches)
+    if not batches:
+        return 0
+    table = pa.Table.from_batches(batches)
+    worker = ChunkWorker(policy, spec)
+    main_table, errors_chunk, claims, errors, money, persons = column_carry.ColumnCarry(policy, worker).run(table)
+    main.write(main_table, claims if errors_sink is None else claims - errors)
+    if errors_sink is not None:
+        errors_sink.write(errors_chunk, errors)
+    totals.add(claims, errors, money)
+    return persons
 
 
 def _refuse_overwrite(source: str, *targets: str | None) -> None:
