@@ -35,17 +35,22 @@ sys.path.insert(0, str(HERE))
 import generate_claims  # noqa: E402
 
 
-def claims_file(count: int, seed: int) -> Path:
-    path = Path(tempfile.gettempdir()) / f"policydsl-bench-claims-{count}-{seed}.parquet"
+def claims_file(count: int, seed: int, carry: bool = False) -> Path:
+    """The generated claims as Parquet; with `carry`, about 20 claims a person, in no order."""
+    path = Path(tempfile.gettempdir()) / f"policydsl-bench-claims-{count}-{seed}{'-persons' if carry else ''}.parquet"
     if not path.exists():
         partial = path.with_suffix(".partial")
-        generate_claims.write_parquet(str(partial), generate_claims.generate(count, seed=seed))
+        claims = generate_claims.generate(count, seed=seed)
+        if carry:
+            persons = max(1, count // 20)
+            claims = ({**claim, "person_id": f"p{(index * 7919) % persons}"} for index, claim in enumerate(claims))
+        generate_claims.write_parquet(str(partial), claims)
         partial.replace(path)
     return path
 
 
-def run_batch(source: Path, target: Path, engine: str) -> float:
-    command = [sys.executable, "-m", "policydsl", "batch", str(POLICY), str(source), "-o", str(target), "--engine", engine]
+def run_batch(source: Path, target: Path, engine: str, carry: bool = False) -> float:
+    command = [sys.executable, "-m", "policydsl", "batch", str(POLICY), str(source), "-o", str(target), "--engine", engine, *(["--carry"] if carry else [])]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -88,22 +93,29 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="a tiny run: checks that it works, not how fast")
+    parser.add_argument("--carry", action="store_true", help="batch --carry on claims of many persons (about 20 each); no kernel or floor figures")
     args = parser.parse_args(argv)
     if args.smoke:
         args.count, args.rounds = 2_000, 1
     import pyarrow.parquet as pq
 
-    source = claims_file(args.count, args.seed)
+    source = claims_file(args.count, args.seed, args.carry)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, Python {platform.python_version()}")
     print(f"claims: {args.count:,} (seed {args.seed}), {source.stat().st_size / 1e6:.1f} MB Parquet; {args.rounds} rounds")
     columnar, row, floor = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         for _ in range(args.rounds):
-            columnar.append(run_batch(source, out / "columnar.parquet", "columnar"))
-            row.append(run_batch(source, out / "row.parquet", "row"))
+            columnar.append(run_batch(source, out / "columnar.parquet", "columnar", args.carry))
+            row.append(run_batch(source, out / "row.parquet", "row", args.carry))
             floor.append(io_floor(source, pq.read_table(out / "columnar.parquet"), out / "floor.parquet"))
         same = pq.read_table(out / "columnar.parquet").equals(pq.read_table(out / "row.parquet"))
+    c, r = statistics.median(columnar), statistics.median(row)
+    if args.carry:
+        print(f"batch --carry --engine columnar: {args.count / c:>10,.0f} claims/s ({c:.2f} s)")
+        print(f"batch --carry --engine row:      {args.count / r:>10,.0f} claims/s ({r:.2f} s); columnar is {r / c:.1f}x the row engine")
+        print(f"outputs identical: {same}")
+        return 0 if same else 1
     kernel, left = kernel_seconds(source)
     c, r, f = statistics.median(columnar), statistics.median(row), statistics.median(floor)
     print(f"batch --engine columnar: {args.count / c:>10,.0f} claims/s ({c:.2f} s)")
