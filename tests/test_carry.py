@@ -338,7 +338,7 @@ def test_jobs_2_writes_the_same_bytes_as_jobs_1(policy_file, tmp_path, capsys, k
     for jobs in ("1", "2"):
         out = tmp_path / f"out-{jobs}.{kind}"
         errors = tmp_path / f"errors-{jobs}.{kind}"
-        status, stderr = batch(capsys, policy_file, source, out, "--jobs", jobs, "--chunk-size", "40", "--errors", str(errors))
+        status, stderr = batch(capsys, policy_file, source, out, "--jobs", jobs, "--chunk-size", "40", "--errors", str(errors), "--engine", "row")  # the row engine's carry over worker processes
         assert status == 1 and "697 decided, 3 could not be decided" in stderr and "45 persons" in stderr
         assert ("2 jobs" in stderr) == (jobs == "2")
         outputs[jobs] = (out.read_bytes(), errors.read_bytes())
