@@ -442,7 +442,7 @@ def _validate(value, source) -> bool:
         name = kind.__name__
         if kind is nodes.Literal and type(item.value) is not _LITERAL_TYPES.get(item.unit):
             return False
-        if kind is nodes.Literal and item.unit == "money" and abs(item.value) >= numbers.MONEY_LIMIT:
+        if kind is nodes.Literal and item.unit == "money" and abs(item.value) >= numbers.MONEY_LIMIT and item.value != numbers.UNLIMITED:
             return False
         for field in attrs.fields(kind):
             key = (name, field.name)

@@ -25,6 +25,10 @@ INT_LIMIT = 10**18  # whole numbers (counts, years, months) stay within ±10**18
 PRECISION = 200  # significant digits an exact result may need; more is R408
 QUOTIENT_DIGITS = 50  # significant digits of a quotient (rounded half-even)
 EXPONENT_LIMIT = 999  # computed values stay between 1E-999 and 1E+999 (R408 past that)
+# `unlimited` in policy text (no cap): Decimal infinity, so min(x, unlimited) is x, and
+# unlimited + x, unlimited - x and unlimited * a positive ratio are unlimited. An operation
+# with no answer (unlimited - unlimited, unlimited * 0) is InvalidOperation: R408.
+UNLIMITED = Decimal("Infinity")
 
 _TRAPS = [decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow, decimal.Underflow]
 

@@ -15,6 +15,7 @@ from policydsl.runtime import numbers
 from policydsl.check import types as t
 
 FEN = Decimal("0.01")
+UNLIMITED_TEXT = "unlimited"  # money with no limit (`unlimited`), in JSON and CSV; in Parquet, null
 _CONTEXT = numbers.ROUNDING
 
 
@@ -23,6 +24,8 @@ def percent(value: Decimal) -> str:
 
 
 def money(value: Decimal) -> str:
+    if value.is_infinite():
+        return UNLIMITED_TEXT if value > 0 else "-" + UNLIMITED_TEXT
     try:
         fen = value.quantize(FEN, None, _CONTEXT)  # positional: a keyword costs ~0.4 µs
     except ArithmeticError:
@@ -64,9 +67,10 @@ def to_json(value, type_):
 
 
 def to_text(value, type_=None) -> str:
-    """A short human rendering: 8625.00, 75%, 4 months, 2025-07-31, true."""
+    """A short human rendering: 8625.00, 75%, 4 months, 2025-07-31, true; `unlimited`
+    money is "unlimited (no cap)"."""
     if type_ == t.MONEY or (type_ is None and isinstance(value, Decimal)):
-        return money(value)
+        return money(value) + (" (no cap)" if isinstance(value, Decimal) and value == numbers.UNLIMITED else "")
     if type_ == t.RATIO:
         return percent(value)
     if type_ == t.MONTHS:

@@ -52,6 +52,8 @@ def literal_problem(value, what: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return None
     exact = Decimal(value)
+    if what == "money" and exact == numbers.UNLIMITED:
+        return None  # `unlimited`
     if what == "money" and abs(exact) >= numbers.MONEY_LIMIT:
         return f"an amount of money must be below {numbers.MONEY_LIMIT:,.0f} yuan"
     if isinstance(value, int) and abs(value) > numbers.INT_LIMIT:
@@ -160,6 +162,11 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def text(self, meta, children):
         return n.Literal("text", self._text(children[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def unlimited(self, meta, children):
+        """`unlimited`: money with no limit, for a cap that a group or region does not have."""
+        return n.Literal("money", numbers.UNLIMITED, span=self._span(meta))
 
     @v_args(meta=True)
     def true(self, meta, children):

@@ -26,7 +26,7 @@ import datetime
 from decimal import Decimal
 
 from policydsl.syntax import nodes as n
-from policydsl.runtime import values
+from policydsl.runtime import numbers, values
 
 INDENT = 2  # spaces for each level: annotations, block bodies, branches
 _PRECEDENCE = {"or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7}
@@ -158,7 +158,7 @@ def literal(node: n.Literal) -> str:
     value = node.value
     match node.unit:
         case "money":
-            return f"{number(value)} yuan"
+            return "unlimited" if value == numbers.UNLIMITED else f"{number(value)} yuan"
         case "months":
             return f"{value} month" if value == 1 else f"{value} months"
         case "ratio":

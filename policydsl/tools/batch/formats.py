@@ -130,6 +130,8 @@ class TableFormat:
             value = outputs[name] if self.parquet and type_ in _TYPED else record.get(name)
         if self.parquet and type_ in _TYPED:
             what = "output" if path is None else "column"
+            if type_ == t.MONEY and value.is_infinite():
+                return None  # `unlimited`: decimal(38, 2) has no such value; JSON and CSV write "unlimited"
             if type_ == t.MONEY and not -_PARQUET_MONEY_LIMIT < value < _PARQUET_MONEY_LIMIT:
                 raise Unwritable(f"{what} {name} = {value} does not fit the Parquet column decimal(38, 2)")
             if type_ in (t.INT, t.MONTHS) and not -_PARQUET_INT_LIMIT <= value < _PARQUET_INT_LIMIT:
