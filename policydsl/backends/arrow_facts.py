@@ -50,10 +50,11 @@ def read(program, batch, drop: tuple[str, ...] = (), apart: tuple[str, ...] = ()
             bad |= _present(batch.column(index))
     columns = []
     kept = {}
+    fields = {field.name: field for field in program.record_fields(None)}
     for name, type_ in program.inputs:
         default = program.defaults.get((None, name), _REQUIRED)
         array = batch.column(names.index(name)) if name in names else None
-        value, failed = _field(program, array, type_, default, n)
+        value, failed = _field(program, array, type_, default, n, fields[name].limits)
         if name in apart:
             kept[name] = (failed, np.ones(n, dtype=bool) if array is None else ~_present(array))
         else:
@@ -71,7 +72,8 @@ def read_field(program, batch, name: str) -> tuple:
     names = batch.schema.names
     array = batch.column(names.index(name)) if name in names else None
     default = program.defaults.get((None, name), _REQUIRED)
-    value, failed = _field(program, array, program.field_types[(None, name)], default, n)
+    field = next(field for field in program.record_fields(None) if field.name == name)
+    value, failed = _field(program, array, program.field_types[(None, name)], default, n, field.limits)
     return value, failed, np.ones(n, dtype=bool) if array is None else ~_present(array)
 
 
@@ -79,8 +81,9 @@ def _present(array) -> np.ndarray:
     return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _field(program, array, type_, default, n: int):
-    """(column, rows that fail) of one field; `array` None when the batch has no column."""
+def _field(program, array, type_, default, n: int, limits: tuple = ()):
+    """(column, rows that fail) of one field; `array` None when the batch has no column;
+    `limits`: the field's declared limits (rows outside them fail)."""
     if array is None:
         if default is _REQUIRED:
             return _placeholder(program, type_, n), np.ones(n, dtype=bool)
@@ -92,6 +95,8 @@ def _field(program, array, type_, default, n: int):
         value, failed = _list(program, array, type_, n)
     else:
         value, failed = _scalar(array, type_)
+    if limits and not isinstance(value, (dict, Items)):
+        failed = failed | (valid & ~_inside(value, limit_pairs_of(limits), type_))
     absent = ~valid
     if absent.any():
         if default is _REQUIRED:
@@ -115,7 +120,7 @@ def _record(program, array, type_, n: int):
         name = field.name
         field_type = program.field_types[(type_.name, name)]
         default = program.defaults.get((type_.name, name), _REQUIRED)
-        value, bad = _field(program, children.get(name), field_type, default, n)
+        value, bad = _field(program, children.get(name), field_type, default, n, field.limits)
         fields[name] = value
         failed |= bad
     declared = {field.name for field in program.record_fields(type_.name)}
@@ -209,6 +214,23 @@ def _dates(array):
         days.append(-1 if day is None else day.toordinal())
     found = np.asarray(days + [-1], dtype=np.int64)[np.asarray(encoded.indices.fill_null(len(days)).to_numpy(zero_copy_only=False), dtype=np.int64)]
     return np.where(found < 0, _ORDINAL_1970, found), _present(array) & (found < 0)
+
+
+def limit_pairs_of(limits) -> tuple:
+    from policydsl.check.typing import limit_value
+
+    return tuple((op, limit_value(bound)) for op, bound in limits)
+
+
+def _inside(values, pairs, type_) -> np.ndarray:
+    """Rows whose value (as this reader holds it: fen, day numbers) is inside the limits."""
+    from policydsl.backends.columnar import _constant
+
+    inside = np.ones(len(values), dtype=bool)
+    for op, bound in pairs:
+        held = _constant(bound, type_, 2 if type_ == t.MONEY else 0)
+        inside &= {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}[op](values, held)
+    return inside
 
 
 def _true(mask) -> np.ndarray:

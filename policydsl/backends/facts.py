@@ -37,6 +37,7 @@ from decimal import Decimal, InvalidOperation
 
 from policydsl.runtime import numbers
 from policydsl.check import types as t
+from policydsl.check.typing import limit_pairs, limits_hold
 from policydsl.diagnostics.model import FactError
 
 _MONEY_TEXT = re.compile(r"\d{1,15}(\.\d{1,2})?\Z", re.ASCII)  # below 10**15: no other check
@@ -465,10 +466,35 @@ def build_reader(env, defaults: dict[tuple[str | None, str], object]):
         fields = []
         for field in env.record_fields(name):
             default = defaults.get((name, field.name), _REQUIRED)
-            fields.append((field.name, converter(env.field_types[(name, field.name)]), default))
+            convert = converter(env.field_types[(name, field.name)])
+            if field.limits:
+                convert = _limited(convert, limit_pairs(field), env.field_types[(name, field.name)])
+            fields.append((field.name, convert, default))
         return _record(fields, what, _accumulator_messages(env) if name is None else None)
 
     return record(None, "a claim (a JSON object)")
+
+
+def _limited(convert, pairs, type_):
+    """`convert`, then the field's declared limits (`age: int in 0..150`): F302 outside them."""
+
+    def limited(value):
+        read = convert(value)
+        if not limits_hold(pairs, read):
+            _fail(f"must be {describe_limits(pairs, type_)}, got {show(value)}")
+        return read
+
+    return limited
+
+
+_LIMIT_WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
+
+
+def describe_limits(pairs, type_) -> str:
+    """`in 0..150` as people read it: "at least 0 and at most 150" (money "at most 1000000.00")."""
+    from policydsl.runtime.values import to_text
+
+    return " and ".join(f"{_LIMIT_WORDS[op]} {to_text(bound, type_)}" for op, bound in pairs)
 
 
 def _accumulator_messages(env) -> dict:
@@ -576,6 +602,10 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
             return [f"{target} = {record_function(type_.name)}(x)"]
         raise AssertionError(type_)
 
+    def limit_test(field, target: str) -> str:
+        """The field's limits as a Python test of `target` (bounds in constant slots)."""
+        return " and ".join(f"{target} {op} {const(bound)}" for op, bound in limit_pairs(field))
+
     def callable_for(type_) -> str:
         """The name of a function converting one list element of `type_`."""
         if type_ in _SCALARS:
@@ -603,12 +633,13 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
             key = const(field.name)
             type_ = env.field_types[(record, field.name)]
             default = defaults.get((record, field.name), _ABSENT)
+            checks = [f"if not ({limit_test(field, target)}): raise _Fallback"] if field.limits else []
             if default is _ABSENT:
                 required += 1
-                body += [f"x = v[{key}]", *value_code(type_, target)]
+                body += [f"x = v[{key}]", *value_code(type_, target), *checks]
             else:
                 body += [f"x = v.get({key}, _ABSENT)", f"if x is _ABSENT: {target} = {const(default)}", "else:", "    n += 1"]
-                body += ["    " + line for line in value_code(type_, target)]
+                body += ["    " + line for line in [*value_code(type_, target), *checks]]
         body.insert(1, f"n = {required}")
         body += ["if _len(v) != n: raise _Fallback", f"return ({', '.join(targets)},)"]  # n != len: an unknown field
         lines.append(f"def {name}(v):")

@@ -6,6 +6,8 @@ saying how the author probably meant it.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from policydsl.syntax import nodes as n
 from policydsl.check import types as t
 from policydsl.check.env import CheckEnv
@@ -403,7 +405,63 @@ def _int_is_number(declared, inferred) -> bool:
     return declared == t.NUMBER and inferred == t.INT
 
 
+_LIMITED = (t.INT, t.MONTHS, t.MONEY, t.RATIO, t.NUMBER, t.DATE)
+
+
+def _check_limits(env: CheckEnv, field: n.Field, declared) -> None:
+    """A field's limits (`age: int in 0..150`): numbers written out, of the field's type,
+    on a type with an order (C267); a default outside them is C267 too."""
+    if not field.limits or declared is t.ERROR:
+        return
+    if declared not in _LIMITED:
+        env.error("C267", f"field `{field.name}` is {declared}, which has no order to limit", field.limits[0][1].span or field.span,
+                  hint="limits are for int, months, money, ratio, number and date fields")
+        return
+    values = []
+    for op, bound in field.limits:
+        value = limit_value(bound)
+        if value is None or _literal_type(bound) not in (declared, *((t.INT,) if declared == t.NUMBER else ())):
+            env.error("C267", f"a limit of `{field.name}` must be written out as {declared}, like {_EXAMPLE[declared]}", bound.span or field.span)
+            return
+        values.append((op, value))
+    if len(values) == 2 and values[0][1] > values[1][1]:
+        env.error("C267", f"the limits of `{field.name}` admit no value: {values[0][1]} is above {values[1][1]}", field.limits[0][1].span or field.span)
+    if isinstance(field.default, n.Literal) and not limits_hold(values, field.default.value):
+        env.error("C267", f"the default of `{field.name}` is outside its limits", field.default.span or field.span)
+
+
+_EXAMPLE = {t.INT: "`150`", t.MONTHS: "`3 months`", t.MONEY: "`1_000_000 yuan`", t.RATIO: "`100%`", t.NUMBER: "`1.5`", t.DATE: "`2025-01-01`"}
+
+
+def _literal_type(bound):
+    literal = bound.operand if isinstance(bound, n.Unary) else bound
+    return t.BUILTIN_TYPES.get(literal.unit, t.NUMBER) if isinstance(literal, n.Literal) else None
+
+
+def limit_value(bound):
+    """The value of a limit's bound (a literal, or a negated number literal), or None."""
+    if isinstance(bound, n.Literal) and not isinstance(bound.value, (bool, str)):
+        return bound.value
+    if isinstance(bound, n.Unary) and bound.op == "-" and isinstance(bound.operand, n.Literal) and isinstance(bound.operand.value, (int, Decimal)) and not isinstance(bound.operand.value, bool):
+        return -bound.operand.value
+    return None
+
+
+def limit_pairs(field: n.Field) -> tuple:
+    """A checked field's limits as (op, value) pairs."""
+    return tuple((op, limit_value(bound)) for op, bound in field.limits)
+
+
+def limits_hold(pairs, value) -> bool:
+    """Whether `value` is inside every (op, bound) of `pairs`."""
+    for op, bound in pairs:
+        if not (value >= bound if op == ">=" else value > bound if op == ">" else value <= bound if op == "<=" else value < bound):
+            return False
+    return True
+
+
 def _check_default(env: CheckEnv, inferrer: _Inferrer, field: n.Field, declared) -> None:
+    _check_limits(env, field, declared)
     if field.default is None:
         return
     got = inferrer.infer(field.default, {})

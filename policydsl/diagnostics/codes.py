@@ -401,6 +401,13 @@ _ALL: tuple[Code, ...] = (
         "decided it and the accumulators before and after the claim.",
         "rename the rule",
     ),
+    Code(
+        "C267", "bad field limit",
+        "A field's limits (`age: int in 0..150`, `admission_number: int >= 1`) must be numbers written out, of the "
+        "field's type, on a type with an order (int, months, money, ratio, number, date); they must admit a value, "
+        "and a default must be inside them.",
+        "write the bounds as literals of the field's type, e.g. `cost: money <= 1_000_000 yuan`",
+    ),
     # ---- W: warnings ---------------------------------------------------------------------
     Code(
         "W230", "unused constant",
@@ -450,7 +457,7 @@ _ALL: tuple[Code, ...] = (
     Code(
         "F302", "wrong value",
         "A value of the wrong type or outside its domain: not money, more than two decimals, negative money, "
-        "an unknown enum member, an impossible date, `null`, NaN.",
+        "an unknown enum member, an impossible date, `null`, NaN, a value outside the field's declared limits.",
         'money is yuan with at most two decimals, e.g. "1200.50"; a date is "YYYY-MM-DD"',
     ),
     Code(

@@ -357,6 +357,7 @@ _CHOICES: dict[tuple[str, str], frozenset] = {
     ("Aggregate", "kind"): frozenset({"sum", "count", "any", "all"}),
     ("Annotation", "kind"): frozenset({"because", "cite", "reason"}),
     ("ParamDef", "bound"): frozenset({"floor", "ceiling"}),
+    ("Field", "limits"): frozenset({">=", ">", "<=", "<"}),
 }
 # Fields that hold text the policy wrote (string literals, titles): data, any characters.
 _TEXT_FIELDS = frozenset(
@@ -410,7 +411,7 @@ def _validate(value, source) -> bool:
                 return False
             continue
         if kind is Decimal:
-            if numbers.problem(item) is not None:
+            if item != numbers.UNLIMITED and numbers.problem(item) is not None:
                 return False
             continue
         if kind is str:

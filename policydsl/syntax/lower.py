@@ -335,8 +335,20 @@ class _Lower(Transformer):
 
     @v_args(meta=True)
     def field(self, meta, children):
-        name, type_ref, default = children
-        return n.Field(str(name), type_ref, default, span=self._span(meta), name_span=self._tspan(name))
+        name, type_ref, limits, default = children
+        return n.Field(str(name), type_ref, default, span=self._span(meta), name_span=self._tspan(name), limits=limits or ())
+
+    @v_args(meta=True)
+    def limit_neg(self, meta, children):
+        return n.Unary("-", children[0], span=self._span(meta))
+
+    def limit_range(self, children):
+        low, high = children
+        return ((">=", low), ("<=", high))
+
+    def limit_bound(self, children):
+        op, bound = children
+        return ({"≥": ">=", "≤": "<="}.get(str(op), str(op)), bound),
 
     @v_args(meta=True)
     def record_def(self, meta, children):

@@ -272,6 +272,9 @@ class Field:
     span: Span = _span()
     nid: int = _nid()
     name_span: Span | None = _name_span()
+    # what a claim's value may be: (op, bound) pairs, op one of >= > <= <, each bound a
+    # literal (or a negated one) of the field's type; checked when facts are read (F302)
+    limits: tuple = ()
 
 
 @node

@@ -154,6 +154,15 @@ def number(value) -> str:
     return whole + (f".{fraction}" if fraction else "")
 
 
+def limits_text(limits: tuple) -> str:
+    """A field's limits as written: ` in 0..150`, ` >= 1`, or nothing."""
+    if not limits:
+        return ""
+    if len(limits) == 2 and limits[0][0] == ">=" and limits[1][0] == "<=":
+        return f" in {expression(limits[0][1])}..{expression(limits[1][1])}"
+    return "".join(f" {op} {expression(bound)}" for op, bound in limits)
+
+
 def literal(node: n.Literal) -> str:
     value = node.value
     match node.unit:
@@ -386,7 +395,7 @@ class Printer:
         ]
 
     def field(self, field: n.Field):
-        written = f"{field.name}: {type_ref(field.type)}"
+        written = f"{field.name}: {type_ref(field.type)}" + limits_text(field.limits)
         main = self.value(f"{written} =", field.default) if field.default is not None else written
         return [HARDLINE, self.lead(field), main, self.head(field), self.trail(field)]
 
