@@ -336,7 +336,11 @@ class Policy:
             return 0
         day = as_of if as_of is not None else (inputs[program.as_of_index] if program.as_of_index is not None else None)
         if day is None:
-            raise EvaluationError("this policy has dated values; give an evaluation date (as_of)", code="R405")
+            raise EvaluationError(
+                "this policy has dated values, and its header names no date field to pick them by: add `as of FIELD` to the "
+                "header (e.g. `as of service_date`), or give an evaluation date (`--as-of DATE`; `as_of=` in Python)",
+                code="R405",
+            )
         index = segment_index(program.cuts, day)
         segment = program.segments[index]
         if program.runs[index] is None:

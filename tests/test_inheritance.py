@@ -188,9 +188,9 @@ def test_a_policy_in_force_before_its_parent_is_warned(tmp_path):
     root = _tree(
         tmp_path,
         {
-            "national/base.policy": 'policy "n" effective from 2025-01-01\ninput { amount: money }\noutput amount\n',
-            "old/o.policy": 'policy "o" effective from 2020-01-01 extends "national/base"\n',
-            "new/n.policy": 'policy "n2" effective from 2025-07-01 extends "national/base"\n',
+            "national/base.policy": 'policy "n" effective from 2025-01-01 as of day\ninput { day: date amount: money }\noutput amount\n',
+            "old/o.policy": 'policy "o" effective from 2020-01-01 as of day extends "national/base"\n',
+            "new/n.policy": 'policy "n2" effective from 2025-07-01 as of day extends "national/base"\n',
         },
     )
     assert [w.code for w in policydsl.load(root / "old/o.policy").warnings] == ["W233"]

@@ -197,8 +197,10 @@ def resolve_names(env: CheckEnv) -> None:
                         expr.span,
                         hint=env.suggest(member, [m for m in members if isinstance(m, str)]) or f"members: {', '.join(map(str, members))}",
                     )
-            case n.Call(func="round", args=(value, n.Name(id=mode))) if mode in ROUNDING_MODES:
-                visit(value, scope, deps)
+            case n.Call(func="round", args=(value, n.Name(id=mode), *rest)) if mode in ROUNDING_MODES:
+                visit(value, scope, deps)  # the mode is a word of `round`, not a name, whatever the arity
+                for extra in rest:
+                    visit(extra, scope, deps)
             case n.ApplyTiers(schedule=schedule):
                 symbol = env.symbols.get(schedule)
                 if symbol is None:

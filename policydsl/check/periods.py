@@ -123,14 +123,22 @@ def check_periods(env: CheckEnv) -> None:
                 continue
             _check_sequence(env, f"row `{'default' if key is None else key}` of table `{symbol.name}`", rows, None)
             validities += [r.validity for r in rows if r.validity is not None]
-    _check_as_of(env, validities)
+    _check_as_of(env, validities, effective)
     _cut_segments(env, validities, effective)
 
 
-def _check_as_of(env: CheckEnv, validities: list) -> None:
+def _check_as_of(env: CheckEnv, validities: list, effective=None) -> None:
     header = env.policy.header
     if header.as_of is None:
-        if validities:
+        if effective is not None and not validities:
+            env.warning(
+                "W236",
+                "this policy is in force only for a period (`effective`) but does not say which date of a claim decides it",
+                effective.span,
+                hint="add `as of FIELD` to the policy header, naming the claim's date field (e.g. `as of service_date`); "
+                "without it every claim needs an evaluation date (`--as-of DATE`)",
+            )
+        elif validities:
             env.error(
                 "C216",
                 "this policy has dated values but does not say which date picks them",

@@ -273,7 +273,13 @@ class _Inferrer:
                     hint="rounding is explicit: round(x, half_up); modes: " + ", ".join(_ROUNDING_MODES),
                 )
             if len(args) != 2:
-                return self.error("`round` takes a money value and a mode: round(x, half_up)", expr)
+                for arg in args[2:]:
+                    self.infer(arg, scope)
+                return self.error(
+                    f"`round` takes a money value and a mode, not {len(args)} values: round(x, half_up)",
+                    expr,
+                    hint="it rounds to the fen; rounding to 10 or 100 yuan is not in the language yet" if len(args) == 3 else None,
+                )
             mode = args[1]
             if not (isinstance(mode, n.Name) and mode.id in _ROUNDING_MODES):
                 self.infer(args[0], scope)

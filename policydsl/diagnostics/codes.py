@@ -442,6 +442,12 @@ _ALL: tuple[Code, ...] = (
         "An accumulator that no rule, parameter or invariant reads: it is carried, but decides nothing.",
         "use it in a rule (its name is its value before the claim), or delete it",
     ),
+    Code(
+        "W236", "in force for a period, no claim date",
+        "The header's `effective` limits when the policy is in force, but no `as of FIELD` says which date of a claim "
+        "to judge that by: every claim then needs an evaluation date (`--as-of DATE`, `as_of=`), or it fails with R405.",
+        "add `as of FIELD` to the header, e.g. `as of service_date`",
+    ),
     # ---- F: claim facts ------------------------------------------------------------------
     Code(
         "F300", "invalid facts",

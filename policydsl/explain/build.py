@@ -157,6 +157,16 @@ LABELS = {
 }
 
 
+_PERIOD_WORDS = {"zh": ((" to ", " 至 "), ("further notice", "另行通知"), ("the beginning", "起始"))}
+
+
+def _period_text(text: str, lang: str) -> str:
+    """A segment's days ("2025-01-01 to further notice") in the explanation's language."""
+    for english, local in _PERIOD_WORDS.get(lang, ()):
+        text = text.replace(english, local)
+    return text
+
+
 def _period(validity) -> str | None:
     return validity.describe() if validity is not None else None
 
@@ -178,6 +188,11 @@ class _Builder:
         self.rule_values: dict[str, object] = {}
         self.accumulators = policy.accumulators  # ir.nodes.Accumulator, in slot order
         self.accumulator_names = frozenset(a.name for a in self.accumulators)
+
+    def period(self, validity) -> str | None:
+        """A dated value's days in the explanation's language, or None."""
+        text = _period(validity)
+        return _period_text(text, self.lang) if text is not None else None
 
     def texts(self, annotations, kind: str) -> tuple[str, ...]:
         key = ("texts", id(annotations), kind, self.lang)
@@ -203,16 +218,16 @@ class _Builder:
                 value = self.input_value(root)
                 for index in fields:
                     value = value[index]
-                found.append(Used(name, values.to_text(value, type_)))
+                found.append(Used(name, values.to_text(value, type_, self.lang)))
             elif kind == "input":
                 value = self.input_value(name)
                 if not isinstance(value, tuple):
-                    found.append(Used(name, values.to_text(value, extra), before_claim=name in self.accumulator_names))
+                    found.append(Used(name, values.to_text(value, extra, self.lang), before_claim=name in self.accumulator_names))
             elif kind == "param":
                 definition = self.segment.active[name]
-                found.append(Used(name, self.constant_text(name), self.texts(definition.annotations, "cite"), _period(definition.validity)))
+                found.append(Used(name, self.constant_text(name), self.texts(definition.annotations, "cite"), self.period(definition.validity)))
             elif name in self.rule_values:
-                found.append(Used(name, values.to_text(self.rule_values[name], self.env.def_types[name])))
+                found.append(Used(name, values.to_text(self.rule_values[name], self.env.def_types[name], self.lang)))
         return tuple(found)
 
     def use_specs(self, body) -> list[tuple]:
@@ -262,7 +277,7 @@ class _Builder:
         type_ = self.env.def_types.get(name)
         if isinstance(type_, t.SetType):
             return "{" + ", ".join(sorted(map(str, value))) + "}"
-        return values.to_text(value, type_)
+        return values.to_text(value, type_, self.lang)
 
     # ---- events --------------------------------------------------------------
     def details(self, rule: str, body, events: list) -> tuple[tuple[Detail, ...], int | None]:
@@ -295,11 +310,11 @@ class _Builder:
             return [
                 Detail(
                     "lookup",
-                    f"{table.name}[{key}] = {values.to_text(value, value_type)}",
+                    f"{table.name}[{key}] = {values.to_text(value, value_type, self.lang)}",
                     self.texts(row_annotations, "because"),
                     self.texts(table.annotations, "cite") + self.texts(row_annotations, "cite"),
                     self.texts(row_annotations, "reason"),
-                    _period(row.validity) if row is not None else None,
+                    self.period(row.validity) if row is not None else None,
                 )
             ]
         if type(event) is trace.Tiers:
@@ -314,7 +329,7 @@ class _Builder:
                     self.texts(schedule.annotations, "because"),
                     self.texts(schedule.annotations, "cite"),
                     self.texts(schedule.annotations, "reason"),
-                    _period(schedule.validity),
+                    self.period(schedule.validity),
                 )
             ]
             for part in slices:
@@ -360,7 +375,7 @@ class _Builder:
                 citations += self.texts(branch.annotations, "cite")
                 codes += self.texts(branch.annotations, "reason")
         value_type = self.env.types.get(n.key(aggregate.body)) if aggregate.body is not None else t.INT
-        return Detail("element", f"{source_text}[{index}] {described}: {values.to_text(value, value_type)}", reasons, citations, codes)
+        return Detail("element", f"{source_text}[{index}] {described}: {values.to_text(value, value_type, self.lang)}", reasons, citations, codes)
 
     def element_value(self, aggregate: n.Aggregate, index: int):
         source = aggregate.source
@@ -379,7 +394,7 @@ class _Builder:
             return ""
         record = self.env.records[element_type.name]
         parts = [
-            f"{field.name}={values.to_text(value, self.env.field_types[(record.name, field.name)])}"
+            f"{field.name}={values.to_text(value, self.env.field_types[(record.name, field.name)], self.lang)}"
             for field, value in zip(record.fields, element)
         ]
         return "(" + ", ".join(parts) + ")"
@@ -427,7 +442,7 @@ class _Builder:
             built.append(
                 Step(
                     name=name,
-                    value=values.to_text(value, self.env.def_types[name]),
+                    value=values.to_text(value, self.env.def_types[name], self.lang),
                     is_output=name in output_names,
                     formula=self.printed(formula_node),
                     condition=condition,
@@ -437,13 +452,13 @@ class _Builder:
                     uses=uses,
                     details=details,
                     location=rule.span.location,
-                    in_force=_period(rule.validity),
+                    in_force=self.period(rule.validity),
                 )
             )
         shown_outputs = tuple(
-            (name, values.to_text(outputs[name], ty)) for name, ty in zip(self.policy.output_names, self.policy.output_types)
+            (name, values.to_text(outputs[name], ty, self.lang)) for name, ty in zip(self.policy.output_names, self.policy.output_types)
         )
-        period = self.segment.describe() if len(self.program.segments) > 1 else None
+        period = _period_text(self.segment.describe(), self.lang) if len(self.program.segments) > 1 else None
         return Explanation(
             self.policy.title or self.policy.name,
             self.policy.version,
@@ -472,9 +487,9 @@ class _Builder:
                 Accrual(
                     name=accumulator.name,
                     period=held.period,
-                    before=values.to_text(held.before, type_),
-                    added=values.to_text(held.after - held.before, type_),
-                    after=values.to_text(held.after, type_),
+                    before=values.to_text(held.before, type_, self.lang),
+                    added=values.to_text(held.after - held.before, type_, self.lang),
+                    after=values.to_text(held.after, type_, self.lang),
                     adds=self.printed(adds) if adds is not None else None,
                     uses=self.uses(adds) if adds is not None else (),
                     reasons=self.texts(definition.annotations, "because"),

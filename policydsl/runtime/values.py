@@ -66,11 +66,15 @@ def to_json(value, type_):
     return value
 
 
-def to_text(value, type_=None) -> str:
+def to_text(value, type_=None, lang: str = "en") -> str:
     """A short human rendering: 8625.00, 75%, 4 months, 2025-07-31, true; `unlimited`
-    money is "unlimited (no cap)"."""
+    money is "unlimited (no cap)". `lang` "zh": 4 个月, 不封顶."""
     if type_ == t.MONEY or (type_ is None and isinstance(value, Decimal)):
-        return money(value) + (" (no cap)" if isinstance(value, Decimal) and value == numbers.UNLIMITED else "")
+        if isinstance(value, Decimal) and value == numbers.UNLIMITED:
+            return "不封顶 (unlimited)" if lang == "zh" else "unlimited (no cap)"
+        return money(value)
+    if type_ == t.MONTHS and lang == "zh":
+        return f"{value} 个月"
     if type_ == t.RATIO:
         return percent(value)
     if type_ == t.MONTHS:

@@ -1,0 +1,65 @@
+"""Regression tests of bugs that encoding published regional cases found (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+
+import policydsl
+
+
+def diagnostics(text: str):
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.loads(text, name="x.policy")
+    return [(d.code, d.message, d.hint) for d in raised.value.diagnostics]
+
+
+def test_effective_dates_without_as_of_are_warned_by_check_and_named_when_a_claim_fails():
+    policy = policydsl.loads('policy "x"\n  effective from 2025-01-01\ninput {\n  a: money\n}\nrule r: money = a\noutput r\n', name="x.policy")
+    [warning] = policy.warnings
+    assert warning.code == "W236" and "`effective`" in warning.message and "`as of FIELD`" in warning.hint and "--as-of" in warning.hint
+    with pytest.raises(policydsl.EvaluationError) as raised:
+        policy.evaluate({"a": "1"})
+    assert raised.value.code == "R405" and "`as of FIELD`" in str(raised.value) and "--as-of" in str(raised.value)
+    import datetime
+
+    assert policy.evaluate({"a": "1"}, as_of=datetime.date(2025, 3, 1)).outputs["r"] == 1
+
+
+def test_dated_values_without_a_date_name_the_header_clause_and_as_of_when_evaluated():
+    text = 'policy "x"\ninput {\n  a: money\n}\nparam p = 1 yuan from 2025-01-01\nrule r: money = a + p\noutput r\n'
+    assert [code for code, _, _ in diagnostics(text)] == ["C216"]
+
+
+def test_round_with_three_values_reports_its_arity_and_not_its_mode():
+    found = diagnostics('policy "x"\ninput {\n  a: money\n}\nrule r: money = round(a, half_up, 10 yuan)\noutput r\n')
+    assert [code for code, _, _ in found] == ["C203"]
+    assert "not 3 values" in found[0][1] and "undefined" not in found[0][1]
+
+
+def test_round_with_an_unknown_mode_still_names_the_mode():
+    found = diagnostics('policy "x"\ninput {\n  a: money\n}\nrule r: money = round(a, half_upp)\noutput r\n')
+    assert any("unknown rounding mode `half_upp`" in message for _, message, _ in found)
+
+
+def test_explain_in_chinese_has_no_english_periods_or_months():
+    import json
+    from pathlib import Path
+
+    from policydsl.explain.render import render_text
+
+    root = Path(__file__).resolve().parents[1]
+    policy = policydsl.load(root / "policies/jiangxi/resident-2025.policy")
+    cases = json.loads((root / "policies/jiangxi/resident-2025.tests.json").read_text(encoding="utf-8"))["tests"]
+    claim = next(case["claim"] for case in cases if "expect" in case and case["claim"]["service_date"].startswith("2025"))
+    text = render_text(policy.evaluate(claim).explanation(lang="zh"))
+    assert "适用的政策期间: 2025-01-01 至 2025-12-31" in text
+    assert "0 个月" in text and " to " not in text.split("各项计算过程")[0]
+    assert "further notice" not in text
+
+
+def test_unlimited_in_chinese_says_no_cap():
+    from policydsl.runtime import numbers, values
+    from policydsl.check import types as t
+
+    assert values.to_text(numbers.UNLIMITED, t.MONEY, "zh") == "不封顶 (unlimited)"
+    assert values.to_text(3, t.MONTHS, "zh") == "3 个月"
