@@ -87,6 +87,30 @@ def _fen_exact(value: Decimal) -> bool:
     return exponent >= -2 or not any(digits[max(0, len(digits) + exponent + 2) :])
 
 
+def _inside_limits(field, type_, value):
+    """Whether an accepted value is inside the field's declared limits (`age: int in 0..150`),
+    read as the documentation says each type is read; UNSURE for what it cannot tell."""
+    import datetime
+
+    from policydsl.check.typing import limit_pairs, limits_hold
+
+    try:
+        if type_ == t.DATE:
+            number = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+        elif type_ == t.RATIO and isinstance(value, str):
+            sign, digits, exponent = Decimal(value[:-1]).as_tuple()
+            number = Decimal((sign, digits, exponent - 2))
+        elif isinstance(value, str):
+            number = Decimal(value)
+        else:
+            number = _decimal_of(value) if isinstance(value, float) else value
+    except (ValueError, ArithmeticError):
+        return UNSURE
+    if number is None:
+        return UNSURE
+    return limits_hold(limit_pairs(field), number)
+
+
 def judge_scalar(type_, value):
     """True (accepted), False (refused, F302) or UNSURE."""
     if type_ == t.MONEY:
@@ -206,7 +230,14 @@ def expected_problems(env, defaults, claim, drop_claim_id: bool):
             declared[field.name] = field
             type_ = env.field_types[(name, field.name)]
             if field.name in item:
-                value(type_, item[field.name], (*path, field.name))
+                where = (*path, field.name)
+                value(type_, item[field.name], where)
+                if field.limits and where not in unsure and (where, "F302") not in problems:
+                    inside = _inside_limits(field, type_, item[field.name])
+                    if inside is UNSURE:
+                        unsure.add(where)
+                    elif not inside:
+                        problems.add((where, "F302"))
             elif (name, field.name) not in defaults:
                 problems.add(((*path, field.name), "F301"))
         for key in item:
