@@ -222,7 +222,9 @@ class Columnar:
                 scale, bound = shape(x)
                 if mode not in _ROUND_MODES:
                     raise NotColumnar(f"rounding mode {mode}")
-                return 2, (bound // 10 ** max(0, scale - 2) + 1) * 10 ** max(0, 2 - scale)
+                digits = _round_digits(expr)
+                kept = max(0, digits)
+                return kept, (bound // 10 ** max(0, scale - digits) + 1) * 10 ** max(0, kept - scale) * 10 ** max(0, -digits)
             case ir.Clamp(value=a, low=b, high=c):
                 return _widest([shape(a), shape(b), shape(c)])
             case ir.MinMax(args=args):
@@ -423,7 +425,9 @@ class _Run:
                 found = np.isin(item, np.array([c for c in codes if c is not None], dtype=_dtype(element.type)))
                 return ~found if negated else found
             case ir.Round(value=x, mode=mode):
-                return round_to(self.ev(x, context, live), self.c.scales[x.id], 2, mode)
+                digits = _round_digits(expr)
+                rounded = round_to(self.ev(x, context, live), self.c.scales[x.id], digits, mode)
+                return rounded * 10 ** (-digits) if digits < 0 else rounded  # to 10 yuan: back at scale 0
             case ir.Clamp(value=a, low=b, high=c):
                 scale = self.c.scales[expr.id]
                 x, lo, hi = (_rescale(self.ev(e, context, live), self.c.scales[e.id], scale) for e in (a, b, c))
@@ -571,6 +575,11 @@ def add_months(day, months):
     length = ((index + 1).astype("datetime64[M]").astype("datetime64[D]") - start).astype(np.int64)
     shifted = start.astype(np.int64) + np.minimum(day_of_month, length - 1) + _ORDINAL_1970
     return np.where(months == 0, day, shifted), outside & (months != 0)
+
+
+def _round_digits(expr: ir.Round) -> int:
+    """The digits after the point `round` keeps: 2 for the fen, -1 for 10 yuan, 3 for 0.1%."""
+    return 2 if expr.step is None else -expr.step.as_tuple().exponent
 
 
 def _rescale(value, scale: int, target: int):

@@ -247,9 +247,10 @@ class _Writer:
                 return f"({self.expr(element)} {'not in' if negated else 'in'} {self.expr(container)})"
             case ir.SetOf(items=items):
                 return f"({', '.join(self.expr(item) for item in items)},)"
-            case ir.Round(value=value, mode=mode):
+            case ir.Round(value=value, mode=mode, step=step):
                 rounding = self.const(_known(runtime.ROUNDING, mode, "rounding mode"))
-                return f"{self.expr(value)}.quantize(_FEN, {rounding}, _ROUND)"
+                quantum = "_FEN" if step is None else self.const(step)
+                return f"{self.expr(value)}.quantize({quantum}, {rounding}, _ROUND)"
             case ir.Clamp(value=value, low=low, high=high):
                 return f"min(max({self.expr(value)}, {self.expr(low)}), {self.expr(high)})"
             case ir.MinMax(func=func, args=args):

@@ -272,13 +272,12 @@ class _Inferrer:
                     expr,
                     hint="rounding is explicit: round(x, half_up); modes: " + ", ".join(_ROUNDING_MODES),
                 )
-            if len(args) != 2:
+            if len(args) > 3:
                 for arg in args[2:]:
                     self.infer(arg, scope)
                 return self.error(
-                    f"`round` takes a money value and a mode, not {len(args)} values: round(x, half_up)",
+                    f"`round` takes a value, a mode and a step, not {len(args)} values: round(x, half_up) or round(x, half_up, 10 yuan)",
                     expr,
-                    hint="it rounds to the fen; rounding to 10 or 100 yuan is not in the language yet" if len(args) == 3 else None,
                 )
             mode = args[1]
             if not (isinstance(mode, n.Name) and mode.id in _ROUNDING_MODES):
@@ -288,7 +287,27 @@ class _Inferrer:
                     mode,
                     hint=self.env.suggest(mode.span.text, _ROUNDING_MODES) or "modes: " + ", ".join(_ROUNDING_MODES),
                 )
+            if len(args) == 3:
+                return self.rounding_step(expr, args[0], args[2], scope)
             return self.expect(args[0], scope, (t.MONEY,), "what `round` rounds to the fen")
+
+    def rounding_step(self, expr, value, step, scope):
+        """`round(x, mode, STEP)`: STEP a power of ten written out, of x's type (money to
+        10 yuan or 0.1 yuan, a ratio to 0.1%, a number to 0.001)."""
+        value_type = self.expect(value, scope, (t.MONEY, t.RATIO, t.NUMBER), "what `round` rounds")
+        if value_type is t.ERROR:
+            return t.ERROR
+        literal = step if isinstance(step, n.Literal) and isinstance(step.value, Decimal | int) and not isinstance(step.value, bool) else None
+        step_type = self.infer(step, scope)
+        if literal is None or step_type not in (value_type, *((t.INT,) if value_type == t.NUMBER else ())):
+            example = {t.MONEY: "10 yuan", t.RATIO: "0.1%", t.NUMBER: "0.001"}[value_type]
+            return self.error(f"the step of `round` must be a {value_type} written out, like {example}", step)
+        exact = Decimal(literal.value)
+        if not exact.is_finite() or exact <= 0 or exact.normalize().as_tuple().digits != (1,):
+            return self.error(f"the step of `round` must be a power of ten (10 yuan, 0.1%, 0.001), not {step.span.text}", step)
+        if value_type == t.MONEY and exact < Decimal("0.01"):
+            return self.error("money is rounded to the fen at most: the step must be 0.01 yuan or more", step)
+        return value_type
         for arg in args:
             self.infer(arg, scope)
         known = ("min", "max", "clamp", "round")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from policydsl.runtime import numbers
+
 from policydsl.check import types as t
 from policydsl.ir import nodes as ir
 from policydsl.syntax import nodes as n
@@ -120,6 +122,9 @@ class _Builder:
                 return ir.SetOf(id=nid, items=lowered, **common)
             case n.Call(func="round", args=(value, mode)):
                 return ir.Round(id=nid, value=self.expr(value), mode=mode.id, scale=_MONEY_SCALE, fails=("R408",), **common)
+            case n.Call(func="round", args=(value, mode, step)):
+                exact = rounding_step(step)
+                return ir.Round(id=nid, value=self.expr(value), mode=mode.id, step=exact, scale=max(0, -exact.as_tuple().exponent), fails=("R408",), **common)
             case n.Call(func="clamp", args=(value, low, high)):
                 x, lo, hi = self.expr(value), self.expr(low), self.expr(high)
                 return ir.Clamp(id=nid, value=x, low=lo, high=hi, scale=_max(x.scale, lo.scale, hi.scale), **common)
@@ -164,6 +169,12 @@ def _scale_of_fact(type_) -> int | None:
     """The scale of a claim's value: whole numbers 0, money to the fen (the facts reader
     refuses fractions of a fen), anything else unknown."""
     return 0 if type_ in _WHOLE else (_MONEY_SCALE if type_ == t.MONEY else None)
+
+
+def rounding_step(step) -> Decimal:
+    """The Decimal that `round(x, mode, STEP)` quantizes to: the step literal, normalized
+    (`10 yuan` -> 1E+1, `0.1%` -> 0.001); the checker has made sure it is a power of ten."""
+    return Decimal(step.value).normalize(numbers.EXACT)
 
 
 def _scale_of(value) -> int | None:

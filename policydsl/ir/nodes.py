@@ -195,10 +195,13 @@ class SetOf(Expr):
 
 @node
 class Round(Expr):
-    """`round(x, mode)` to the fen, with `mode` one of half_up, half_even, down, up."""
+    """`round(x, mode)` to the fen, or `round(x, mode, STEP)` to a power of ten (`10 yuan`,
+    `0.1%`, `0.001`), with `mode` one of half_up, half_even, down, up; `step` is the Decimal
+    it quantizes to (0.01 for the fen)."""
 
     value: Expr = attrs.field(kw_only=True)
     mode: str = attrs.field(kw_only=True)
+    step: object = attrs.field(kw_only=True, default=None)  # None: the fen
 
 
 @node
