@@ -208,6 +208,10 @@ class Columnar:
             case ir.ShiftDate(date=date, months=months):
                 shape(date), shape(months)
                 return 0, 1
+            case ir.DateCall(args=args):
+                for arg in args:
+                    shape(arg)
+                return 0, 4_000_000  # days in the calendar: bounds days_between, months_between, years_between
             case ir.Compare(op=op, left=a, right=b):
                 shape(a), shape(b)
                 if op not in ("=", "!=") and not _ordered(a.type):
@@ -412,6 +416,12 @@ class _Run:
                 shifted, outside = add_months(day, count if sign > 0 else -count)
                 self.fail(context, live, outside)
                 return shifted
+            case ir.DateCall(func=func, args=args):
+                values = [np.asarray(self.ev(a, context, live), dtype=np.int64) for a in args]
+                result, outside = date_call(func, *values)
+                if outside is not None:
+                    self.fail(context, live, outside)
+                return result
             case ir.Compare(op=op, left=a, right=b):
                 x, y = self.ev(a, context, live), self.ev(b, context, live)
                 if a.type in DECIMAL_TYPES or b.type in DECIMAL_TYPES:
@@ -580,6 +590,41 @@ def add_months(day, months):
 def _round_digits(expr: ir.Round) -> int:
     """The digits after the point `round` keeps: 2 for the fen, -1 for 10 yuan, 3 for 0.1%."""
     return 2 if expr.step is None else -expr.step.as_tuple().exponent
+
+
+_LAST_DAY = datetime.date.max.toordinal()
+
+
+def date_call(func: str, *args):
+    """(result, rows outside the calendar or None) of a date function over day numbers, as
+    `runtime.helpers.DATE_FUNCTIONS` computes it one day at a time."""
+    if func == "add_days":
+        day, count = args
+        shifted = day + count
+        outside = (shifted < 1) | (shifted > _LAST_DAY)
+        return np.where(outside, day, shifted), outside
+    if func == "days_between":
+        return args[1] - args[0], None
+    if func == "year_start":
+        years = (args[0] - _ORDINAL_1970).astype("datetime64[D]").astype("datetime64[Y]")
+        return years.astype("datetime64[D]").astype(np.int64) + _ORDINAL_1970, None
+    start, end = args
+    months = _months_between(start, end)
+    if func == "months_between":
+        return months, None
+    return np.where(months >= 0, months // 12, -((-months) // 12)), None  # years_between, age
+
+
+def _months_between(start, end):
+    start, end = np.broadcast_arrays(np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64))
+    earlier = end < start
+    low, high = np.where(earlier, end, start), np.where(earlier, start, end)
+    month_low = (low - _ORDINAL_1970).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    month_high = (high - _ORDINAL_1970).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    count = month_high - month_low
+    shifted, _ = add_months(low, count)
+    count = np.where((count > 0) & (shifted > high), count - 1, count)
+    return np.where(earlier, -count, count)
 
 
 def _rescale(value, scale: int, target: int):

@@ -203,6 +203,9 @@ def _compute(expr: ir.Expr, scope: Scope):  # noqa: C901 - one dispatch over nod
         case ir.Clamp(value=value, low=low, high=high):
             raised = max(_evaluate(value, scope), _evaluate(low, scope))
             return min(raised, _evaluate(high, scope))
+        case ir.DateCall(func=func, args=args):
+            values = [_evaluate(a, scope) for a in args]
+            return runtime.DATE_FUNCTIONS[func](*values, expr.id)
         case ir.MinMax(func="min", args=args):
             return min(*[_evaluate(a, scope) for a in args])
         case ir.MinMax(func="max", args=args):

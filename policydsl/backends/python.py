@@ -42,6 +42,7 @@ _ARITH = {"+": "+", "-": "-", "*": "*"}
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _LOGIC = {"and": "and", "or": "or"}
 _FUNCTIONS = {"min": "min", "max": "max"}
+_DATE_HELPERS = {name: f"_date_{name}" for name in runtime.DATE_FUNCTIONS}  # fixed names, never taken from policy text
 _QUANTIFIERS = {"any": "any", "all": "all"}
 
 
@@ -233,6 +234,9 @@ class _Writer:
                 return f"({self.expr(left)} {_known(_LOGIC, op, 'operator')} {self.expr(right)})"
             case ir.ShiftDate(date=date, months=months, sign=sign):
                 return f"_add_months({self.expr(date)}, {'-' if sign < 0 else ''}{self.expr(months)}{self.at(e)})"
+            case ir.DateCall(func=func, args=args):
+                helper = _known(_DATE_HELPERS, func, "date function")
+                return f"{helper}({', '.join(self.expr(a) for a in args)}{self.at(e)})"
             case ir.Divide(left=left, right=right):
                 return f"_divide({self.expr(left)}, {self.expr(right)}{self.at(e)})"
             case ir.WholeProduct(left=left, right=right):
@@ -449,6 +453,7 @@ _RUNTIME = {
     "_int": int,
     "_type": type,
     "_add_months": runtime.add_months,
+    **{f"_date_{name}": helper for name, helper in runtime.DATE_FUNCTIONS.items()},
     "_divide": runtime.divide,
     "_int_product": runtime.int_product,
     "_number_product": runtime.number_product,

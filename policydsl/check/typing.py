@@ -290,6 +290,24 @@ class _Inferrer:
             if len(args) == 3:
                 return self.rounding_step(expr, args[0], args[2], scope)
             return self.expect(args[0], scope, (t.MONEY,), "what `round` rounds to the fen")
+        if func in _DATE_SIGNATURES:
+            wanted, result = _DATE_SIGNATURES[func]
+            if len(args) != len(wanted):
+                for arg in args:
+                    self.infer(arg, scope)
+                return self.error(f"`{func}` takes {len(wanted)} value{'s' if len(wanted) != 1 else ''}: {_DATE_USAGE[func]}", expr)
+            for arg, kind in zip(args, wanted):
+                if self.expect(arg, scope, (kind,), f"the {'date' if kind == t.DATE else 'number of days'} of `{func}`") is t.ERROR:
+                    return t.ERROR
+            return result
+        for arg in args:
+            self.infer(arg, scope)
+        known = ("min", "max", "clamp", "round", *_DATE_SIGNATURES)
+        return self.error(
+            f"unknown function `{func}`",
+            expr,
+            hint=self.env.suggest(func, known) or f"functions are: {', '.join(known)}; tier schedules are applied as NAME(from A to B)",
+        )
 
     def rounding_step(self, expr, value, step, scope):
         """`round(x, mode, STEP)`: STEP a power of ten written out, of x's type (money to
@@ -308,14 +326,6 @@ class _Inferrer:
         if value_type == t.MONEY and exact < Decimal("0.01"):
             return self.error("money is rounded to the fen at most: the step must be 0.01 yuan or more", step)
         return value_type
-        for arg in args:
-            self.infer(arg, scope)
-        known = ("min", "max", "clamp", "round")
-        return self.error(
-            f"unknown function `{func}`",
-            expr,
-            hint=self.env.suggest(func, known) or f"functions are: {', '.join(known)}; tier schedules are applied as NAME(from A to B)",
-        )
 
     def same_unit(self, expr, func, args, scope):
         types = [self.infer(arg, scope) for arg in args]
@@ -430,6 +440,22 @@ def _int_is_number(declared, inferred) -> bool:
     return declared == t.NUMBER and inferred == t.INT
 
 
+_DATE_SIGNATURES = {
+    "add_days": ((t.DATE, t.INT), t.DATE),
+    "days_between": ((t.DATE, t.DATE), t.INT),
+    "months_between": ((t.DATE, t.DATE), t.MONTHS),
+    "years_between": ((t.DATE, t.DATE), t.INT),
+    "age": ((t.DATE, t.DATE), t.INT),
+    "year_start": ((t.DATE,), t.DATE),
+}
+_DATE_USAGE = {
+    "add_days": "add_days(date, days)",
+    "days_between": "days_between(from, to)",
+    "months_between": "months_between(from, to)",
+    "years_between": "years_between(from, to)",
+    "age": "age(birth_date, on_day)",
+    "year_start": "year_start(date)",
+}
 _LIMITED = (t.INT, t.MONTHS, t.MONEY, t.RATIO, t.NUMBER, t.DATE)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from policydsl.runtime import numbers
+from policydsl.runtime.helpers import DATE_FUNCTIONS
 
 from policydsl.check import types as t
 from policydsl.ir import nodes as ir
@@ -125,6 +126,10 @@ class _Builder:
             case n.Call(func="round", args=(value, mode, step)):
                 exact = rounding_step(step)
                 return ir.Round(id=nid, value=self.expr(value), mode=mode.id, step=exact, scale=max(0, -exact.as_tuple().exponent), fails=("R408",), **common)
+            case n.Call(func=func, args=args) if func in DATE_FUNCTIONS:
+                whole = 0 if func in ("days_between", "months_between", "years_between", "age") else None
+                fails = ("R402",) if func == "add_days" else ()
+                return ir.DateCall(id=nid, func=func, args=tuple(self.expr(a) for a in args), scale=whole, fails=fails, **common)
             case n.Call(func="clamp", args=(value, low, high)):
                 x, lo, hi = self.expr(value), self.expr(low), self.expr(high)
                 return ir.Clamp(id=nid, value=x, low=lo, high=hi, scale=_max(x.scale, lo.scale, hi.scale), **common)

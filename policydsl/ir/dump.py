@@ -220,6 +220,8 @@ def _details(expr: ir.Expr) -> str:  # noqa: C901 - one dispatch over node kinds
             return "-" if sign < 0 else "+"
         case ir.Member(negated=negated):
             return "not in" if negated else "in"
+        case ir.DateCall(func=func):
+            return func
         case ir.Round(mode=mode, step=step):
             return mode if step is None else f"{mode} to {step}"
         case ir.MinMax(func=func):

@@ -169,6 +169,15 @@ class ShiftDate(Expr):
 
 
 @node
+class DateCall(Expr):
+    """A date function (`runtime.helpers.DATE_FUNCTIONS`): add_days(d, n), days_between(a, b),
+    months_between(a, b), years_between(a, b), age(birth, day), year_start(d)."""
+
+    func: str = attrs.field(kw_only=True)
+    args: tuple[Expr, ...] = attrs.field(kw_only=True)
+
+
+@node
 class Compare(Expr):
     """`=`, `!=`, `<`, `<=`, `>`, `>=`."""
 
@@ -423,7 +432,7 @@ def children(expr: Expr) -> tuple:
             return (a, b)
         case Member(element=a, container=b):
             return (a, b)
-        case SetOf(items=items) | MinMax(args=items):
+        case SetOf(items=items) | MinMax(args=items) | DateCall(args=items):
             return items
         case Round(value=x):
             return (x,)

@@ -54,6 +54,53 @@ def add_months(day: datetime.date, months: int, node: int | None = None) -> date
 INT_LIMIT = numbers.INT_LIMIT
 
 
+def add_days(day: datetime.date, days: int, node: int | None = None) -> datetime.date:
+    """`add_days(d, n)`: n days later (earlier if negative); R402 outside the calendar."""
+    try:
+        return day + datetime.timedelta(days=days)
+    except (OverflowError, ValueError):
+        shown = days if -INT_LIMIT <= days <= INT_LIMIT else "too many"
+        raise _at(EvaluationError(f"{day.isoformat()} + {shown} days is outside the calendar", code="R402"), node) from None
+
+
+def days_between(start: datetime.date, end: datetime.date, node: int | None = None) -> int:
+    """`days_between(a, b)`: the days from a to b (negative when b is earlier)."""
+    return (end - start).days
+
+
+def months_between(start: datetime.date, end: datetime.date, node: int | None = None) -> int:
+    """`months_between(a, b)`: the whole calendar months from a to b, as `add_months`
+    counts them (a month from 31 January is 28 or 29 February); negative when b is earlier."""
+    if end < start:
+        return -months_between(end, start)
+    count = (end.year - start.year) * 12 + (end.month - start.month)
+    if count and add_months(start, count) > end:
+        count -= 1
+    return count
+
+
+def years_between(start: datetime.date, end: datetime.date, node: int | None = None) -> int:
+    """`years_between(a, b)` (and `age(birth, day)`): whole years from a to b; a birthday on
+    29 February comes on 28 February in other years."""
+    months = months_between(start, end)
+    return months // 12 if months >= 0 else -((-months) // 12)
+
+
+def year_start(day: datetime.date, node: int | None = None) -> datetime.date:
+    """`year_start(d)`: 1 January of d's year."""
+    return datetime.date(day.year, 1, 1)
+
+
+DATE_FUNCTIONS = {
+    "add_days": add_days,
+    "days_between": days_between,
+    "months_between": months_between,
+    "years_between": years_between,
+    "age": years_between,
+    "year_start": year_start,
+}
+
+
 def int_product(a: int, b: int, node: int | None = None) -> int:
     """Whole numbers (counts, years, months) stay within ±10**18: repeated squaring cannot hang."""
     product = a * b
