@@ -76,7 +76,7 @@ def decide(df, policy, *, as_of: datetime.date | None = None, carry: bool = Fals
     else:
         person = None  # no person column: every claim is decided alone (F301), as batch does
     digest = hashlib.sha256(pickle.dumps(sorted(texts.items()))).hexdigest()
-    task = _Task(texts, main, digest, as_of, engine, carry, person, offsets)
+    task = _Task(texts, main, digest, as_of, engine, carry, person, offsets, _CARRY_CHUNK)
     return frame.mapInArrow(task, _spark_schema(tables.output_schema(loaded)))
 
 
@@ -152,8 +152,8 @@ def _worker(texts: dict, main: str, digest: str, as_of, engine: str, carry: bool
 class _Task:
     """What each executor runs on its partitions (pickled with the texts)."""
 
-    def __init__(self, texts, main, digest, as_of, engine, carry, person, offsets):
-        self.texts, self.main, self.digest = texts, main, digest
+    def __init__(self, texts, main, digest, as_of, engine, carry, person, offsets, chunk):
+        self.texts, self.main, self.digest, self.chunk = texts, main, digest, chunk
         self.as_of, self.engine, self.carry, self.person, self.offsets = as_of, engine, carry, person, offsets
 
     def __call__(self, batches):
@@ -187,7 +187,7 @@ class _Task:
                 cut = count + batch.num_rows  # nobody to keep together
             pending.append(batch)
             count += batch.num_rows
-            if count >= _CARRY_CHUNK and cut > 0:
+            if count >= self.chunk and cut > 0:
                 table = pa.Table.from_batches(pending)
                 yield from self._decided(table.slice(0, cut)).to_batches()
                 pending, count, cut = table.slice(cut).to_batches(), count - cut, 0

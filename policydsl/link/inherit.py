@@ -143,6 +143,19 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                     if fields
                     else origins[n.key(inherited)]  # an empty `input {}`: still the parent's input
                 )
+            case n.OutputDef(names=names, drop=True):
+                index = next((i for i, d in enumerate(definitions) if isinstance(d, n.OutputDef)), None)
+                inherited = definitions[index] if index is not None else None
+                present = {o.name for o in inherited.names} if inherited is not None else set()
+                for output in names:
+                    if output.name not in present:
+                        diagnostics.append(Diagnostic("C244", f"`drop output {output.name}`: the parent policy has no output `{output.name}`", output.span,
+                                                      hint="`drop output` leaves out an output the parent lists"))
+                if inherited is not None:
+                    dropped = {o.name for o in names}
+                    merged = attrs.evolve(inherited, names=tuple(o for o in inherited.names if o.name not in dropped))
+                    definitions[index] = merged
+                    origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
             case n.OutputDef(names=names):
                 index = next((i for i, d in enumerate(definitions) if isinstance(d, n.OutputDef)), None)
                 if index is None:
@@ -153,7 +166,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
                 origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
-            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() | n.AccumulatorDef() if definition.override:
+            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() | n.AccumulatorDef() | n.InvariantDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
                 name = _definition_name(definition)
@@ -161,13 +174,13 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 if existing and name not in replaced:
                     first = definitions[existing[0]]
                     kind = _kind(first)
-                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef))
+                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef))
                     diagnostics.append(
                         Diagnostic(
                             "C243",
                             f"`{name}` is already defined by the parent policy",
                             _name_span(definition),
-                            hint=f"write `override {kind} {name} ...` to change it" if can_override else "choose another name; records and invariants cannot be overridden",
+                            hint=f"write `override {kind} {name} ...` to change it" if can_override else "choose another name; records cannot be overridden",
                             related=(Related("the parent's definition", _name_span(first)),),
                         )
                     )

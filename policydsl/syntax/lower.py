@@ -465,9 +465,9 @@ class _Lower(Transformer):
         for name in sorted(set(names)):
             if names.count(name) > 1:
                 self._error("P115", f"`{name}` is written twice", span)
-        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef)):
+        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef)):
             kind = type(definition).__name__.removesuffix("Def").lower()
-            self._error("P115", f"`{names[0]}` applies to enum, param, table, tiers, rule and accumulator definitions, not to {kind}", span)
+            self._error("P115", f"`{names[0]}` applies to enum, param, table, tiers, rule, accumulator and invariant definitions, not to {kind}", span)
             return definition
         return attrs.evolve(definition, override="override" in names, final="final" in names, span=span)
 
@@ -475,6 +475,11 @@ class _Lower(Transformer):
     def output_def(self, meta, children):
         names = tuple(n.OutputName(str(t), span=self._tspan(t)) for t in children if t is not None)
         return n.OutputDef(names, span=self._span(meta))
+
+    @v_args(meta=True)
+    def drop_output(self, meta, children):
+        names = tuple(n.OutputName(str(t), span=self._tspan(t)) for t in children if t is not None)
+        return n.OutputDef(names, span=self._span(meta), drop=True)
 
     # Header clauses lower to (field, value) pairs that `header` gathers.
     @v_args(meta=True)

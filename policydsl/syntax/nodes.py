@@ -396,9 +396,13 @@ class OutputName:
 
 @node
 class OutputDef:
+    """`output a, b`; `drop output a` (`drop`): a policy that extends another leaves out
+    outputs the parent lists."""
+
     names: tuple[OutputName, ...]
     span: Span = _span()
     nid: int = _nid()
+    drop: bool = attrs.field(default=False, kw_only=True)
 
 
 @node
@@ -411,6 +415,8 @@ class InvariantDef:
     span: Span = _span()
     nid: int = _nid()
     name_span: Span | None = _name_span()
+    override: bool = _modifiers()  # replaces the parent's invariant of this name
+    final: bool = _modifiers()  # a policy that extends this one may not override it
 
 
 @node

@@ -454,9 +454,9 @@ class Printer:
                 return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
             case n.OutputDef(names=names):
                 items = [o.name + ("," if i < len(names) - 1 else "") for i, o in enumerate(names)]
-                return ["output ", nest(Fill(items, LINE)), self.head(d), self.trail(d)]
+                return ["drop output " if d.drop else "output ", nest(Fill(items, LINE)), self.head(d), self.trail(d)]
             case n.InvariantDef(name=name, condition=condition):
-                main = self.value(f"invariant {name}:", condition)
+                main = self.value(f"{words}invariant {name}:", condition)
                 return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
             case n.AccumulatorDef():
                 # `accumulator NAME: TYPE per FIELD over year [from MM-DD] opening VALUE`, then
