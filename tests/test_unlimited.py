@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import policydsl
-from policydsl.backends.columnar import NotColumnar, compile_columnar
+from policydsl.backends.columnar import compile_columnar
 from policydsl.runtime import numbers
 from policydsl.tools.batch import BatchOptions, run_batch
 
@@ -95,6 +95,18 @@ def test_parquet_writes_null_and_jsonl_writes_unlimited(tmp_path):
     assert [row["error"] for row in rows] == [None, None]
 
 
-def test_the_columnar_engine_leaves_it_to_the_row_engine(policy):
-    with pytest.raises(NotColumnar, match="Infinity"):
-        compile_columnar(policy)
+def test_the_columnar_engine_leaves_rows_that_meet_unlimited_to_the_row_engine(policy):
+    """The policy compiles to columns; the rows whose evaluation reaches `unlimited` (the
+    poor, here) are decided by the row engine, and every record is the row engine's."""
+    import pyarrow as pa
+
+    from policydsl.tools.batch.tables import chunk_worker, decide_table
+
+    compile_columnar(policy)
+    rows = [{"claim_id": f"c{i}", "cost": f"{i * 137}.00", "poor": i % 3 == 0} for i in range(60)]
+    table = pa.Table.from_pylist(rows)
+    worker = chunk_worker(policy, engine="columnar")
+    by_columns = decide_table(policy, table, worker=worker).to_pylist()
+    assert by_columns == decide_table(policy, table, engine="row").to_pylist()
+    assert (worker.columns.by_rows, worker.columns.by_columns) == (20, 40)
+    assert by_columns[0]["cap_here"] is None and by_columns[1]["cap_here"] == Decimal("1000.00")

@@ -237,6 +237,8 @@ class Columnar:
                 (sl, bl), (su, bu) = shape(lower), shape(upper)
                 bands = segment.constants[schedule]
                 edges = [x for low, high, _ in bands for x in (low, high) if x is not None]
+                if any(_unlimited(x) for x in edges) or any(_unlimited(rate) for _, _, rate in bands):
+                    raise NotColumnar(f"tier schedule `{schedule}` has an unlimited edge")
                 edge_scale = max([_decimal_scale(x) for x in edges] or [0])
                 rate_scale = max([_decimal_scale(rate) for _, _, rate in bands] or [0])
                 rate_bound = max([abs(int(rate.scaleb(rate_scale))) for _, _, rate in bands] or [0])
@@ -381,13 +383,18 @@ class _Run:
     def ev(self, expr: ir.Expr, context: Context, live):  # noqa: C901 - one dispatch over node kinds
         match expr:
             case ir.Const(value=value):
+                if _unlimited(value):
+                    self.fail(context, live, True)  # `unlimited` is not an int64: the row engine decides these rows
                 return _constant(value, expr.type, self.c.scales[expr.id])
             case ir.Input(index=index):
                 return context.widen(self.columns[index])
             case ir.Ref(kind="rule", name=name):
                 return context.widen(self.rules[name])
             case ir.Ref(kind="param", name=name):
-                return _constant(self.segment.constants[name], expr.type, self.c.scales[expr.id])
+                value = self.segment.constants[name]
+                if _unlimited(value):
+                    self.fail(context, live, True)
+                return _constant(value, expr.type, self.c.scales[expr.id])
             case ir.Loop():
                 return context.element
             case ir.Field(record=record, name=name):
@@ -461,8 +468,8 @@ class _Run:
     def lookup(self, expr, rows, key, context, live):
         members = expr.key.type.members
         scale = self.c.scales[expr.id]
-        known = np.array([m in rows or rows.default is not None for m in members], dtype=bool)
         values = [rows[m] if m in rows else rows.default for m in members]
+        known = np.array([(m in rows or rows.default is not None) and not _unlimited(v) for m, v in zip(members, values)], dtype=bool)
         table = np.array([_constant(v, expr.type, scale) if v is not None else 0 for v in values], dtype=_dtype(expr.type))
         key = np.asarray(key)
         self.fail(context, live, ~known[key])
@@ -631,8 +638,12 @@ def _rescale(value, scale: int, target: int):
     return value if scale == target else value * 10 ** (target - scale)
 
 
+def _unlimited(value) -> bool:
+    return isinstance(value, Decimal) and value.is_infinite()
+
+
 def _decimal_scale(value) -> int:
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal) and value.is_finite():
         return max(0, -value.as_tuple().exponent)
     return 0
 
@@ -647,7 +658,9 @@ def _representable(value, expr) -> None:
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, Decimal):
-        if not value.is_finite() or _decimal_scale(value) > 8:
+        if value.is_infinite():
+            return  # `unlimited`: the rows that evaluate it go to the row engine
+        if value.is_nan() or _decimal_scale(value) > 8:
             raise NotColumnar(f"the constant {value} at {_where(expr)}")
         return
     if isinstance(value, (int, str, datetime.date, frozenset, tuple)):
@@ -656,7 +669,7 @@ def _representable(value, expr) -> None:
 
 
 def _constant_shape(value) -> tuple[int, int]:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or _unlimited(value):
         return 0, 1
     scale = _decimal_scale(value)
     return scale, abs(int(Decimal(value).scaleb(scale)))
@@ -713,7 +726,7 @@ def _constant(value, type_, scale: int):
     if isinstance(value, bool):
         return value
     if isinstance(value, Decimal):
-        return int(value.scaleb(scale))
+        return 0 if value.is_infinite() else int(value.scaleb(scale))  # `unlimited`: its rows are failed (`_Run.ev`)
     if isinstance(value, int) and type_ in DECIMAL_TYPES:
         return value * 10**scale
     if isinstance(type_, t.EnumType):
