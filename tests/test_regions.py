@@ -123,6 +123,12 @@ def test_region_case(tests_file: Path, case: dict):
 
     decision = policy.evaluate(case["claim"], as_of=as_of)
     got = decision.to_json()
+    expect = dict(case["expect"])
+    carried = expect.pop("accumulators", {})  # each accumulator's value after the claim, as `policydsl test` reads it
+    after = {name: value["after"] for name, value in got.get("accumulators", {}).items()}
+    assert set(carried) <= set(after), f"not accumulators of the policy: {sorted(set(carried) - set(after))}"
+    assert {name: after[name] for name in carried} == carried
+    case = {**case, "expect": expect}
     unknown = sorted(set(case["expect"]) - set(got))
     assert not unknown, f"not outputs of {_relative(_policy_for(tests_file))}: {unknown}"
     mismatches = {name: (want, got[name]) for name, want in case["expect"].items() if got[name] != want}
