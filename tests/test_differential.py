@@ -124,6 +124,9 @@ rule ratioed: number = factor / third
 rule back: money = -total
 rule due: date = start - wait
 rule due_later: date = start + (wait * 2)
+rule since: int = days_between(start, day) + years_between(start, day) + age(start, day)
+rule spread: months = months_between(day, start)
+rule shifted: date = add_days(year_start(day), squares)
 rule late: bool = day <= due or not urgent
 rule in_set: bool = squares in {drugs, 3, pairs}
 rule rated: bool = level in rate
@@ -142,7 +145,7 @@ rule precise: number = when factor > 20 then ratioed * ratioed * ratioed * ratio
 rule unrounded: money = when urgent and drugs = 1 then shared otherwise round(shared, up)
 invariant paid_within: paid <= total + fees or total = 0 yuan
 invariant urgent_waits_less: not urgent or wait < 12 months
-output precise, unrounded, tripled, extra, total, drugs, any_big, all_shared, weighted, pairs, squares, scaled, ratioed, back, due, due_later,
+output precise, unrounded, tripled, extra, total, drugs, any_big, all_shared, weighted, pairs, squares, scaled, ratioed, back, due, due_later, since, spread, shifted,
   late, in_set, rated, fees, paid, months_left, weight_ratio, cap, note
 """
 
@@ -489,6 +492,7 @@ def _line(kind="drug", amount="10.00", qty=1, share="50%", codes=()):
         (_every({"lines": [_line()] * 4}), "R403"),  # bonus[4]: no such row, no default
         (_every({"lines": [_line(share="0%")] * 5 + [_line(kind="exam")]}), "R403"),
         (_every({"wait": 10**17 - 1}), "R402"),  # start - wait months is before year 1
+        (_every({"lines": [_line(qty=4_000_000)]}), "R402"),  # add_days: 1.6E13 days after 2025
         (_every({"lines": [_line(qty=10**17 - 1)]}), "R407"),  # squares: qty * qty
         (_every({"lines": [_line(qty=600_000_000)]}), "R407"),  # tripled: 3 * 3.6E17, a number holding an int
         (_every({"factor": 21}), "R408"),  # ratioed ** 5: 250 digits

@@ -30,10 +30,10 @@ def test_dated_values_without_a_date_name_the_header_clause_and_as_of_when_evalu
     assert [code for code, _, _ in diagnostics(text)] == ["C216"]
 
 
-def test_round_with_three_values_reports_its_arity_and_not_its_mode():
-    found = diagnostics('policy "x"\ninput {\n  a: money\n}\nrule r: money = round(a, half_up, 10 yuan)\noutput r\n')
+def test_round_with_too_many_values_reports_its_arity_and_not_its_mode():
+    found = diagnostics('policy "x"\ninput {\n  a: money\n}\nrule r: money = round(a, half_up, 10 yuan, 2)\noutput r\n')
     assert [code for code, _, _ in found] == ["C203"]
-    assert "not 3 values" in found[0][1] and "undefined" not in found[0][1]
+    assert "not 4 values" in found[0][1] and "undefined" not in found[0][1]
 
 
 def test_round_with_an_unknown_mode_still_names_the_mode():
