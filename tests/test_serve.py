@@ -35,7 +35,8 @@ def running_server(policies: Path, *extra: str, startup: float = 30.0, started: 
     port = free_port()
     env = {**os.environ, "POLICYDSL_NO_CACHE": "1"}
     command = [sys.executable, "-m", "policydsl", "serve", "--policies", str(policies), "--port", str(port), *extra]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # its own process group: stopping it stops its worker processes too, even one that outlives it
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     if started is not None:
         started.append(process)
     base = f"http://127.0.0.1:{port}"
@@ -60,7 +61,11 @@ def running_server(policies: Path, *extra: str, startup: float = 30.0, started: 
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+            process.wait(timeout=10)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # any worker left behind
+        except (ProcessLookupError, PermissionError):
+            pass
         process.stdout.close()
         process.stderr.close()
 
