@@ -481,6 +481,8 @@ class _Run:
         lower = _rescale(lower, self.c.scales[lower_node.id], scale)
         upper = _rescale(upper, self.c.scales[upper_node.id], scale)
         total = np.zeros(np.broadcast(lower, upper).shape, dtype=np.int64)
+        if expr.band is not None:
+            bands = bands[expr.band : expr.band + 1]
         for band_low, band_high, rate in bands:
             low = np.maximum(lower, int(band_low.scaleb(scale)))
             high = upper if band_high is None else np.minimum(upper, int(band_high.scaleb(scale)))

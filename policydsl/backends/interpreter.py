@@ -214,7 +214,7 @@ def _compute(expr: ir.Expr, scope: Scope):  # noqa: C901 - one dispatch over nod
             bands = scope.value(schedule)
             low = _evaluate(lower, scope)
             high = _evaluate(upper, scope)
-            return runtime.apply_tiers(bands, low, high)
+            return runtime.apply_tiers(bands, low, high, expr.band)
         case ir.Aggregate():
             return _aggregate(expr, scope)
         case ir.Choose(branches=branches):

@@ -259,11 +259,12 @@ class _Writer:
                 return f"min(max({self.expr(value)}, {self.expr(low)}), {self.expr(high)})"
             case ir.MinMax(func=func, args=args):
                 return f"{_known(_FUNCTIONS, func, 'function')}({', '.join(self.expr(a) for a in args)})"
-            case ir.Tiers(schedule=schedule, lower=lower, upper=upper):
+            case ir.Tiers(schedule=schedule, lower=lower, upper=upper, band=band):
                 bands = self.name_of(schedule)
+                only = f", {int(band)}" if band is not None else ""
                 if self.traced:
-                    return f"_tiers_traced(_e, {self.trace_id(e)}, {bands}, {self.expr(lower)}, {self.expr(upper)})"
-                return f"_tiers({bands}, {self.expr(lower)}, {self.expr(upper)})"
+                    return f"_tiers_traced(_e, {self.trace_id(e)}, {bands}, {self.expr(lower)}, {self.expr(upper)}{only})"
+                return f"_tiers({bands}, {self.expr(lower)}, {self.expr(upper)}{only})"
             case ir.Aggregate():
                 return self.aggregate(e)
             case ir.Choose(branches=branches):

@@ -210,6 +210,13 @@ def resolve_names(env: CheckEnv) -> None:
                     env.error("C204", f"`{schedule}` is a {symbol.kind}, not a tier schedule", expr.span)
                 else:
                     deps.add(schedule)
+                    if expr.band is not None:
+                        for variant in env.variants.get(schedule, [symbol.node]):
+                            named = [b.name for b in variant.bands if b.name is not None]
+                            if expr.band not in named:
+                                env.error("C200", f"tier schedule `{schedule}` has no band `{expr.band}`", expr.span,
+                                          hint=env.suggest(expr.band, named) or (f"its bands: {', '.join(named)}" if named else "name a band: `band NAME: from A to B: RATE`"))
+                                break
                 for child in n.children(expr):
                     visit(child, scope, deps)
             case n.Aggregate(var=var, source=source, body=body, where=where):

@@ -324,7 +324,7 @@ class _Builder:
             lines = [
                 Detail(
                     "tiers",
-                    f"{schedule.name} {labels['over']} {values.money(lower)} {labels['to']} {values.money(upper)}"
+                    f"{schedule.name}{'' if getattr(node, 'band', None) is None else f' (band {node.band})'} {labels['over']} {values.money(lower)} {labels['to']} {values.money(upper)}"
                     + ("" if slices else f": {labels['no_tier']}"),
                     self.texts(schedule.annotations, "because"),
                     self.texts(schedule.annotations, "cite"),

@@ -136,8 +136,11 @@ class _Builder:
             case n.Call(func="min" | "max" as func, args=args):
                 lowered = tuple(self.expr(a) for a in args)
                 return ir.MinMax(id=nid, func=func, args=lowered, scale=_max(*(a.scale for a in lowered)), **common)
-            case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper):
-                return ir.Tiers(id=nid, schedule=schedule, lower=self.expr(lower), upper=self.expr(upper), fails=("R408",), **common)
+            case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper, band=band):
+                index = None
+                if band is not None:  # the band's place in the schedule in force in this segment (checked to exist)
+                    index = next(i for i, b in enumerate(self.active[schedule].bands) if b.name == band)
+                return ir.Tiers(id=nid, schedule=schedule, lower=self.expr(lower), upper=self.expr(upper), band=index, fails=("R408",), **common)
             case n.Aggregate(kind=kind, var=var, source=source, body=body, where=where):
                 lowered_source = self.expr(source)
                 self.loops.append(var)
@@ -226,6 +229,7 @@ def from_checked(env) -> ir.Program:
             )
             continue
         builder.constants = segment.constants
+        builder.active = segment.active
         builder.rule_scales = {}
         rules = []
         for slot, name in enumerate(rule_order):

@@ -235,6 +235,7 @@ class Tiers(Expr):
     schedule: str = attrs.field(kw_only=True)
     lower: Expr = attrs.field(kw_only=True)
     upper: Expr = attrs.field(kw_only=True)
+    band: int | None = attrs.field(kw_only=True, default=None)  # `band NAME`: only that band (its index)
 
 
 @node

@@ -136,9 +136,12 @@ def divide(a, b, node: int | None = None):
         raise
 
 
-def apply_tiers(bands, lower, upper):
-    """Marginal tiers: each band's rate applies to the part of [lower, upper] inside it."""
+def apply_tiers(bands, lower, upper, only: int | None = None):
+    """Marginal tiers: each band's rate applies to the part of [lower, upper] inside it;
+    `only`: the amount of band number `only` alone."""
     total = ZERO
+    if only is not None:
+        bands = bands[only : only + 1]
     for band_low, band_high, rate in bands:
         low = lower if lower > band_low else band_low
         high = upper if band_high is None or upper < band_high else band_high
@@ -172,10 +175,12 @@ def traced_lookup(events: list, node_id: int, table: Table, key):
     return value
 
 
-def traced_tiers(events: list, node_id: int, bands, lower, upper):
+def traced_tiers(events: list, node_id: int, bands, lower, upper, only: int | None = None):
     slices = []
     total = ZERO
     for band_index, (band_low, band_high, rate) in enumerate(bands):
+        if only is not None and band_index != only:
+            continue
         low = lower if lower > band_low else band_low
         high = upper if band_high is None or upper < band_high else band_high
         if high > low:

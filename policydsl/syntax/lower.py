@@ -227,7 +227,8 @@ class _Lower(Transformer):
 
     @v_args(meta=True)
     def apply_tiers(self, meta, children):
-        return n.ApplyTiers(str(children[0]), children[1], children[2], span=self._span(meta))
+        band = children[3] if len(children) > 3 else None
+        return n.ApplyTiers(str(children[0]), children[1], children[2], span=self._span(meta), band=str(band) if band is not None else None)
 
     @v_args(meta=True)
     def sum_agg(self, meta, children):
@@ -397,14 +398,17 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def bounded_band(self, meta, children):
         rest, annotations = self._split(children)
-        lower, upper, rate = rest
-        return n.TierBand(lower, upper, rate, annotations, span=self._span(meta))
+        name, lower, upper, rate = rest
+        return n.TierBand(lower, upper, rate, annotations, span=self._span(meta), name=name)
 
     @v_args(meta=True)
     def open_band(self, meta, children):
         rest, annotations = self._split(children)
-        lower, rate = rest
-        return n.TierBand(lower, None, rate, annotations, span=self._span(meta))
+        name, lower, rate = rest
+        return n.TierBand(lower, None, rate, annotations, span=self._span(meta), name=name)
+
+    def band_name(self, children):
+        return str(children[0])
 
     @v_args(meta=True)
     def tiers_def(self, meta, children):

@@ -191,6 +191,7 @@ class ApplyTiers:
     upper: "Expr"
     span: Span = _span()
     nid: int = _nid()
+    band: str | None = attrs.field(default=None, kw_only=True)  # `band NAME`: that band's amount alone
 
 
 @node
@@ -354,6 +355,7 @@ class TierBand:
     annotations: tuple[Annotation, ...]
     span: Span = _span()
     nid: int = _nid()
+    name: str | None = attrs.field(default=None, kw_only=True)  # `band NAME:`
 
 
 @node

@@ -339,7 +339,8 @@ class Printer:
                     return f"{func}()"
                 return Group(f"{func}(", nest([SOFTLINE, join([self.arg(a) for a in args], [",", LINE])]), SOFTLINE, ")")
             case n.ApplyTiers(schedule=schedule, lower=lower, upper=upper):
-                return Group(f"{schedule}(", nest([SOFTLINE, "from ", self.arg(lower), LINE, "to ", self.arg(upper)]), SOFTLINE, ")")
+                band = [",", LINE, f"band {e.band}"] if e.band is not None else []
+                return Group(f"{schedule}(", nest([SOFTLINE, "from ", self.arg(lower), LINE, "to ", self.arg(upper), *band]), SOFTLINE, ")")
             case n.Aggregate(kind=kind, var=var, source=source, body=body, where=where):
                 where_part = [LINE, "where ", self.arg(where)] if where is not None else []
                 if kind == "sum":
@@ -432,10 +433,11 @@ class Printer:
             case n.TiersDef():
                 bands = []
                 for band in d.bands:
+                    named = f"band {band.name}: " if band.name is not None else ""
                     if band.upper is not None:
-                        bounds = ["from ", self.arg(band.lower), " to ", self.arg(band.upper), ":"]
+                        bounds = [named, "from ", self.arg(band.lower), " to ", self.arg(band.upper), ":"]
                     else:
-                        bounds = ["above ", self.arg(band.lower), ":"]
+                        bounds = [named, "above ", self.arg(band.lower), ":"]
                     main = Group(bounds, nest([LINE, self.arg(band.rate)], 2 * INDENT))
                     bands.append([HARDLINE, self.lead(band), main, self.head(band), nest(self.annotation_lines(band.annotations)), self.trail(band)])
                 return self.block(d, f"{words}tiers {d.name}{validity(d.validity)}", bands)
