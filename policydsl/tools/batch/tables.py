@@ -26,8 +26,9 @@ def decide_table(policy, claims, as_of: datetime.date | None = None, first_line:
     of `output_schema(policy)`. `worker` reuses a `chunk_worker(policy, as_of, engine)`."""
     if worker is None:
         worker = chunk_worker(policy, as_of, engine)
-    batches = claims.to_batches() if hasattr(claims, "to_batches") else [claims]
     import pyarrow as pa
+
+    batches = [claims] if isinstance(claims, pa.RecordBatch) else claims.to_batches()
 
     tables = []
     for batch in batches:
