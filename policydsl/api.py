@@ -203,7 +203,7 @@ class Policy:
         # written as they are; every other type by its writer
         self._json_writers = [(name, _fen_text if ty == t.MONEY else values.json_writer(ty)) for name, ty in zip(self.output_names, self.output_types)]
         self.explain_cache: dict = {}  # explain.py keeps what does not depend on the claim here
-        self._one_segment = len(program.runs) == 1  # what `segment_for` would say for every claim
+        self._one_segment = len(program.runs) == 1 and program.runs[0] is not None  # what `segment_for` would say for every claim
         self._has_unlimited = any(  # `unlimited` somewhere: its failures are named as such
             isinstance(value, Decimal) and value.is_infinite()
             for segment in program.ir.segments
@@ -333,6 +333,8 @@ class Policy:
         """Which time segment's values apply to a claim: by `as_of`, else by its date field."""
         program = self.program
         if len(program.runs) == 1:
+            if program.runs[0] is None:
+                self._not_in_force(0, as_of)
             return 0
         day = as_of if as_of is not None else (inputs[program.as_of_index] if program.as_of_index is not None else None)
         if day is None:
@@ -342,13 +344,25 @@ class Policy:
                 code="R405",
             )
         index = segment_index(program.cuts, day)
-        segment = program.segments[index]
         if program.runs[index] is None:
-            if segment.outside:
-                effective = self.env.policy.header.effective
-                raise EvaluationError(f"the policy is not in force on {day.isoformat()} (it is in force {effective.describe()})", code="R405")
-            raise EvaluationError(f"no value of `{segment.missing[0]}` is in force on {day.isoformat()}", code="R405")
+            self._not_in_force(index, day)
         return index
+
+    def _not_in_force(self, index: int, day: datetime.date | None):
+        """Raise R405: segment `index` decides no claim (outside the policy's period, a value
+        with no variant in force on `day`, or a `required` value the policy leaves unset)."""
+        segment = self.program.segments[index]
+        if segment.outside:
+            effective = self.env.policy.header.effective
+            raise EvaluationError(f"the policy is not in force on {day.isoformat()} (it is in force {effective.describe()})", code="R405")
+        name = segment.missing[0]
+        variants = self.env.variants.get(name, ())
+        if variants and all(isinstance(v, n.ParamDef) and v.value is None for v in variants):
+            raise EvaluationError(
+                f"`{name}` is required and this policy does not set it: it is a frame for regions; decide claims with a region that extends it",
+                code="R405",
+            )
+        raise EvaluationError(f"no value of `{name}` is in force" + (f" on {day.isoformat()}" if day else ""), code="R405")
 
     def run_traced(self, inputs: tuple, segment: int = 0) -> tuple[dict, list]:
         """Run with tracing on: (outputs, steps), each a `runtime.trace.Step` (rule index, value, events).

@@ -85,7 +85,7 @@ class CheckEnv:
         symbol = self.symbols[name]
         match symbol.kind:
             case "param":
-                return [d.value for d in self.variants[name]]
+                return [d.value for d in self.variants[name] if d.value is not None]  # `required`: no body
             case "rule":
                 return [d.body for d in self.variants[name]]
             case "table":

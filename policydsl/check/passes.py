@@ -374,6 +374,43 @@ def check_tables(env: CheckEnv) -> None:
                 env.error("C208", f"table `{table.name}` is keyed by int, not `{row.key}`", row.span)
 
 
+def check_required(env: CheckEnv) -> None:
+    """What the frame a policy extends requires it to set: every `param NAME: TYPE required`,
+    and a row for every key of a `table ... required` (C268 in a policy with a `region`: it
+    decides claims; W237 in a frame without one, which decides no claim until extended).
+
+    Reads `variants`, `symbols`; adds diagnostics only.
+    """
+    header = env.policy.header
+    unset = []  # (what, where it is declared)
+    for name, variants in env.variants.items():
+        if all(isinstance(v, n.ParamDef) and v.value is None for v in variants):
+            unset.append((f"param `{name}`", n.name_span(variants[0]), f"set it: `override param {name} = ...`"))
+    for symbol in env.symbols.values():
+        if symbol.kind != "table" or not symbol.node.required:
+            continue
+        table: n.TableDef = symbol.node
+        key_type = resolve_type(env, table.key_type)
+        if not isinstance(key_type, t.EnumType) or any(row.key is None for row in table.rows):
+            continue
+        given = {row.key for row in table.rows}
+        missing = [m for m in key_type.members if m not in given]
+        if missing:
+            listed = ", ".join(map(str, missing))
+            unset.append((f"a row of table `{table.name}` for {listed}", n.name_span(table), f"give every {key_type.name}: `override table {table.name} {{ {missing[0]}: ... }}`"))
+    if not unset:
+        return
+    clauses = dict(header.clause_spans)
+    at = clauses.get("region") or (header.clause_spans[0][1] if header.clause_spans else env.policy.span)
+    if header.region is None:
+        names = "; ".join(what for what, _, _ in unset)
+        env.warning("W237", f"this policy is a frame: it leaves required values unset ({names}), so it decides no claim until a policy that extends it sets them", at,
+                    hint="a region extends it and sets them (`override param ...`, `override table ...`)")
+        return
+    for what, declared, hint in unset:
+        env.error("C268", f"{what} is required and this policy does not set it", at, hint=hint, related=(Related("required here", declared),))
+
+
 PASSES = (
     collect_definitions,
     resolve_field_types,
@@ -383,6 +420,7 @@ PASSES = (
     infer_definitions,
     check_accumulators,
     check_tables,
+    check_required,
     check_periods,
     compute_constants,
     check_outputs,

@@ -169,14 +169,19 @@ def _cut_segments(env: CheckEnv, validities: list, effective: n.Validity | None)
             segment.outside = True
         for name, variants in env.variants.items():
             live = [v for v in variants if v.validity is None or v.validity.covers(day)]
-            if live:
+            if live and not _unset(live[0]):
                 segment.active[name] = live[0]
             else:
-                segment.missing.append(name)
+                segment.missing.append(name)  # no value in force, or a `required` one nobody set
         for symbol in env.symbols.values():
             if symbol.kind == "table":
                 segment.rows[symbol.name] = tuple(r for r in symbol.node.rows if r.validity is None or r.validity.covers(day))
         env.segments.append(segment)
+
+
+def _unset(definition) -> bool:
+    """A `param NAME: TYPE required` that no policy along `extends` has set."""
+    return isinstance(definition, n.ParamDef) and definition.value is None
 
 
 def segment_index(cuts: list, day: datetime.date) -> int:

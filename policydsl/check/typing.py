@@ -421,6 +421,10 @@ def _infer_variant(env: CheckEnv, inferrer: _Inferrer, name: str, node, kind: st
     from policydsl.check.passes import resolve_type
 
     expr = node.value if kind == "param" else node.body
+    if expr is None:  # `param NAME: TYPE required`: its type is the declared one
+        from policydsl.check.passes import resolve_type as _resolve
+
+        return _resolve(env, node.type)
     inferred = inferrer.infer(expr, {})
     declared = resolve_type(env, node.type) if node.type is not None else None
     if declared is not None and inferred is not t.ERROR and declared is not t.ERROR:

@@ -408,6 +408,12 @@ _ALL: tuple[Code, ...] = (
         "and a default must be inside them.",
         "write the bounds as literals of the field's type, e.g. `cost: money <= 1_000_000 yuan`",
     ),
+    Code(
+        "C268", "required value not set",
+        "A policy with a `region` (one that decides claims) leaves unset what the frame it extends requires: a "
+        "`param NAME: TYPE required`, or a row of a `table ... required` for some key.",
+        "set it: `override param NAME = VALUE`, or `override table NAME { KEY: VALUE }`",
+    ),
     # ---- W: warnings ---------------------------------------------------------------------
     Code(
         "W230", "unused constant",
@@ -447,6 +453,12 @@ _ALL: tuple[Code, ...] = (
         "The header's `effective` limits when the policy is in force, but no `as of FIELD` says which date of a claim "
         "to judge that by: every claim then needs an evaluation date (`--as-of DATE`, `as_of=`), or it fails with R405.",
         "add `as of FIELD` to the header, e.g. `as of service_date`",
+    ),
+    Code(
+        "W237", "a frame with required values unset",
+        "The policy declares or inherits `required` values it does not set and has no `region`: it is a frame for "
+        "regions, and deciding a claim with it fails (R405) until a policy that extends it sets them.",
+        "extend it with a region that sets them",
     ),
     # ---- F: claim facts ------------------------------------------------------------------
     Code(

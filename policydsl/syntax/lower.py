@@ -371,6 +371,12 @@ class _Lower(Transformer):
         )
 
     @v_args(meta=True)
+    def required_param(self, meta, children):
+        rest, annotations = self._split(children)
+        name, type_ref = rest
+        return n.ParamDef(str(name), type_ref, None, annotations, span=self._span(meta), name_span=self._tspan(name))
+
+    @v_args(meta=True)
     def table_key(self, meta, children):
         token = children[0]
         if token.type == "DEFAULT":
@@ -392,8 +398,8 @@ class _Lower(Transformer):
     @v_args(meta=True)
     def table_def(self, meta, children):
         rest, annotations = self._split(children)
-        name, key_type, value_type, *rows = rest
-        return n.TableDef(str(name), key_type, value_type, tuple(rows), annotations, span=self._span(meta), name_span=self._tspan(name))
+        name, key_type, value_type, required, *rows = rest
+        return n.TableDef(str(name), key_type, value_type, tuple(rows), annotations, required=required is not None, span=self._span(meta), name_span=self._tspan(name))
 
     @v_args(meta=True)
     def bounded_band(self, meta, children):

@@ -305,7 +305,7 @@ class ParamDef:
 
     name: str
     type: TypeRef | None
-    value: "Expr"
+    value: "Expr | None"  # None: `required`, a value a policy that extends this one must set
     annotations: tuple[Annotation, ...]
     validity: Validity | None = _validity()
     bound: str | None = attrs.field(default=None, kw_only=True)
@@ -338,6 +338,7 @@ class TableDef:
     value_type: TypeRef | None
     rows: tuple[TableRow, ...]
     annotations: tuple[Annotation, ...]
+    required: bool = attrs.field(default=False, kw_only=True)  # every key needs a row, no default (a region gives them)
     override: bool = _modifiers()
     final: bool = _modifiers()
     span: Span = _span()

@@ -417,6 +417,8 @@ class Printer:
                 return self.block(d, f"record {name}", [self.field(f) for f in fields])
             case n.InputDef(fields=fields):
                 return self.block(d, "input", [self.field(f) for f in fields])
+            case n.ParamDef(value=None):
+                return [f"{words}param {d.name}: {type_ref(d.type)} required", self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
             case n.ParamDef():
                 type_part = f": {type_ref(d.type)}" if d.type is not None else ""
                 after = validity(d.validity) + (f" {d.bound}" if d.bound else "")
@@ -429,7 +431,7 @@ class Printer:
                     key = "default" if row.key is None else str(row.key)
                     main = self.value(f"{key}:", row.value, validity(row.validity), 2 * INDENT)
                     rows.append([HARDLINE, self.lead(row), main, self.head(row), nest(self.annotation_lines(row.annotations)), self.trail(row)])
-                return self.block(d, f"{words}table {d.name}{types}", rows)
+                return self.block(d, f"{words}table {d.name}{types}{' required' if d.required else ''}", rows)
             case n.TiersDef():
                 bands = []
                 for band in d.bands:

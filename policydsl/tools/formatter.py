@@ -365,7 +365,7 @@ class _Anchors:
                 for field in d.fields:
                     children.append(self.make(field, self.nested(field.default, kids + 1), kids))
             case n.ParamDef():
-                children += self.nested(d.value, kids)
+                children += self.nested(d.value, kids) if d.value is not None else []
             case n.TableDef():
                 for row in d.rows:
                     row_children = self.nested(row.value, kids + 1) + self.annotations(row.annotations, kids + 1)
