@@ -222,7 +222,7 @@ def _compute(env: CheckEnv, symbol, segment, values: dict, report):
             )
             for band in definition.bands
         )
-    rows = segment.rows[symbol.name]
+    rows = [r for r in segment.rows[symbol.name] if r.value is not None]
     default = next((evaluate(r.value, env, values) for r in rows if r.key is None), None)
     return runtime.Table({r.key: evaluate(r.value, env, values) for r in rows if r.key is not None}, symbol.name, default)
 
@@ -240,6 +240,8 @@ def _check_value(env: CheckEnv, segment, report, name: str, symbol, value) -> No
     elif symbol.kind == "table":
         value_type = env.def_types.get(name)
         for row in segment.rows[name]:
+            if row.value is None:
+                continue
             row_value = value.default if row.key is None else value[row.key]
             _check_range(getattr(value_type, "value", None), row_value, row.value, f"table `{name}`", report)
         _check_coverage(env, symbol, value, report)

@@ -89,7 +89,7 @@ class CheckEnv:
             case "rule":
                 return [d.body for d in self.variants[name]]
             case "table":
-                return [row.value for row in symbol.node.rows]
+                return [row.value for row in symbol.node.rows if row.value is not None]
             case "tiers":
                 return [x for d in self.variants[name] for b in d.bands for x in (b.lower, b.upper, b.rate) if x is not None]
             case "input":

@@ -361,6 +361,9 @@ def check_tables(env: CheckEnv) -> None:
             env.error("C203", f"table `{table.name}` is keyed by {key_type}; keys must be an enum or int", table.key_type.span)
             continue
         for row in table.rows:  # a key listed twice is checked with the dated rows (periods.py)
+            if row.value is None:
+                env.error("C208", f"`drop` removes a parent's row: only in an `override table`, not in table `{table.name}`", row.span)
+                continue
             if row.key is None or key_type is t.ERROR:
                 continue
             if isinstance(key_type, t.EnumType) and row.key not in key_type.members:

@@ -402,6 +402,8 @@ def _infer_definition(env: CheckEnv, inferrer: _Inferrer, name: str, symbol, nod
             key_type = resolve_type(env, node.key_type)
             value_type = resolve_type(env, node.value_type)
             for row in node.rows:
+                if row.value is None:  # `drop KEY` outside an override: reported (C208)
+                    continue
                 got = inferrer.infer(row.value, {})
                 if t.ERROR not in (got, value_type) and t.unify(value_type, got) != value_type and not _int_is_number(value_type, got):
                     inferrer.error(f"table `{name}` holds {value_type}, but this row is {got}", row.value, hint=t.arithmetic_hint("+", value_type, got))

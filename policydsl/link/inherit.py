@@ -166,7 +166,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
                 origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
-            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() | n.AccumulatorDef() | n.InvariantDef() if definition.override:
+            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() | n.AccumulatorDef() | n.InvariantDef() | n.RecordDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
                 name = _definition_name(definition)
@@ -174,13 +174,13 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 if existing and name not in replaced:
                     first = definitions[existing[0]]
                     kind = _kind(first)
-                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef))
+                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef, n.RecordDef))
                     diagnostics.append(
                         Diagnostic(
                             "C243",
                             f"`{name}` is already defined by the parent policy",
                             _name_span(definition),
-                            hint=f"write `override {kind} {name} ...` to change it" if can_override else "choose another name; records cannot be overridden",
+                            hint=f"write `override {kind} {name} ...` to change it" if can_override else "choose another name",
                             related=(Related("the parent's definition", _name_span(first)),),
                         )
                     )
@@ -257,8 +257,25 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
     if isinstance(definition, n.TableDef):
         table = first
         changed = {row.key for row in definition.rows}
-        rows = tuple(r for r in table.rows if r.key not in changed) + definition.rows
+        inherited_keys = {row.key for row in table.rows}
+        for row in definition.rows:
+            if row.value is None and row.key not in inherited_keys:
+                shown = "default" if row.key is None else row.key
+                diagnostics.append(Diagnostic("C244", f"`drop {shown}`: table `{name}` has no such row in the parent policy", row.span))
+        rows = tuple(r for r in table.rows if r.key not in changed) + tuple(r for r in definition.rows if r.value is not None)
         merged = attrs.evolve(table, rows=rows, annotations=table.annotations + definition.annotations, override=False)
+        definitions[indexes[0]] = merged
+        origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(first)].at or _name_span(first), _name_span(definition))
+        replaced.add(name)
+        return
+    if isinstance(definition, n.RecordDef):
+        record = first
+        known = {field.name: field for field in record.fields}
+        for field in definition.fields:
+            if field.name in known:
+                diagnostics.append(Diagnostic("C242", f"field `{field.name}` is already declared by the parent's record `{name}`", field.span,
+                                              related=(Related("the parent declares it here", known[field.name].span),)))
+        merged = attrs.evolve(record, fields=record.fields + tuple(f for f in definition.fields if f.name not in known), override=False)
         definitions[indexes[0]] = merged
         origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(first)].at or _name_span(first), _name_span(definition))
         replaced.add(name)

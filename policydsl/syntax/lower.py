@@ -396,6 +396,11 @@ class _Lower(Transformer):
         return n.TableRow(key, value, annotations, validity=validity, span=self._span(meta), key_span=key_span)
 
     @v_args(meta=True)
+    def dropped_row(self, meta, children):
+        key, key_span = children[0]
+        return n.TableRow(key, None, (), span=self._span(meta), key_span=key_span)
+
+    @v_args(meta=True)
     def table_def(self, meta, children):
         rest, annotations = self._split(children)
         name, key_type, value_type, required, *rows = rest
@@ -475,9 +480,9 @@ class _Lower(Transformer):
         for name in sorted(set(names)):
             if names.count(name) > 1:
                 self._error("P115", f"`{name}` is written twice", span)
-        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef)):
+        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef, n.RecordDef)):
             kind = type(definition).__name__.removesuffix("Def").lower()
-            self._error("P115", f"`{names[0]}` applies to enum, param, table, tiers, rule, accumulator and invariant definitions, not to {kind}", span)
+            self._error("P115", f"`{names[0]}` applies to enum, record, param, table, tiers, rule, accumulator and invariant definitions, not to {kind}", span)
             return definition
         return attrs.evolve(definition, override="override" in names, final="final" in names, span=span)
 

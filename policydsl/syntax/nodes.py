@@ -280,12 +280,16 @@ class Field:
 
 @node
 class RecordDef:
+    """`record NAME { fields }`; `override record NAME { fields }` adds fields to a parent's record."""
+
     name: str
     fields: tuple[Field, ...]
     annotations: tuple[Annotation, ...]
     span: Span = _span()
     nid: int = _nid()
     name_span: Span | None = _name_span()
+    override: bool = _modifiers()
+    final: bool = _modifiers()
 
 
 @node
@@ -321,7 +325,7 @@ class TableRow:
     """`key: value`; key is an enum member name, an int, or None for `default`."""
 
     key: int | str | None
-    value: "Expr"
+    value: "Expr | None"  # None: `drop KEY` in an `override table`, which removes the parent's row
     annotations: tuple[Annotation, ...]
     validity: Validity | None = _validity()
     span: Span = _span()

@@ -414,7 +414,7 @@ class Printer:
                 group = Group(force, "{", nest([LINE, body, self.tail(d)]), LINE, "}")
                 return [f"{words}enum {name}", self.head(d), nest(self.annotation_lines(d.annotations)), " ", group, self.trail(d)]
             case n.RecordDef(name=name, fields=fields):
-                return self.block(d, f"record {name}", [self.field(f) for f in fields])
+                return self.block(d, f"{words}record {name}", [self.field(f) for f in fields])
             case n.InputDef(fields=fields):
                 return self.block(d, "input", [self.field(f) for f in fields])
             case n.ParamDef(value=None):
@@ -429,6 +429,9 @@ class Printer:
                 rows = []
                 for row in d.rows:
                     key = "default" if row.key is None else str(row.key)
+                    if row.value is None:
+                        rows.append([HARDLINE, self.lead(row), f"drop {key}", self.head(row), self.trail(row)])
+                        continue
                     main = self.value(f"{key}:", row.value, validity(row.validity), 2 * INDENT)
                     rows.append([HARDLINE, self.lead(row), main, self.head(row), nest(self.annotation_lines(row.annotations)), self.trail(row)])
                 return self.block(d, f"{words}table {d.name}{types}{' required' if d.required else ''}", rows)

@@ -368,7 +368,7 @@ class _Anchors:
                 children += self.nested(d.value, kids) if d.value is not None else []
             case n.TableDef():
                 for row in d.rows:
-                    row_children = self.nested(row.value, kids + 1) + self.annotations(row.annotations, kids + 1)
+                    row_children = (self.nested(row.value, kids + 1) if row.value is not None else []) + self.annotations(row.annotations, kids + 1)
                     children.append(self.make(row, row_children, kids))
             case n.TiersDef():
                 for band in d.bands:
