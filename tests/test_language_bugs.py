@@ -63,3 +63,29 @@ def test_unlimited_in_chinese_says_no_cap():
 
     assert values.to_text(numbers.UNLIMITED, t.MONEY, "zh") == "不封顶 (unlimited)"
     assert values.to_text(3, t.MONTHS, "zh") == "3 个月"
+
+
+def test_explanations_show_table_rows_read_inside_a_sum():
+    from policydsl.explain.render import render_text
+
+    text = '''policy "x"
+enum Kind { a, b }
+record Item {
+  kind: Kind
+  amount: money
+}
+input {
+  items: list of Item
+}
+table share: Kind -> ratio {
+  a: 50%
+    because "a pays half"
+  b: 20%
+}
+rule paid: money = round(sum(i.amount * share[i.kind] for i in items), half_up)
+output paid
+'''
+    policy = policydsl.loads(text, name="x.policy")
+    explained = render_text(policy.evaluate({"items": [{"kind": "a", "amount": "100"}, {"kind": "b", "amount": "10"}]}).explanation())
+    assert "items[0] (kind=a, amount=100.00): 50.00 (using share[a] = 50%) -- a pays half" in explained
+    assert "items[1] (kind=b, amount=10.00): 2.00 (using share[b] = 20%)" in explained

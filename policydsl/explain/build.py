@@ -368,14 +368,22 @@ class _Builder:
         reasons: tuple[str, ...] = ()
         citations: tuple[str, ...] = ()
         codes: tuple[str, ...] = ()
+        looked_up: list[str] = []  # table rows read for this element (`share[i.kind]` inside the sum)
         for event in events:
             if type(event) is trace.Branch:
                 branch = self.program.traced_nodes[event.node].branches[event.index]
                 reasons += self.texts(branch.annotations, "because")
                 citations += self.texts(branch.annotations, "cite")
                 codes += self.texts(branch.annotations, "reason")
+            elif type(event) is trace.Lookup:
+                for detail in self.event_detail(event):
+                    looked_up.append(detail.text)
+                    reasons += detail.reasons
+                    citations += detail.citations
+                    codes += detail.reason_codes
         value_type = self.env.types.get(n.key(aggregate.body)) if aggregate.body is not None else t.INT
-        return Detail("element", f"{source_text}[{index}] {described}: {values.to_text(value, value_type, self.lang)}", reasons, citations, codes)
+        using = f" ({self.labels['using']} {', '.join(looked_up)})" if looked_up else ""
+        return Detail("element", f"{source_text}[{index}] {described}: {values.to_text(value, value_type, self.lang)}{using}", reasons, citations, codes)
 
     def element_value(self, aggregate: n.Aggregate, index: int):
         source = aggregate.source
