@@ -89,3 +89,20 @@ output paid
     explained = render_text(policy.evaluate({"items": [{"kind": "a", "amount": "100"}, {"kind": "b", "amount": "10"}]}).explanation())
     assert "items[0] (kind=a, amount=100.00): 50.00 (using share[a] = 50%) -- a pays half" in explained
     assert "items[1] (kind=b, amount=10.00): 2.00 (using share[b] = 20%)" in explained
+
+
+def test_explain_json_gives_tier_slices_as_numbers():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    policy = here / "data" / "tour" / "policies" / "region" / "city.policy"
+    claim = '{"person": {"birth_date": "1970-02-28"}, "service_date": "2025-06-30", "level": "one", "items": [{"amount": "100000.00"}]}'
+    done = subprocess.run([sys.executable, "-m", "policydsl", "explain", "--json", str(policy), "-"], input=claim, capture_output=True, text=True, check=True)
+    explanation = json.loads(done.stdout)
+    explanation = explanation[0] if isinstance(explanation, list) else explanation
+    slices = [d["numbers"] for step in explanation["steps"] for d in step["details"] if d["kind"] == "tier-slice"]
+    assert slices[0] == {"band": "low", "from": "0.00", "to": "30000.00", "amount": "30000.00", "rate": "0.60", "paid": "18000.00"}
+    assert slices[1]["band"] == "high" and slices[1]["rate"] == "0.70"

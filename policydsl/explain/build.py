@@ -45,6 +45,9 @@ class Detail:
     citations: tuple[str, ...] = ()
     reason_codes: tuple[str, ...] = ()
     in_force: str | None = None
+    # a tier slice's numbers for `explain --json` (money and ratio as JSON text):
+    # {"band": name or index, "from", "to", "amount", "rate", "paid"}; None for other lines
+    numbers: dict | None = None
 
 
 @attrs.frozen
@@ -335,12 +338,21 @@ class _Builder:
             for part in slices:
                 band = schedule.bands[part.band]
                 low, high = part.low, part.high
+                numbers = {
+                    "band": band.name if band.name is not None else part.band,
+                    "from": values.money(low),
+                    "to": values.money(high),
+                    "amount": values.money(high - low),
+                    "rate": values.to_json(part.rate, t.RATIO),
+                    "paid": values.money(part.paid),
+                }
                 lines.append(
                     Detail(
                         "tier-slice",
                         f"{values.money(low)} {labels['to']} {values.money(high)}: {values.money(high - low)} x {values.percent(part.rate)} = {values.money(part.paid)}",
                         self.texts(band.annotations, "because"),
                         self.texts(band.annotations, "cite"),
+                        numbers=numbers,
                     )
                 )
             return lines
