@@ -106,3 +106,18 @@ def test_explain_json_gives_tier_slices_as_numbers():
     slices = [d["numbers"] for step in explanation["steps"] for d in step["details"] if d["kind"] == "tier-slice"]
     assert slices[0] == {"band": "low", "from": "0.00", "to": "30000.00", "amount": "30000.00", "rate": "0.60", "paid": "18000.00"}
     assert slices[1]["band"] == "high" and slices[1]["rate"] == "0.70"
+
+
+def test_an_inherited_rule_an_override_leaves_unused_is_warned_and_not_explained(tmp_path):
+    from policydsl.explain.render import render_text
+
+    (tmp_path / "policies" / "base").mkdir(parents=True)
+    (tmp_path / "policies" / "kid").mkdir()
+    (tmp_path / "policies" / "base" / "p.policy").write_text('policy "base"\ninput {\n  c: money\n}\nrule a: money = c * 2\nrule b: money = a + c\noutput b\n', encoding="utf-8")
+    kid = tmp_path / "policies" / "kid" / "k.policy"
+    kid.write_text('policy "kid"\n  extends "base/p"\noverride rule b: money = c\n', encoding="utf-8")
+    policy = policydsl.load(kid)
+    [warning] = policy.warnings
+    assert warning.code == "W238" and "`a`" in warning.message
+    text = render_text(policy.evaluate({"c": "1"}).explanation())
+    assert "\na = " not in text and "b = 1.00  [output]" in text

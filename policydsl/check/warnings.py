@@ -25,12 +25,27 @@ def warn_unused(env: CheckEnv) -> None:
         return  # a misspelt reference would make its target look unused: fix the error first
     outputs = {o.name for o in env.outputs}
     used = env.used | outputs
+    orphans = []
     for name, symbol in env.symbols.items():
-        if name in used or symbol.kind not in ("param", "table", "tiers", "rule") or not _own(env, symbol.node):
+        if name in used or symbol.kind not in ("param", "table", "tiers", "rule"):
+            continue
+        if not _own(env, symbol.node):
+            if env.linked is not None and env.linked.chain and symbol.kind == "rule":
+                orphans.append(symbol)  # inherited and used by the parent: this policy's overrides left it unused
             continue
         what = {"param": "parameter", "table": "table", "tiers": "tier schedule", "rule": "rule"}[symbol.kind]
         code = "W232" if symbol.kind == "rule" else "W230"
         env.warning(code, f"{what} `{name}` is never used", n.name_span(symbol.node), hint="use it, list it in `output`, or delete it")
+    if orphans:
+        listed = ", ".join(f"`{symbol.name}`" for symbol in orphans)
+        clauses = dict(env.policy.header.clause_spans)
+        at = clauses.get("extends") or env.policy.header.extends_span or env.policy.span
+        env.warning(
+            "W238",
+            f"inherited rule{'s' if len(orphans) > 1 else ''} {listed} {'are' if len(orphans) > 1 else 'is'} no longer used: this policy's overrides replaced what used {'them' if len(orphans) > 1 else 'it'}",
+            at,
+            hint="they are still computed but decide nothing here, and explanations leave them out; override what should use them, or ignore this",
+        )
 
 
 def warn_unreachable(env: CheckEnv) -> None:

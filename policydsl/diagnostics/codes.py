@@ -460,6 +460,12 @@ _ALL: tuple[Code, ...] = (
         "regions, and deciding a claim with it fails (R405) until a policy that extends it sets them.",
         "extend it with a region that sets them",
     ),
+    Code(
+        "W238", "inherited rule left unused",
+        "A rule of the policy this one extends is used by nothing here: this policy's overrides replaced what used it "
+        "(or dropped the output it was). It is still computed, decides nothing, and explanations leave it out.",
+        "override what should use it, or ignore this",
+    ),
     # ---- F: claim facts ------------------------------------------------------------------
     Code(
         "F300", "invalid facts",

@@ -433,12 +433,16 @@ class _Builder:
     # ---- steps -----------------------------------------------------------------
     def build(self, outputs: dict, steps: list[trace.Step], carried: dict | None = None) -> Explanation:
         output_names = set(self.policy.output_names)
+        needed = self.env.used | output_names
+        own = self.env.source.name
         built = []
         for traced in steps:
             value, events = traced.value, traced.events
             name = self.program.rule_names[traced.rule]
             rule: n.RuleDef = self.segment.active[name]
             self.rule_values[name] = value
+            if name not in needed and rule.span.source.name != own:
+                continue  # inherited, and left unused by this policy's overrides (W238): it decides nothing here
             details, branch_index = self.details(name, rule.body, events)
             reasons = self.texts(rule.annotations, "because")
             citations = self.texts(rule.annotations, "cite")
