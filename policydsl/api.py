@@ -31,7 +31,7 @@ from policydsl.check import Checked, check
 from policydsl.backends.python import Program, compile_program, compile_reader
 from policydsl.ir.build import from_checked
 from policydsl.ir import nodes as ir_nodes
-from policydsl.diagnostics.model import Diagnostic, Related, EvaluationError, FactError, FactsError, PolicyError, sort_key
+from policydsl.diagnostics.model import Diagnostic, Related, EvaluationError, FactError, FactsError, PolicyError, Severity, sort_key
 from policydsl.backends.facts import claim_id_of, Invalid, build_reader, problems_to_errors
 from policydsl.link.inherit import find_root, link, policy_path
 from policydsl.syntax.lower import lower
@@ -80,15 +80,44 @@ def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnost
 
 def analyze(source: SourceFile, root: Path | None = None) -> tuple[Checked | None, list[Diagnostic]]:
     """Parse, link (`extends`, resolved inside `root`) and check `source`; every diagnostic found."""
+    env, diagnostics, _ = _analyze(source, root)
+    return env, diagnostics
+
+
+def _analyze(source: SourceFile, root: Path | None):
+    """`analyze`, and the IR of a policy without errors (None otherwise), which its last check reads."""
     policy_file, diagnostics = parse_source(source)
     if policy_file is None:
-        return None, diagnostics
+        return None, diagnostics, None
     linked, link_diagnostics = link(policy_file, source, _parent_loader(root) if root is not None else None)
     diagnostics += link_diagnostics
     if any(d.code in ("C240", "C241", "C246", "C247") or d.code.startswith(("P", "L")) for d in link_diagnostics):
-        return None, sorted(diagnostics, key=sort_key)  # the parent is missing: checking would only cascade
+        return None, sorted(diagnostics, key=sort_key), None  # the parent is missing: checking would only cascade
     env = check(linked.policy, source, bounds=linked.bounds, linked=linked)
-    return env, sorted([*diagnostics, *env.diagnostics], key=sort_key)
+    found = [*diagnostics, *env.diagnostics]
+    program = None
+    if not any(d.is_error for d in found):
+        program = from_checked(env)
+        found += _fen_warnings(env, program)
+    return env, sorted(found, key=sort_key), program
+
+
+def _fen_warnings(env, program) -> list[Diagnostic]:
+    """W239: a money output (or what a claim adds to a money accumulator) whose value can have
+    fractions of a fen by the IR's scale analysis (`cost * 50%` without `round`): it fails
+    claims with R404 where it does."""
+    found: dict[str, Diagnostic] = {}
+    for segment in program.segments:
+        for rule in segment.rules:
+            if rule.is_output and rule.type == t.MONEY and rule.body.scale is not None and rule.body.scale > 2 and rule.name not in found:
+                found[rule.name] = Diagnostic(
+                    "W239",
+                    f"money output `{rule.name}` can have {rule.body.scale} decimals: a claim where it has fractions of a fen fails (R404)",
+                    env.symbols[rule.name].node.span if rule.name in env.symbols else None,
+                    hint=f"round it to the fen, e.g. `round(..., half_up)`",
+                    severity=Severity.WARNING,
+                )
+    return list(found.values())
 
 
 def _parent_loader(root: Path):
@@ -142,12 +171,12 @@ def loads(text: str, name: str = "<policy>", root: Path | str | None = None) -> 
     """
     source = SourceFile(name, text)
     root = Path(root) if root is not None else None
-    env, diagnostics = analyze(source, root)
+    env, diagnostics, program = _analyze(source, root)
     errors = [d for d in diagnostics if d.is_error]
     if errors or env is None:
         raise PolicyError(errors or diagnostics)
     provenance = provenance_of(env.linked, policy_id(name, root))
-    return Policy(env, compile_program(from_checked(env)), [d for d in diagnostics if not d.is_error], provenance)
+    return Policy(env, compile_program(program), [d for d in diagnostics if not d.is_error], provenance)
 
 
 def load(path: str | Path, root: str | Path | None = None) -> "Policy":

@@ -374,11 +374,14 @@ def check_claim(policy, claim, *, invariants_hold: bool = True, explain: bool = 
     for name, type_ in zip(policy.output_names, policy.output_types):
         value = decision.outputs[name]
         if type_ == t.MONEY:
+            if type(value) is Decimal and value == Decimal("Infinity"):
+                continue  # `unlimited`: a cap the policy does not set (written "unlimited")
             if type(value) is not Decimal or not value.is_finite() or value.as_tuple().exponent != -2:
                 fail(f"money output `{name}` = {value!r} is not a whole-fen Decimal", "numbers (policy.py)")
     record = decision.to_json()
     for name, type_ in zip(policy.output_names, policy.output_types):
-        if type_ == t.MONEY and not re.fullmatch(r"-?[0-9]+\.[0-9]{2}", str(record[name])):
+        unlimited = decision.outputs[name] == Decimal("Infinity") and record[name] == "unlimited"
+        if type_ == t.MONEY and not unlimited and not re.fullmatch(r"-?[0-9]+\.[0-9]{2}", str(record[name])):
             fail(f"money output `{name}` written as {record[name]!r}", "numbers (values.py)")
     _writable(record)
     traced, _ = policy.run_traced(decision.inputs, decision.segment)

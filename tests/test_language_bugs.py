@@ -121,3 +121,11 @@ def test_an_inherited_rule_an_override_leaves_unused_is_warned_and_not_explained
     assert warning.code == "W238" and "`a`" in warning.message
     text = render_text(policy.evaluate({"c": "1"}).explanation())
     assert "\na = " not in text and "b = 1.00  [output]" in text
+
+
+def test_a_money_output_without_its_round_is_warned_at_check():
+    policy = policydsl.loads('policy "x"\ninput {\n  a: money\n}\nrule half: money = a * 50%\nrule fine: money = round(a * 50%, half_up)\noutput half, fine\n', name="x.policy")
+    assert [(w.code, "`half`" in w.message) for w in policy.warnings] == [("W239", True)]
+    with pytest.raises(policydsl.EvaluationError) as raised:
+        policy.evaluate({"a": "0.01"})
+    assert raised.value.code == "R404"

@@ -466,6 +466,12 @@ _ALL: tuple[Code, ...] = (
         "(or dropped the output it was). It is still computed, decides nothing, and explanations leave it out.",
         "override what should use it, or ignore this",
     ),
+    Code(
+        "W239", "money output with fractions of a fen",
+        "A money output whose value can have more than two decimals by the policy's own arithmetic (`cost * 50%` "
+        "without `round`): a claim where it does have fractions of a fen fails with R404.",
+        "round it to the fen, e.g. `round(cost * 50%, half_up)`",
+    ),
     # ---- F: claim facts ------------------------------------------------------------------
     Code(
         "F300", "invalid facts",
