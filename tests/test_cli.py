@@ -37,9 +37,9 @@ def test_no_command_is_a_usage_error(capsys):
 @pytest.mark.parametrize(
     "args,code,message",
     [
-        (["eval", "missing.policy", "x.json"], 1, "no such policy file"),
+        (["eval", "missing.policy", "x.json"], 2, "no such policy file"),  # a missing file is usage, as for claims
         (["eval", str(EXAMPLE_POLICY), "missing.jsonl"], 2, "no such claims file"),
-        (["check", "missing.policy"], 1, "no such policy file"),
+        (["check", "missing.policy"], 2, "no such policy file"),
         (["eval", str(DATA / "broken" / "cycle.policy"), str(EXAMPLE / "claims.jsonl")], 1, "depends on itself"),
         (["explain", str(EXAMPLE_POLICY), str(DATA / "facts" / "bad-claims.jsonl")], 1, "invalid facts"),
         (["frobnicate"], 2, "invalid choice"),
@@ -91,7 +91,7 @@ def test_check_reports_many_files(capsys):
 
 def test_check_json_gives_each_files_diagnostics_as_data():
     result = run("check", "--json", str(DATA / "broken" / "duplicate_definition.policy"), "missing.policy", str(EXAMPLE_POLICY))
-    assert result.returncode == 1
+    assert result.returncode == 2  # the missing file (usage) outranks the broken one (findings)
     broken, missing, clean = [json.loads(line) for line in result.stdout.splitlines()]
     assert broken["ok"] is False and broken["file"].endswith("duplicate_definition.policy")
     (duplicate,) = [d for d in broken["diagnostics"] if d["code"] == "C201"]

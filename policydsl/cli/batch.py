@@ -68,7 +68,7 @@ def run(args) -> int:
         summary = run_batch(options, progress=ProgressBar)
     except PolicyError as error:
         print(str(error), file=sys.stderr)
-        return exits.FINDINGS
+        return exits.of_policy_error(error)
     print(summary_text(summary), file=sys.stderr)
     return exits.FINDINGS if summary.errors or summary.lost else exits.OK
 

@@ -38,7 +38,7 @@ def run(args) -> int:
             text = read_policy_text(name)
         except (OSError, UnicodeDecodeError) as error:
             problem = unreadable(name, error)
-            status = exits.FINDINGS
+            status = max(status, exits.USAGE)  # a file that cannot be read is a usage problem, as for every command
             if args.json:
                 print(json.dumps({"file": name, "ok": False, "diagnostics": [to_json(problem)]}, ensure_ascii=False))
             else:
@@ -47,7 +47,7 @@ def run(args) -> int:
         _, diagnostics = analyze(SourceFile(name, text), find_root(Path(name)))
         errors = [d for d in diagnostics if d.is_error]
         if errors:
-            status = exits.FINDINGS
+            status = max(status, exits.FINDINGS)
         if args.json:
             print(json.dumps({"file": name, "ok": not errors, "diagnostics": [to_json(d) for d in diagnostics]}, ensure_ascii=False))
             continue

@@ -44,7 +44,7 @@ def run(args) -> int:
         result = impact(old, new, claims, args.rev, layers, args.top, args.as_of)
     except PolicyError as error:
         print(str(error), file=sys.stderr)
-        return exits.FINDINGS
+        return exits.of_policy_error(error)
     for warning in result.warnings():
         print(f"policydsl: warning: {warning}", file=sys.stderr)
     if args.json:

@@ -45,7 +45,7 @@ def run(args) -> int:
         return _evaluate_all(policy, args.paths[-1], args.as_of or args.date)
     except PolicyError as error:  # the policy (or the one a claim's date chose) does not load
         print(str(error), file=sys.stderr)
-        return exits.FINDINGS
+        return exits.of_policy_error(error)
 
 
 def _policy(args):

@@ -16,5 +16,15 @@ OUTPUT = 74
 INTERRUPTED = 130
 BROKEN_PIPE = 141
 
+
+
+def of_policy_error(error) -> int:
+    """A policy that does not load: USAGE when only its file (or a file it extends) could not be
+    read (L500 missing or unreadable, L505 not a regular file), as for any input file; else
+    FINDINGS (the policy has errors)."""
+    codes = {d.code for d in getattr(error, "diagnostics", ())}
+    return USAGE if codes and codes <= {"L500", "L505"} else FINDINGS
+
+
 # What `policydsl --help` says of them.
 HELP = f"Exit codes: {OK} ok, {FINDINGS} findings (policy errors or undecided claims), {USAGE} usage, {INTERNAL} internal error."

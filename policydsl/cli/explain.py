@@ -38,7 +38,7 @@ def run(args) -> int:
         policy = load(args.policy)
     except PolicyError as error:
         print(str(error), file=sys.stderr)
-        return exits.FINDINGS
+        return exits.of_policy_error(error)
     status = exits.OK
     streams.stdout_for(args.claim)
     for index, (line, claim) in enumerate(read_claims(args.claim)):

@@ -36,7 +36,7 @@ def run(args) -> int:
         policy = load(args.policy)
     except PolicyError as error:
         print(str(error), file=sys.stderr)
-        return exits.FINDINGS
+        return exits.of_policy_error(error)
     if args.ir:
         from policydsl.ir.dump import render  # the IR's own printer, imported only when asked for
 
