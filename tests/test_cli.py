@@ -100,3 +100,10 @@ def test_check_json_gives_each_files_diagnostics_as_data():
     assert missing["ok"] is False and [(d["code"], d["path"]) for d in missing["diagnostics"]] == [("L500", "missing.policy")]
     assert clean == {"file": str(EXAMPLE_POLICY), "ok": True, "diagnostics": []}
     assert result.stderr == ""
+
+
+def test_version_prints_the_packages_version():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"policydsl {version('policydsl')}"

@@ -28,12 +28,23 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(exits.USAGE)
 
 
+def _version() -> str:
+    """The installed package's version (pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("policydsl")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="policydsl",
         description="Check health-insurance policies written as text, and evaluate claims with them.",
         epilog=exits.HELP,
     )
+    parser.add_argument("--version", action="version", version=f"policydsl {_version()}", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
         command.register(commands)
