@@ -10,6 +10,8 @@ import pytest
 import policydsl
 from policydsl.tools.formatter import format_text
 
+from .policy_trees import parent_and_child
+
 BASE = '''policy "base"
 enum Level { one, two, three, four }
 record Person {
@@ -44,12 +46,7 @@ output extra
 
 
 def tree(tmp_path, child: str):
-    (tmp_path / "policies" / "base").mkdir(parents=True)
-    (tmp_path / "policies" / "kid").mkdir()
-    (tmp_path / "policies" / "base" / "p.policy").write_text(BASE, encoding="utf-8")
-    path = tmp_path / "policies" / "kid" / "k.policy"
-    path.write_text('policy "kid"\n  extends "base/p"\n' + child, encoding="utf-8")
-    return path
+    return parent_and_child(tmp_path, BASE, child, "base/p", "kid/k")
 
 
 def test_a_child_adds_a_field_and_drops_a_row(tmp_path):

@@ -10,6 +10,8 @@ import pytest
 import policydsl
 from policydsl.tools.formatter import format_text
 
+from .policy_trees import parent_and_child
+
 BASE = '''policy "base"
 input {
   cost: money
@@ -24,12 +26,7 @@ output paid, rest, cap
 
 
 def tree(tmp_path, child: str):
-    (tmp_path / "policies" / "base").mkdir(parents=True)
-    (tmp_path / "policies" / "kid").mkdir()
-    (tmp_path / "policies" / "base" / "p.policy").write_text(BASE, encoding="utf-8")
-    path = tmp_path / "policies" / "kid" / "k.policy"
-    path.write_text('policy "kid"\n  extends "base/p"\n' + child, encoding="utf-8")
-    return path
+    return parent_and_child(tmp_path, BASE, child, "base/p", "kid/k")
 
 
 def test_a_child_overrides_an_invariant_its_structure_breaks(tmp_path):

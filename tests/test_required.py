@@ -12,6 +12,8 @@ import pytest
 import policydsl
 from policydsl.tools.formatter import format_text
 
+from .policy_trees import parent_and_child
+
 FRAME = '''policy "frame"
   as of day
 
@@ -38,12 +40,7 @@ CLAIM = {"day": "2025-01-01", "level": "three", "cost": "5000"}
 
 
 def tree(tmp_path, region: str):
-    (tmp_path / "policies" / "frame").mkdir(parents=True)
-    (tmp_path / "policies" / "region").mkdir()
-    (tmp_path / "policies" / "frame" / "f.policy").write_text(FRAME, encoding="utf-8")
-    path = tmp_path / "policies" / "region" / "r.policy"
-    path.write_text('policy "r"\n  region "100000" "R"\n  extends "frame/f"\n' + region, encoding="utf-8")
-    return path
+    return parent_and_child(tmp_path, FRAME, region, "frame/f", "region/r", child_header='  region "100000" "R"\n')
 
 
 def test_a_region_that_sets_everything_decides(tmp_path):
