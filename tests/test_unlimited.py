@@ -110,3 +110,10 @@ def test_the_columnar_engine_leaves_rows_that_meet_unlimited_to_the_row_engine(p
     assert by_columns == decide_table(policy, table, engine="row").to_pylist()
     assert (worker.columns.by_rows, worker.columns.by_columns) == (20, 40)
     assert by_columns[0]["cap_here"] is None and by_columns[1]["cap_here"] == Decimal("1000.00")
+
+
+def test_rounding_unlimited_is_unlimited():
+    text = POLICY.replace("rule room: money = cap_here - paid", "rule room: money = round(cap_here - paid, half_up)")
+    policy = policydsl.loads(text, name="caps.policy")
+    assert policy.evaluate({"claim_id": "a", "cost": "5000", "poor": True}).outputs["room"] == numbers.UNLIMITED
+    assert policy.evaluate({"claim_id": "b", "cost": "500", "poor": False}).outputs["room"] == Decimal("500.00")

@@ -199,7 +199,7 @@ def _compute(expr: ir.Expr, scope: Scope):  # noqa: C901 - one dispatch over nod
             return tuple(_evaluate(item, scope) for item in items)  # the generated code's tuple
         case ir.Round(value=value, mode=mode, step=step):
             quantum = runtime.FEN if step is None else step
-            return _evaluate(value, scope).quantize(quantum, runtime.ROUNDING[mode], numbers.ROUNDING)
+            return runtime.round_unlimited(_evaluate(value, scope), quantum, runtime.ROUNDING[mode])
         case ir.Clamp(value=value, low=low, high=high):
             raised = max(_evaluate(value, scope), _evaluate(low, scope))
             return min(raised, _evaluate(high, scope))

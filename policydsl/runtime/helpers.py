@@ -54,6 +54,13 @@ def add_months(day: datetime.date, months: int, node: int | None = None) -> date
 INT_LIMIT = numbers.INT_LIMIT
 
 
+def round_unlimited(value, quantum, rounding):
+    """`round(x, mode[, step])` in a policy that has `unlimited`: unlimited stays unlimited."""
+    if value.is_infinite():
+        return value
+    return value.quantize(quantum, rounding, numbers.ROUNDING)
+
+
 def add_days(day: datetime.date, days: int, node: int | None = None) -> datetime.date:
     """`add_days(d, n)`: n days later (earlier if negative); R402 outside the calendar."""
     try:
