@@ -107,3 +107,11 @@ def test_version_prints_the_packages_version():
 
     result = run("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"policydsl {version('policydsl')}"
+
+
+def test_explain_one_claim_of_a_file_by_its_id():
+    result = run("explain", str(EXAMPLE_POLICY), str(EXAMPLE / "claims.jsonl"), "--claim", "ex-07-major-tiers")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Decision for claim ex-07-major-tiers") and result.stdout.count("Decision for claim") == 1
+    missing = run("explain", str(EXAMPLE_POLICY), str(EXAMPLE / "claims.jsonl"), "--claim", "ex-07-major-tiers", "--claim", "nope")
+    assert missing.returncode == 2 and "no claim with claim_id nope" in missing.stderr

@@ -30,6 +30,8 @@ def register(commands) -> None:
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON data (with the `policy` object that decided)")
     explain.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of labels and reasons (default en)")
     explain.add_argument("--as-of", metavar="DATE", type=date_argument, help="use the values in force on DATE instead of the claim's own date")
+    explain.add_argument("--claim", metavar="ID", action="append", dest="claim_ids",
+                         help="explain only the claim with this claim_id (repeat for several); a file of many claims otherwise explains each")
     explain.set_defaults(run=run)
 
 
@@ -41,12 +43,26 @@ def run(args) -> int:
         return exits.of_policy_error(error)
     status = exits.OK
     streams.stdout_for(args.claim)
-    for index, (line, claim) in enumerate(read_claims(args.claim)):
-        if index:
+    wanted = set(args.claim_ids or ())
+    found: set[str] = set()
+    shown = 0
+    for line, claim in read_claims(args.claim):
+        claim_id = claim_id_of(claim)
+        if wanted:
+            if claim_id is None or str(claim_id) not in wanted:
+                continue
+            found.add(str(claim_id))
+        if shown:
             print(SEPARATOR)
-        if not _explain(policy, claim, claim_id_of(claim) or f"line {line}", args):
+        shown += 1
+        if not _explain(policy, claim, claim_id or f"line {line}", args):
             status = exits.FINDINGS
     streams.write(sys.stdout, None)
+    missing = sorted(wanted - found)
+    if missing:
+        listed = ", ".join(missing)
+        print(f"policydsl: error: no claim with claim_id {listed} in {args.claim}", file=sys.stderr)
+        return exits.USAGE
     return status
 
 
