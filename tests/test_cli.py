@@ -115,3 +115,9 @@ def test_explain_one_claim_of_a_file_by_its_id():
     assert result.stdout.startswith("Decision for claim ex-07-major-tiers") and result.stdout.count("Decision for claim") == 1
     missing = run("explain", str(EXAMPLE_POLICY), str(EXAMPLE / "claims.jsonl"), "--claim", "ex-07-major-tiers", "--claim", "nope")
     assert missing.returncode == 2 and "no claim with claim_id nope" in missing.stderr
+
+
+def test_eval_of_an_unknown_region_says_so_once_and_is_a_usage_error():
+    result = run("eval", "--region", "999999", "--policies", str(EXAMPLE.parent), str(EXAMPLE / "claims.jsonl"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("no policy for region 999999") == 1 and "340300" in result.stderr

@@ -16,6 +16,7 @@ from policydsl.cli import exits, streams
 from policydsl.cli.options import date_argument
 from policydsl.diagnostics.model import PolicyError
 from policydsl.link.registry import NoPoliciesFolder, Registry
+from policydsl.link.regions import RegionError
 from policydsl.tools.claims_io import UsageError, read_claims
 from policydsl.tools.decide import decide, json_line
 
@@ -63,9 +64,12 @@ def _policy(args):
         raise UsageError(str(error)) from None
     for message in registry.skipped:
         print(f"policydsl: warning: {message}", file=sys.stderr)
-    if args.date is not None:
-        return registry.policy_for(args.region, args.date)
-    return registry.for_region(args.region)
+    try:
+        if args.date is not None:
+            return registry.policy_for(args.region, args.date)
+        return registry.for_region(args.region)
+    except RegionError as error:  # a region (or day) the command line names that no policy has: usage
+        raise UsageError(str(error)) from None
 
 
 def _say_chosen(info, policy) -> None:

@@ -136,11 +136,17 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def select(infos: list[PolicyInfo], region: str, day: datetime.date) -> PolicyInfo:
+def of_region(infos: list[PolicyInfo], region: str) -> list[PolicyInfo]:
+    """The policies of `region`; `RegionError` naming the known regions when it has none."""
     mine = [i for i in infos if i.region == region]
     if not mine:
         known = sorted({f"{i.region} ({i.region_name})" if i.region_name else i.region for i in infos})
         raise RegionError(f"no policy for region {region}; regions: {', '.join(known) or 'none'}")
+    return mine
+
+
+def select(infos: list[PolicyInfo], region: str, day: datetime.date) -> PolicyInfo:
+    mine = of_region(infos, region)
     in_force = [i for i in mine if i.effective is None or i.effective.covers(day)]
     if not in_force:
         periods = "; ".join(i.describe() for i in mine)

@@ -86,6 +86,9 @@ class Registry:
             raise EvaluationError(str(error), code="R405") from None
 
     def for_region(self, region: str) -> "RegionPolicy":
+        """The region's policies as one, each claim decided by the version in force on its date;
+        `RegionError` at once for a region no policy has (not once per claim)."""
+        regions.of_region(self.index, region)
         return RegionPolicy(self, region)
 
 
