@@ -121,3 +121,9 @@ def test_eval_of_an_unknown_region_says_so_once_and_is_a_usage_error():
     result = run("eval", "--region", "999999", "--policies", str(EXAMPLE.parent), str(EXAMPLE / "claims.jsonl"))
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("no policy for region 999999") == 1 and "340300" in result.stderr
+
+
+def test_eval_usage_shows_the_two_forms_it_accepts():
+    result = run("eval", "--help")
+    usage = result.stdout.split("\n\n")[0]
+    assert "POLICY CLAIMS" in usage and "--region CODE" in usage and "[[POLICY] CLAIMS ...]" not in usage

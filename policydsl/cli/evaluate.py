@@ -24,6 +24,7 @@ from policydsl.tools.decide import decide, json_line
 def register(commands) -> None:
     evaluate = commands.add_parser(
         "eval",
+        usage="policydsl eval [-h] [--as-of DATE] POLICY CLAIMS\n       policydsl eval [-h] --region CODE [--date DATE] [--as-of DATE] [--policies DIR] CLAIMS",
         help="evaluate claims and print one JSON decision per claim",
         description="Evaluate claims with a policy. CLAIMS is a .json file (one claim, or an array), "
         "a .jsonl file (one claim per line) or - for JSON lines on stdin. Writes one JSON object per claim "
