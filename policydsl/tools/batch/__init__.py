@@ -33,8 +33,11 @@ has worker processes (pool.py) turn each chunk into formatted records (worker.py
 cells.py for CSV and Parquet rows and formats.py for the output rows) and writes them in
 input order (sink.py). With `--carry` (carrying.py), each person's claims are decided in
 date order with their accumulators carried from claim to claim (tools/carry.py), by way of
-two external sorts on disk (spill.py), and still written in input order. The command, its
-progress bar and its summary are cli/batch.py's.
+two external sorts on disk (spill.py), and still written in input order. Parquet in and out
+with `--engine columnar` (the default where the policy compiles to it): chunks are decided by
+whole columns (columns.py over backends/columnar.py), on threads, and `--carry` rank by rank
+(column_carry.py); tables.py decides an Arrow table for Python and Spark callers. The command,
+its progress bar and its summary are cli/batch.py's.
 """
 
 from policydsl.tools.batch.carrying import DEFAULT_RUN_SIZE
