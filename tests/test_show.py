@@ -43,11 +43,13 @@ def test_diff_parent_names_the_parents_version_of_an_overridden_table(capsys):
     out = capsys.readouterr().out
     jiangxi = "policies/jiangxi/resident-2025.policy"
     titles = {line.split("  ")[0]: line for line in out.splitlines() if line.startswith("@@ overridden")}
-    for kind, name in ((n.TableDef, "deductible"), (n.TableDef, "level_ratio"), (n.InputDef, None)):
+    for kind, name in ((n.TableDef, "deductible"), (n.TableDef, "level_ratio")):
         label = f"@@ overridden {kind.__name__.removesuffix('Def').lower()}" + (f" {name}" if name else "")
         where = location("jiangxi/resident-2025.policy", kind, name)
         assert where.startswith(jiangxi)
         assert titles[label].endswith(f"(was {where})"), titles[label]
+    # Jiangxi adds no input field (its 90-day rule reads the dates): Nanchang's input extends the national one
+    assert titles["@@ overridden input"].endswith(f"(was {location('national/baseline-2025.policy', n.InputDef, None)})"), titles["@@ overridden input"]
     # a rule Jiangxi does not override still replaces the national one
     assert titles["@@ overridden rule basic_deductible"].endswith(f"(was {location('national/baseline-2025.policy', n.RuleDef, 'basic_deductible')})")
 
