@@ -278,3 +278,16 @@ def test_the_plugin_collects_tests_files_and_reports_like_policydsl_test(tmp_pat
     cases = ElementTree.parse(tmp_path / "report.xml").getroot().iter("testcase")
     properties = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
     assert properties == [{"policy_id": "clinic", "policy_version": "1", "policy_digest": found.digest}] * 5
+
+
+def test_the_plugin_leaves_another_projects_tests_json_alone(tmp_path):
+    """An unrelated project with `api.tests.json` (and no `api.policy`) collects as if the
+    plugin were not there; a policydsl tests file beside its policy is still collected."""
+    import subprocess
+    import sys
+
+    (tmp_path / "api.tests.json").write_text('{"input": {"url": "/x"}, "expect": 200}', encoding="utf-8")
+    (tmp_path / "test_api.py").write_text("def test_it():\n    assert True\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout and "error" not in done.stdout.lower()

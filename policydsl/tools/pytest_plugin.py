@@ -1,4 +1,5 @@
-"""A pytest plugin: every `*.tests.json` beside a policy is collected as a file of tests.
+"""A pytest plugin: every `X.tests.json` beside a policy `X.policy` is collected as a file of
+tests (a `*.tests.json` without its policy belongs to someone else, and is left alone).
 
 Registered through the `pytest11` entry point, so `pytest` runs a region's tests with no
 test code written for them: one item per test, named `<file>::<test name>`, and a failing
@@ -21,7 +22,9 @@ _POLICIES = pytest.StashKey[dict]()
 
 
 def pytest_collect_file(file_path, parent):
-    if file_path.name.endswith(testing.SUFFIX):
+    """`X.tests.json` is a policydsl tests file when `X.policy` is beside it: another project's
+    `api.tests.json` (with no `api.policy`) is not collected, whatever it holds."""
+    if file_path.name.endswith(testing.SUFFIX) and testing.policy_path_for(Path(file_path)).is_file():
         return PolicyTestsFile.from_parent(parent, path=file_path)
     return None
 
