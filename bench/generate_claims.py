@@ -14,12 +14,13 @@ Money is written as strings with two decimals, dates as ISO strings, like real i
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
-import json
 import random
 import sys
 from typing import Iterator
+
+from policydsl.tools import generate as generated
+from policydsl.tools.generate import flatten  # noqa: F401 - one CSV row; tests/test_batch.py uses it
 
 CATEGORIES = ("ordinary", "newborn", "assistance_object", "worker_transfer", "retired_military", "low_income")
 CATEGORY_WEIGHTS = (78, 3, 5, 3, 2, 9)
@@ -114,63 +115,18 @@ def generate(n: int, seed: int = 1) -> Iterator[dict]:
         yield claim(rng, number)
 
 
+# Writers: policydsl's generator's (`policydsl generate`), in rows of 10,000 claims.
 def write_jsonl(stream, claims) -> None:
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    for batch in _batches(claims):
-        stream.write("".join(dumps(record) + "\n" for record in batch))
-
-
-def flatten(claim: dict, prefix: str = "") -> dict:
-    """One CSV row (policydsl batch's layout): nested records as dotted columns, lists as JSON."""
-    row = {}
-    for key, value in claim.items():
-        if isinstance(value, dict):
-            row.update(flatten(value, f"{prefix}{key}."))
-        elif isinstance(value, list):
-            row[prefix + key] = json.dumps(value, ensure_ascii=False)
-        elif isinstance(value, bool):
-            row[prefix + key] = "true" if value else "false"
-        else:
-            row[prefix + key] = str(value)
-    return row
+    generated.write_jsonl(stream, claims, 10_000)
 
 
 def write_csv(stream, claims) -> None:
-    writer = None
-    for batch in _batches(claims):
-        rows = [flatten(claim) for claim in batch]
-        if writer is None:
-            writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
-            writer.writeheader()
-        writer.writerows(rows)
+    generated.write_csv(stream, claims, 10_000)
 
 
 def write_parquet(path: str, claims) -> None:
     """Nested structs and lists, money as strings (exact), dates as ISO strings."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    writer = None
-    try:
-        for batch in _batches(claims):
-            table = pa.Table.from_pylist(batch, schema=writer.schema if writer else None)
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def _batches(claims, size: int = 10_000):
-    batch = []
-    for claim in claims:
-        batch.append(claim)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    generated.write_parquet(path, claims, 10_000)
 
 
 def main(argv: list[str] | None = None) -> int:

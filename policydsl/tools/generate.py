@@ -263,13 +263,13 @@ def write_claims(claims, spec: str) -> int:
     lowered = spec.lower()
     try:
         if lowered.endswith(".parquet"):
-            return _write_parquet(spec, claims)
+            return write_parquet(spec, claims)
         if spec == "-":
-            count = _write_jsonl(sys.stdout, claims)
+            count = write_jsonl(sys.stdout, claims)
             sys.stdout.flush()
             return count
         with open(spec, "w", encoding="utf-8", newline="") as stream:
-            return (_write_csv if lowered.endswith(".csv") else _write_jsonl)(stream, claims)
+            return (write_csv if lowered.endswith(".csv") else write_jsonl)(stream, claims)
     except OSError as error:
         if spec == "-" and isinstance(error, BrokenPipeError):
             raise
@@ -287,10 +287,11 @@ def _batches(claims, size: int = 5_000):
         yield batch
 
 
-def _write_jsonl(stream, claims) -> int:
+def write_jsonl(stream, claims, size: int = 5_000) -> int:
+    """Claims as JSON lines on an open text stream, `size` at a time; the count written."""
     count = 0
     dumps = json.JSONEncoder(ensure_ascii=False).encode
-    for batch in _batches(claims):
+    for batch in _batches(claims, size):
         stream.write("".join(dumps(claim) + "\n" for claim in batch))
         count += len(batch)
     return count
@@ -311,12 +312,13 @@ def flatten(claim: dict, prefix: str = "") -> dict:
     return row
 
 
-def _write_csv(stream, claims) -> int:
+def write_csv(stream, claims, size: int = 5_000) -> int:
+    """Claims as CSV rows (`flatten`) on an open text stream, with a header; the count written."""
     import csv
 
     writer = None
     count = 0
-    for batch in _batches(claims):
+    for batch in _batches(claims, size):
         rows = [flatten(claim) for claim in batch]
         if writer is None:
             writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
@@ -326,7 +328,8 @@ def _write_csv(stream, claims) -> int:
     return count
 
 
-def _write_parquet(spec: str, claims) -> int:
+def write_parquet(spec: str, claims, size: int = 5_000) -> int:
+    """Claims as a Parquet file (nested structs and lists, a row group per `size` claims); the count."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -335,7 +338,7 @@ def _write_parquet(spec: str, claims) -> int:
     writer = None
     count = 0
     try:
-        for batch in _batches(claims):
+        for batch in _batches(claims, size):
             table = pa.Table.from_pylist(batch, schema=writer.schema if writer else None)
             if writer is None:
                 writer = pq.ParquetWriter(spec, table.schema)
