@@ -31,6 +31,7 @@ POLICY = ROOT / "policies" / "example" / "resident-2025.policy"
 sys.path.insert(0, str(HERE))
 
 import generate_claims  # noqa: E402
+from machine import cpu_name  # noqa: E402
 import handwritten  # noqa: E402
 
 
@@ -144,16 +145,6 @@ def fresh_load(mode: str, cache_dir: str) -> dict:
         capture_output=True, text=True, env=env, timeout=120, check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:

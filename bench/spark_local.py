@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import generate_claims  # noqa: E402
+from machine import cpu_name  # noqa: E402
 
 
 def claims(n: int, seed: int, carry: bool):
@@ -37,17 +38,6 @@ def claims(n: int, seed: int, carry: bool):
         if carry:
             claim["person_id"] = f"p-{number % max(1, n // 20):07d}"
         yield claim
-
-
-def processor() -> str:
-    """platform.processor(), or the CPU's model name where that is empty (Linux)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from policydsl import spark as policydsl_spark
 
-    print(f"machine: {platform.processor() or processor()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"machine: {platform.processor() or cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory(prefix="policydsl-spark-bench-") as folder:
         source = str(Path(folder, "claims.parquet"))
         started = time.perf_counter()
