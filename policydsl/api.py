@@ -30,7 +30,6 @@ from policydsl.runtime import values
 from policydsl.check import Checked, check
 from policydsl.backends.python import Program, compile_program, compile_reader
 from policydsl.ir.build import from_checked
-from policydsl.ir import nodes as ir_nodes
 from policydsl.diagnostics.model import Diagnostic, Related, EvaluationError, FactError, FactsError, PolicyError, Severity, sort_key
 from policydsl.backends.facts import claim_id_of, Invalid, build_reader, problems_to_errors
 from policydsl.link.inherit import find_root, link, policy_path
@@ -233,16 +232,6 @@ class Policy:
         self._json_writers = [(name, _fen_text if ty == t.MONEY else values.json_writer(ty)) for name, ty in zip(self.output_names, self.output_types)]
         self.explain_cache: dict = {}  # explain.py keeps what does not depend on the claim here
         self._one_segment = len(program.runs) == 1 and program.runs[0] is not None  # what `segment_for` would say for every claim
-        self._has_unlimited = any(  # `unlimited` somewhere: its failures are named as such
-            isinstance(value, Decimal) and value.is_infinite()
-            for segment in program.ir.segments
-            for value in segment.constants.values()
-        ) or any(
-            isinstance(node, ir_nodes.Const) and isinstance(node.value, Decimal) and node.value.is_infinite()
-            for segment in program.ir.segments
-            for rule in segment.rules
-            for node in ir_nodes.walk(rule.body)
-        )
         self._has_work = any(plan is not None for plan in program.work)  # nested aggregates to bound (R409)
 
     def type_of(self, name: str):
@@ -481,7 +470,7 @@ class Policy:
                 return error
             # the error's message already ends with its own (absent) location
             return EvaluationError(str(error) + message_suffix, rule, span, code=error.code)
-        if isinstance(error, InvalidOperation) and self._has_unlimited:
+        if isinstance(error, InvalidOperation) and self.program.ir.unlimited:
             # `unlimited` (Decimal infinity) makes operations without an answer: unlimited - unlimited, unlimited * 0
             message = "the value is not a number: `unlimited` minus `unlimited`, or `unlimited` times 0, has no amount"
             return EvaluationError(message + message_suffix, rule, span, code="R408")

@@ -168,12 +168,6 @@ class _Writer:
             self.shared["slot_of"][key] = name
         return self.shared["slot_of"][key]
 
-    def unlimited(self) -> bool:
-        """Whether the policy has an `unlimited` anywhere (computed once per program)."""
-        if "unlimited" not in self.shared:
-            self.shared["unlimited"] = _has_unlimited(self.program)
-        return self.shared["unlimited"]
-
     def trace_id(self, e: ir.Expr) -> int:
         self.shared["traced_nodes"][e.id] = e.ast
         return e.id
@@ -260,7 +254,7 @@ class _Writer:
             case ir.Round(value=value, mode=mode, step=step):
                 rounding = self.const(_known(runtime.ROUNDING, mode, "rounding mode"))
                 quantum = "_FEN" if step is None else self.const(step)
-                if self.unlimited():  # `round(unlimited)` is unlimited: a guard only where a policy has one
+                if self.program.unlimited:  # `round(unlimited)` is unlimited: a guard only where a policy has one
                     return f"_round_unlimited({self.expr(value)}, {quantum}, {rounding})"
                 return f"{self.expr(value)}.quantize({quantum}, {rounding}, _ROUND)"
             case ir.Clamp(value=value, low=low, high=high):
@@ -359,19 +353,6 @@ class _Writer:
         self.emit(f"{indent}{target} = {self.zero(body)}")
         self.emit(f"{indent}for {var} in {self.expr(body.source)}:", body.source)
         self.emit(f"{indent}    {where}{target} = {target} + {value}", body)
-
-
-def _has_unlimited(program: ir.Program) -> bool:
-    def infinite(value) -> bool:
-        return isinstance(value, Decimal) and value.is_infinite()
-
-    for segment in program.segments:
-        if any(infinite(v) or (isinstance(v, runtime.Table) and (any(map(infinite, v.values())) or infinite(v.default))) for v in segment.constants.values()):
-            return True
-        for rule in segment.rules:
-            if any(isinstance(node, ir.Const) and infinite(node.value) for node in ir.walk(rule.body)):
-                return True
-    return False
 
 
 def _only_constants(e: ir.Expr) -> bool:

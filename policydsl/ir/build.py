@@ -275,7 +275,30 @@ def from_checked(env) -> ir.Program:
         field_types=dict(env.field_types),
         defaults=dict(env.defaults),
         accumulators=tuple(_accumulator(env, a) for a in env.accumulators),
+        unlimited=_uses_unlimited(segments),
     )
+
+
+def _uses_unlimited(segments) -> bool:
+    """Whether any segment holds `unlimited`: a param, a table row or default, a tier bound or
+    rate, or a literal in a rule (where the backends then treat infinity: round, columns, errors)."""
+
+    def infinite(value) -> bool:
+        if isinstance(value, Decimal):
+            return value.is_infinite()
+        if isinstance(value, dict):  # a runtime.Table
+            return any(map(infinite, value.values())) or infinite(getattr(value, "default", None))
+        if isinstance(value, tuple):  # tier bands
+            return any(map(infinite, value))
+        return False
+
+    for segment in segments:
+        if any(map(infinite, segment.constants.values())):
+            return True
+        for rule in segment.rules:
+            if any(isinstance(node, ir.Const) and infinite(node.value) for node in ir.walk(rule.body)):
+                return True
+    return False
 
 
 def _accumulator(env, accumulator) -> ir.Accumulator:

@@ -400,6 +400,7 @@ class Program:
     field_types: dict = attrs.field(eq=False)  # (record or None, field) -> type
     defaults: dict = attrs.field(eq=False)  # (record or None, field) -> default value
     accumulators: tuple[Accumulator, ...] = ()
+    unlimited: bool = False  # an `unlimited` value somewhere (a constant, a table row, a literal)
 
     def record_fields(self, record: str | None) -> tuple:
         """The fields of a record (None: of the claim's input), in slot order."""
