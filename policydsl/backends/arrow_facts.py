@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from policydsl.backends.columnar import ITEM_LIMIT, MONEY_LIMIT, WHOLE_LIMIT, Items
 from policydsl.backends.facts import read_date
 from policydsl.check import types as t
+from policydsl.check.typing import limit_pairs
 
 _MONEY_TEXT = rf"^[0-9]{{1,{len(str(MONEY_LIMIT // 100)) - 1}}}(\.[0-9]{{1,2}})?$"
 _DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -54,7 +55,7 @@ def read(program, batch, drop: tuple[str, ...] = (), apart: tuple[str, ...] = ()
     for name, type_ in program.inputs:
         default = program.defaults.get((None, name), _REQUIRED)
         array = batch.column(names.index(name)) if name in names else None
-        value, failed = _field(program, array, type_, default, n, fields[name].limits)
+        value, failed = _field(program, array, type_, default, n, limit_pairs(fields[name]))
         if name in apart:
             kept[name] = (failed, np.ones(n, dtype=bool) if array is None else ~_present(array))
         else:
@@ -73,7 +74,7 @@ def read_field(program, batch, name: str) -> tuple:
     array = batch.column(names.index(name)) if name in names else None
     default = program.defaults.get((None, name), _REQUIRED)
     field = next(field for field in program.record_fields(None) if field.name == name)
-    value, failed = _field(program, array, program.field_types[(None, name)], default, n, field.limits)
+    value, failed = _field(program, array, program.field_types[(None, name)], default, n, limit_pairs(field))
     return value, failed, np.ones(n, dtype=bool) if array is None else ~_present(array)
 
 
@@ -83,7 +84,7 @@ def _present(array) -> np.ndarray:
 
 def _field(program, array, type_, default, n: int, limits: tuple = ()):
     """(column, rows that fail) of one field; `array` None when the batch has no column;
-    `limits`: the field's declared limits (rows outside them fail)."""
+    `limits`: the field's declared limits as (op, value) pairs (rows outside them fail)."""
     if array is None:
         if default is _REQUIRED:
             return _placeholder(program, type_, n), np.ones(n, dtype=bool)
@@ -96,7 +97,7 @@ def _field(program, array, type_, default, n: int, limits: tuple = ()):
     else:
         value, failed = _scalar(array, type_)
     if limits and not isinstance(value, (dict, Items)):
-        failed = failed | (valid & ~_inside(value, limit_pairs_of(limits), type_))
+        failed = failed | (valid & ~_inside(value, limits, type_))
     absent = ~valid
     if absent.any():
         if default is _REQUIRED:
@@ -120,7 +121,7 @@ def _record(program, array, type_, n: int):
         name = field.name
         field_type = program.field_types[(type_.name, name)]
         default = program.defaults.get((type_.name, name), _REQUIRED)
-        value, bad = _field(program, children.get(name), field_type, default, n, field.limits)
+        value, bad = _field(program, children.get(name), field_type, default, n, limit_pairs(field))
         fields[name] = value
         failed |= bad
     declared = {field.name for field in program.record_fields(type_.name)}
@@ -214,12 +215,6 @@ def _dates(array):
         days.append(-1 if day is None else day.toordinal())
     found = np.asarray(days + [-1], dtype=np.int64)[np.asarray(encoded.indices.fill_null(len(days)).to_numpy(zero_copy_only=False), dtype=np.int64)]
     return np.where(found < 0, _ORDINAL_1970, found), _present(array) & (found < 0)
-
-
-def limit_pairs_of(limits) -> tuple:
-    from policydsl.check.typing import limit_value
-
-    return tuple((op, limit_value(bound)) for op, bound in limits)
 
 
 def _inside(values, pairs, type_) -> np.ndarray:

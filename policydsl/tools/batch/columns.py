@@ -10,14 +10,15 @@ fen), never a Python object per cell.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
 
+from policydsl.api import _year_text
 from policydsl.backends import arrow_facts
 from policydsl.backends.columnar import compile_columnar
-from policydsl.check import types as t
 from policydsl.tools.batch.formats import PROVENANCE_COLUMNS, Unwritable
 from policydsl.tools.decide import decide, failure_record
 
@@ -115,6 +116,7 @@ class ColumnChunks:
     def _table(self, decided, ids, good):
         schema = self.worker.main.schema
         take = pa.array(good)
+        periods = self._period_columns(decided.days[good]) if self.program.accumulators else {}
         arrays = []
         for field in schema:
             name = field.name
@@ -125,7 +127,7 @@ class ColumnChunks:
             elif name.startswith("accumulators."):
                 _, accumulator, part = name.split(".")
                 if part == "period":
-                    arrays.append(self._period_column(decided.days[good], accumulator))
+                    arrays.append(periods[accumulator])
                 else:
                     source = decided.before if part == "before" else decided.after
                     arrays.append(_arrow(source[accumulator][good], None, field.type))
@@ -135,21 +137,22 @@ class ColumnChunks:
                 arrays.append(pa.nulls(len(good), field.type))
         return pa.Table.from_arrays(arrays, schema=schema)
 
-    def _period_column(self, days, accumulator: str):
-        number = [a.name for a in self.program.accumulators].index(accumulator)
+    def _period_columns(self, days) -> dict:
+        """Each accumulator's year of each row, as the records write it (`2025-01-01/2025-12-31`):
+        each distinct day's years made once (and kept), every accumulator's column from them."""
         unique, inverse = np.unique(days, return_inverse=True)
         texts = []
         for day in unique.tolist():
             periods = self._periods.get(day)
             if periods is None:
-                import datetime
-
                 date = datetime.date.fromordinal(day)
-                periods = self._periods[day] = tuple(
-                    f"{start.isoformat()}/{end.isoformat()}" for start, end in (a.period_of(date) for a in self.program.accumulators)
-                )
-            texts.append(periods[number])
-        return pa.array(texts, type=pa.string()).take(pa.array(inverse.reshape(-1)))
+                periods = self._periods[day] = tuple(_year_text(*a.period_of(date)) for a in self.program.accumulators)
+            texts.append(periods)
+        at = pa.array(inverse.reshape(-1))
+        return {
+            accumulator.name: pa.array([periods[number] for periods in texts], type=pa.string()).take(at)
+            for number, accumulator in enumerate(self.program.accumulators)
+        }
 
 
 def _arrow(values, type_, arrow_type):
