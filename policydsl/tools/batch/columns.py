@@ -19,8 +19,7 @@ import pyarrow as pa
 from policydsl.api import _year_text
 from policydsl.backends import arrow_facts
 from policydsl.backends.columnar import compile_columnar
-from policydsl.tools.batch.formats import PROVENANCE_COLUMNS, Unwritable
-from policydsl.tools.decide import decide, failure_record
+from policydsl.tools.batch.formats import PROVENANCE_COLUMNS
 
 _ORDINAL_1970 = 719163  # datetime.date(1970, 1, 1).toordinal()
 
@@ -80,25 +79,15 @@ class ColumnChunks:
         errors = 0
         money = [Decimal(0)] * len(worker.money)
         for (_, claim_id, claim), row in zip(worker.claims("parquet", (first, part)), left):
-            line = first + int(row)
-            record, outputs = decide(self.policy, claim, line, worker.spec.as_of, claim_id, keep_going=True)
-            written = None
-            if outputs is not None:
-                try:
-                    written = worker.main.decision(record, outputs)
-                except Unwritable as error:
-                    record = failure_record(error, claim_id, line)
-            if written is None:
+            error, written, outputs = worker.alone(first + int(row), claim_id, claim)  # the row engine's record
+            if error:
                 errors += 1
-                error_row = worker.errors.error(record)
-                if inline:
-                    main_rows.append(error_row)
-                    main_at.append(row)
-                else:
-                    failed.append(error_row)
-                continue
-            for index, name in enumerate(worker.money):
-                money[index] += outputs[name]
+                if not inline:
+                    failed.append(written)
+                    continue
+            else:
+                for index, name in enumerate(worker.money):
+                    money[index] += outputs[name]
             main_rows.append(written)
             main_at.append(row)
         return main_rows, main_at, failed, errors, money
