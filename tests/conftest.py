@@ -72,3 +72,33 @@ def claim(example_policy):
 def policy_text(body: str, inputs: str = "amount: money") -> str:
     """A small policy around `body`, for language tests."""
     return f"input {{ {inputs} }}\n{body}\n"
+
+
+# Snapshots: pytest-snapshot's `snapshot` fixture, except that an update run passes. With
+# `--snapshot-update` the plugin fails every test whose file it wrote, at teardown, so the
+# first update after adding a region exited 1; here the files written are listed once, at the
+# end of the run, to review (`git diff tests/snapshots`) before committing. Without the option
+# a differing or missing snapshot fails as before.
+_SNAPSHOTS_WRITTEN: list[str] = []
+
+
+@pytest.fixture
+def snapshot(request):
+    from pytest_snapshot.plugin import Snapshot, _get_default_snapshot_dir
+
+    option = request.config.option
+    kept = Snapshot(option.snapshot_update, option.allow_snapshot_deletion, _get_default_snapshot_dir(request.node))
+    yield kept
+    try:
+        kept.__exit__(None, None, None)
+    except pytest.fail.Exception as written:
+        if not option.snapshot_update:
+            raise
+        _SNAPSHOTS_WRITTEN.append(str(written.msg))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SNAPSHOTS_WRITTEN:
+        terminalreporter.section("snapshots written")
+        for message in _SNAPSHOTS_WRITTEN:
+            terminalreporter.write_line(message)

@@ -78,3 +78,35 @@ def test_the_example_snapshot_covers_its_14_claims():
     text = snapshot_text(POLICIES / "example" / "resident-2025.policy")
     assert text.count("\n=== ") == 14
     assert '  basic: "8625.00"' in text
+
+
+def test_adding_a_region_takes_one_snapshot_update(tmp_path):
+    """A new region's policy and tests, in a copy of the repository: plain pytest fails on its
+    missing snapshot and says how to make it; `pytest --snapshot-update` writes it, passes and
+    lists it; pytest then passes."""
+    import shutil
+    import subprocess
+    import sys
+
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in ("tests", "policies"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    new = tmp_path / "policies" / "zz-new"
+    new.mkdir()
+    for name in ("resident-2025.policy", "resident-2025.tests.json"):
+        shutil.copy(POLICIES / "sichuan" / name, new / name)
+
+    def pytest_run(*extra):
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_decision_snapshots.py", "-k", "zz-new", *extra]
+        return subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    missing = pytest_run()
+    assert missing.returncode == 1 and "--snapshot-update" in missing.stdout, missing.stdout
+    update = pytest_run("--snapshot-update")
+    assert update.returncode == 0, update.stdout
+    assert "snapshots written" in update.stdout and "Created snapshots:\n    resident-2025.txt" in update.stdout
+    written = tmp_path / "tests" / "snapshots" / "decisions" / "zz-new" / "resident-2025.txt"
+    assert written.read_text(encoding="utf-8").startswith("# Decisions of policies/zz-new/resident-2025.policy")
+    again = pytest_run()
+    assert again.returncode == 0 and "1 passed" in again.stdout and "snapshots written" not in again.stdout, again.stdout
