@@ -61,3 +61,40 @@ def test_cli_region_by_each_claims_date(tmp_path, capsys):
 def test_cli_region_usage_errors(capsys):
     assert main(["eval", "--region", "P1", "--policies", str(ROOT), "a.policy", "b.jsonl"]) == 2
     assert main(["eval", "--region", "P1", "--policies", str(ROOT / "nope"), "b.jsonl"]) == 2
+
+
+def test_batch_region_with_date(tmp_path, capsys):
+    claims = tmp_path / "c.jsonl"
+    claims.write_text('{"claim_id": "a", "day": "2025-03-01", "amount": "1000", "level": 3}\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", "--region", "P1", "--date", "2026-02-01", "--policies", str(ROOT), str(claims), "-o", str(out)]) == 0
+    assert "region P1: using" in capsys.readouterr().err
+    (record,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert record["paid"] == "420.00"  # the 2026 policy, its values as of --date: 70% of (1000 - 400)
+    assert record["policy"]["id"] == "province/p-2026"  # its id inside --policies, as `eval --region` names it
+
+
+def test_batch_region_with_one_version_needs_no_date(tmp_path, capsys):
+    claims = tmp_path / "c.jsonl"
+    claims.write_text('{"claim_id": "a", "day": "2025-03-01", "amount": "1000", "level": 3}\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", "--region", "C1", "--policies", str(ROOT), str(claims), "-o", str(out)]) == 0
+    assert "c.policy" in capsys.readouterr().err
+    assert json.loads(out.read_text())["policy"]["id"] == "city/c"
+
+
+def test_batch_region_usage_errors(tmp_path, capsys):
+    claims = tmp_path / "c.jsonl"
+    claims.write_text('{"claim_id": "a"}\n')
+    out = str(tmp_path / "out.jsonl")
+    assert main(["batch", "--region", "P1", "--policies", str(ROOT), str(claims), "-o", out]) == 2
+    err = capsys.readouterr().err
+    assert "region P1 has 2 policies (" in err and "give --date DATE" in err
+    assert main(["batch", "--region", "XX", "--policies", str(ROOT), str(claims), "-o", out]) == 2
+    assert "no policy for region XX; regions: " in capsys.readouterr().err
+    assert main(["batch", "--region", "P1", "--date", "2024-01-01", "--policies", str(ROOT), str(claims), "-o", out]) == 2
+    assert "no policy of region P1 is in force on 2024-01-01" in capsys.readouterr().err
+    assert main(["batch", "--region", "P1", "--date", "2026-01-01", "--policies", str(ROOT), "a.policy", str(claims), "-o", out]) == 2
+    assert main(["batch", "--date", "2026-01-01", str(ROOT / "city" / "c.policy"), str(claims), "-o", out]) == 2
+    assert "--date chooses a region's policy" in capsys.readouterr().err
+    assert not (tmp_path / "out.jsonl").exists()

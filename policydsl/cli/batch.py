@@ -11,7 +11,7 @@ import collections
 import sys
 import time
 
-from policydsl.cli import exits
+from policydsl.cli import exits, regions
 from policydsl.cli.options import date_argument
 from policydsl.diagnostics.model import PolicyError
 from policydsl.tools.batch import DEFAULT_CHUNK, DEFAULT_RUN_SIZE, MAX_ATTEMPTS, BatchOptions, Summary, default_jobs, run_batch
@@ -22,6 +22,7 @@ from policydsl.tools.claims_io import UsageError
 def register(commands) -> None:
     batch = commands.add_parser(
         "batch",
+        usage="policydsl batch [-h] [options] POLICY INPUT -o OUTPUT\n       policydsl batch [-h] [options] --region CODE [--date DATE] [--policies DIR] INPUT -o OUTPUT",
         help="evaluate a file of claims (JSONL, CSV, Parquet) on several processes",
         description="Evaluate every claim of INPUT with POLICY and write one record per claim to OUTPUT, in "
         "input order, streaming in chunks so that memory stays flat for any size. Formats go by extension: "
@@ -37,8 +38,9 @@ def register(commands) -> None:
         "without a person value cannot be carried (F301). The output is still in input order, and the same bytes "
         "for any --jobs; memory stays flat (the claims are sorted on disk, in the temporary folder: TMPDIR).",
     )
-    batch.add_argument("policy", metavar="POLICY", help="the policy file")
-    batch.add_argument("input", metavar="INPUT", help="claims: FILE.jsonl, FILE.ndjson, FILE.csv, FILE.parquet or - (JSON lines)")
+    batch.add_argument("paths", nargs="+", metavar="[POLICY] INPUT",
+                       help="the policy file (unless --region) and the claims: FILE.jsonl, FILE.ndjson, FILE.csv, FILE.parquet or - (JSON lines)")
+    regions.add_options(batch, "with --region: the day whose policy (and values) apply to every claim; needed when the region has several policies")
     batch.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="decisions: FILE.jsonl, FILE.csv, FILE.parquet or -")
     batch.add_argument("--errors", metavar="FILE", help="write error records to FILE instead of OUTPUT")
     batch.add_argument("-j", "--jobs", type=int, metavar="N", help=f"worker processes (default: the number of cores, {default_jobs()})")
@@ -60,9 +62,10 @@ def run(args) -> int:
         raise UsageError("--jobs must be at least 1")
     if args.run_size < 1:
         raise UsageError("--run-size must be at least 1")
+    policy, root, as_of = _policy(args)
     options = BatchOptions(
-        args.policy, args.input, args.output, args.errors, args.jobs, args.chunk_size, args.as_of, carry=args.carry, run_size=args.run_size,
-        engine=args.engine,
+        policy, args.paths[-1], args.output, args.errors, args.jobs, args.chunk_size, as_of, carry=args.carry, run_size=args.run_size,
+        engine=args.engine, root=root,
     )
     try:
         summary = run_batch(options, progress=ProgressBar)
@@ -71,6 +74,24 @@ def run(args) -> int:
         return exits.of_policy_error(error)
     print(summary_text(summary), file=sys.stderr)
     return exits.FINDINGS if summary.errors or summary.lost else exits.OK
+
+
+def _policy(args) -> tuple[str, str | None, object]:
+    """(policy file, policies folder or None, as-of date): the file given, or the one version
+    of `--region` that decides the whole file (cli/regions.py), with `--date` as its as-of
+    date unless `--as-of` says otherwise."""
+    if args.region is None:
+        if len(args.paths) != 2:
+            raise UsageError("batch needs POLICY and INPUT (or --region CODE and INPUT)")
+        if args.date is not None:
+            raise UsageError("--date chooses a region's policy: use it with --region (--as-of sets the values' date)")
+        return args.paths[0], None, args.as_of
+    if len(args.paths) != 1:
+        raise UsageError("with --region, give only INPUT (the policy is chosen from --policies)")
+    registry = regions.open_registry(args)
+    info = regions.one_version(registry, args)
+    regions.say_chosen(info)
+    return str(info.path), str(registry.root), args.as_of or args.date
 
 
 def summary_text(summary: Summary) -> str:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import sys
 
 from policydsl.api import load
-from policydsl.cli import exits, streams
+from policydsl.cli import exits, regions, streams
 from policydsl.cli.options import date_argument
 from policydsl.diagnostics.model import PolicyError
-from policydsl.link.registry import NoPoliciesFolder, Registry
 from policydsl.link.regions import RegionError
-from policydsl.tools.claims_io import UsageError, read_claims
+from policydsl.tools.claims_io import UsageError, read_dated_claims
 from policydsl.tools.decide import decide, json_line
 
 
@@ -33,11 +32,9 @@ def register(commands) -> None:
         "digest). A claim that "
         f"cannot be decided gives an error object in its place, and the run goes on; the exit code is then {exits.FINDINGS}.",
     )
-    evaluate.add_argument("paths", nargs="+", metavar="[POLICY] CLAIMS", help="the policy file (unless --region) and the claims: FILE.json, FILE.jsonl or -")
-    evaluate.add_argument("--region", metavar="CODE", help="choose the policy of this region (its header's `region`) from --policies, by --date or by each claim's date")
-    evaluate.add_argument("--date", metavar="DATE", type=date_argument, help="with --region: the day whose policy (and values) apply to every claim")
+    evaluate.add_argument("paths", nargs="+", metavar="[POLICY] CLAIMS", help="the policy file (unless --region) and the claims: FILE.json, FILE.jsonl, a tests file X.tests.json (its cases' claims, each as of its `as_of`) or -")
+    regions.add_options(evaluate, "with --region: the day whose policy (and values) apply to every claim (default: each claim's own date chooses)")
     evaluate.add_argument("--as-of", metavar="DATE", type=date_argument, help="use the values in force on DATE instead of each claim's own date")
-    evaluate.add_argument("--policies", metavar="DIR", default="policies", help="the policies folder for --region (default: ./policies)")
     evaluate.set_defaults(run=run)
 
 
@@ -59,12 +56,7 @@ def _policy(args):
         return load(args.paths[0])
     if len(args.paths) != 1:
         raise UsageError("with --region, give only CLAIMS (the policy is chosen from --policies)")
-    try:
-        registry = Registry(args.policies, on_load=lambda info: _say_chosen(info, registry.loaded(info)))
-    except NoPoliciesFolder as error:
-        raise UsageError(str(error)) from None
-    for message in registry.skipped:
-        print(f"policydsl: warning: {message}", file=sys.stderr)
+    registry = regions.open_registry(args)
     try:
         if args.date is not None:
             return registry.policy_for(args.region, args.date)
@@ -73,15 +65,11 @@ def _policy(args):
         raise UsageError(str(error)) from None
 
 
-def _say_chosen(info, policy) -> None:
-    print(f"policydsl: region {info.region}: using {info.describe()} as {policy.provenance.describe()}", file=sys.stderr)
-
-
 def _evaluate_all(policy, claims: str, as_of) -> int:
     out = streams.stdout_for(claims)
     failed = 0
-    for line, claim in read_claims(claims):
-        record, outputs = decide(policy, claim, line, as_of)
+    for line, claim, own_as_of in read_dated_claims(claims):
+        record, outputs = decide(policy, claim, line, as_of or own_as_of)
         if outputs is None:
             failed += 1
         streams.write(out, json_line(record))

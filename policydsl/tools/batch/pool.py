@@ -35,7 +35,7 @@ def _init_worker(spec: Spec) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     inherited = _INHERITED
-    policy = inherited[1] if inherited is not None and inherited[0] == spec.policy else load(spec.policy)
+    policy = inherited[1] if inherited is not None and inherited[0] == spec.policy else load(spec.policy, root=spec.root)
     _WORKER = ChunkWorker(policy, spec)
 
 

@@ -28,7 +28,7 @@ import attrs
 from policydsl.api import load
 from policydsl.runtime import numbers
 from policydsl.tools import claims_io
-from policydsl.tools.batch import carrying, column_carry, pool, tables
+from policydsl.tools.batch import carrying, pool, tables
 from policydsl.tools.batch.sink import Sink
 from policydsl.tools.batch.worker import ChunkWorker, Spec, money_outputs
 from policydsl.tools.carry import Carrier
@@ -61,6 +61,7 @@ class BatchOptions:
     run_size: int = carrying.DEFAULT_RUN_SIZE  # with carry: records sorted in memory at a time
     temporary: str | None = None  # with carry: where the sorts spill (None: the system's temporary folder)
     engine: str = "auto"  # "row", "columnar" (Parquet in and out), or "auto": columnar where it can be
+    root: str | None = None  # the policies folder `extends` resolves in (None: the policy's enclosing `policies`)
 
 
 @attrs.frozen
@@ -133,7 +134,7 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
     errors_format = claims_io.file_format(options.errors, "errors") if options.errors else None
     _refuse_overwrite(options.input, options.output, options.errors)
     started = time.perf_counter()
-    policy = load(options.policy)
+    policy = load(options.policy, root=options.root)
     carried_per = Carrier(policy).person_field if options.carry else None  # no accumulators: UsageError
     csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
     engine, engine_note = choose_engine(options, formats, policy)
@@ -146,7 +147,7 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
         if len(first) < 2:
             jobs = 1  # one chunk of work: starting processes would only cost time
         tasks = itertools.chain(first, tasks)
-    spec = Spec(str(options.policy), formats[0], formats[1], errors_format, header, options.as_of, engine)
+    spec = Spec(str(options.policy), formats[0], formats[1], errors_format, header, options.as_of, engine, options.root)
     money = money_outputs(policy)
     totals = Totals(money=[Decimal(0)] * len(money))
     _refuse_overwrite(options.input, options.output, options.errors)  # again: just before the outputs are opened
@@ -188,10 +189,13 @@ def choose_engine(options: BatchOptions, formats: tuple[str, str], policy) -> tu
         return "row", "asked for"
     if formats != ("parquet", "parquet"):
         why = "the columnar engine reads and writes Parquet"
-    elif options.carry and _parquet_rows(options.input) > column_carry.MAX_ROWS:
-        why = f"with --carry the columnar engine holds the input in memory: up to {column_carry.MAX_ROWS:,} claims"
     else:
-        engine, why = tables.choose_engine(policy)
+        engine, why = tables.choose_engine(policy)  # "row" when numpy is not installed
+        if engine == "columnar" and options.carry:
+            from policydsl.tools.batch import column_carry
+
+            if _parquet_rows(options.input) > column_carry.MAX_ROWS:
+                engine, why = "row", f"with --carry the columnar engine holds the input in memory: up to {column_carry.MAX_ROWS:,} claims"
         if engine == "columnar":
             return engine, why
     if options.engine == "columnar":
@@ -211,6 +215,8 @@ def _parquet_rows(spec: str) -> int:
 def _carry_by_columns(policy, spec: Spec, source: str, main: Sink, errors_sink: Sink | None, totals: Totals) -> int:
     """`--carry` by whole columns (column_carry.py), the input held in memory; the number of persons."""
     import pyarrow as pa
+
+    from policydsl.tools.batch import column_carry
 
     _, batches = claims_io.parquet_batches(source, 1 << 20)
     batches = list(batches)

@@ -41,6 +41,7 @@ class Spec:
     header: tuple[str, ...] | None  # CSV column names
     as_of: datetime.date | None = None
     engine: str = "row"  # "columnar": Parquet chunks by whole columns (tools/batch/columns.py)
+    root: str | None = None  # the policies folder the policy is loaded with (None: its enclosing `policies`)
 
 
 def money_outputs(policy) -> list[str]:
