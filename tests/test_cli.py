@@ -127,3 +127,28 @@ def test_eval_usage_shows_the_two_forms_it_accepts():
     result = run("eval", "--help")
     usage = result.stdout.split("\n\n")[0]
     assert "POLICY CLAIMS" in usage and "--region CODE" in usage and "[[POLICY] CLAIMS ...]" not in usage
+
+
+@pytest.mark.parametrize("command", ["eval", "explain"])
+def test_eval_and_explain_read_a_tests_file_as_diff_does(command):
+    """A tests file's claims, each decided as of its case's `as_of`: the national baseline's
+    tests hold a case dated before its values changed, which a plain date would decide wrongly."""
+    from policydsl.tools import testing
+
+    policy = EXAMPLE.parent / "national" / "baseline-2025.policy"
+    cases = testing.read_tests(testing.tests_path_for(policy)).cases
+    assert any(case.as_of for case in cases)
+    result = run(command, str(policy), str(testing.tests_path_for(policy)))
+    assert "Traceback" not in result.stderr
+    if command == "explain":
+        assert result.stdout.count("Decision for claim") == sum(1 for case in cases if case.expect_error is None)
+        return
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == len(cases)
+    for case, record in zip(cases, records):
+        if case.expect_error is not None:
+            assert case.expect_error in json.dumps(record), case.name
+            continue
+        for name, expected in case.expect.items():
+            if name != "accumulators":
+                assert str(record[name]) == str(expected), (case.name, name)

@@ -11,7 +11,7 @@ from policydsl.api import load
 from policydsl.cli import exits, streams
 from policydsl.cli.options import date_argument
 from policydsl.diagnostics.model import FactsError, PolicydslError, PolicyError
-from policydsl.tools.claims_io import read_claims
+from policydsl.tools.claims_io import read_dated_claims
 from policydsl.tools.decide import claim_id_of, not_an_object
 
 SEPARATOR = "\n" + "=" * 72 + "\n"
@@ -26,7 +26,7 @@ def register(commands) -> None:
         "accumulator before the claim, what the claim adds, and after, in its year.",
     )
     explain.add_argument("policy", metavar="POLICY", help="the policy file")
-    explain.add_argument("claim", metavar="CLAIM", help="the claim: FILE.json, FILE.jsonl or -")
+    explain.add_argument("claim", metavar="CLAIM", help="the claim: FILE.json, FILE.jsonl, a tests file X.tests.json (its cases' claims, each as of its `as_of`) or -")
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON data (with the `policy` object that decided)")
     explain.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of labels and reasons (default en)")
     explain.add_argument("--as-of", metavar="DATE", type=date_argument, help="use the values in force on DATE instead of the claim's own date")
@@ -46,7 +46,7 @@ def run(args) -> int:
     wanted = set(args.claim_ids or ())
     found: set[str] = set()
     shown = 0
-    for line, claim in read_claims(args.claim):
+    for line, claim, as_of in read_dated_claims(args.claim):
         claim_id = claim_id_of(claim)
         if wanted:
             if claim_id is None or str(claim_id) not in wanted:
@@ -55,7 +55,7 @@ def run(args) -> int:
         if shown:
             print(SEPARATOR)
         shown += 1
-        if not _explain(policy, claim, claim_id or f"line {line}", args):
+        if not _explain(policy, claim, claim_id or f"line {line}", args.as_of or as_of, args):
             status = exits.FINDINGS
     streams.write(sys.stdout, None)
     missing = sorted(wanted - found)
@@ -66,7 +66,7 @@ def run(args) -> int:
     return status
 
 
-def _explain(policy, claim, label, args) -> bool:
+def _explain(policy, claim, label, as_of, args) -> bool:
     """Print the claim's explanation, or why it has none (then False)."""
     if isinstance(claim, Exception):
         print(f"claim {label}: {claim}")
@@ -75,7 +75,7 @@ def _explain(policy, claim, label, args) -> bool:
         print(f"claim {label}: {not_an_object(claim).render()}")
         return False
     try:
-        decision = policy.evaluate(claim, as_of=args.as_of)
+        decision = policy.evaluate(claim, as_of=as_of)
     except FactsError as error:
         print(f"claim {label}: invalid facts:")
         for problem in error.errors:

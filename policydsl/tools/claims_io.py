@@ -95,6 +95,25 @@ def read_claims(spec: str) -> Iterator[tuple[int, object]]:
             yield 1, document
 
 
+def read_dated_claims(spec: str) -> Iterator[tuple[int, object, object]]:
+    """As `read_claims`, with the date each claim is to be decided as of (None: its own):
+    a `*.tests.json` file gives its cases' claims, numbered from 1, each with its `as_of`;
+    any other file gives its records, with None. A tests file that cannot be read is a
+    usage error naming what is wrong in it."""
+    from policydsl.tools.testing import SUFFIX, TestFileError, read_tests
+
+    if spec.endswith(SUFFIX):
+        try:
+            tests = read_tests(spec)
+        except TestFileError as error:
+            raise UsageError(str(error)) from None
+        for number, case in enumerate(tests.cases, start=1):
+            yield number, case.claim, case.as_of
+        return
+    for number, claim in read_claims(spec):
+        yield number, claim, None
+
+
 def _stdin():
     """Standard input as bytes, or as text when it has been replaced by a text stream."""
     return getattr(sys.stdin, "buffer", sys.stdin)
