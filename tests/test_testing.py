@@ -291,3 +291,23 @@ def test_the_plugin_leaves_another_projects_tests_json_alone(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout and "error" not in done.stdout.lower()
+
+
+def test_coverage_of_a_policy_that_extends_another_reports_its_own_apart(tmp_path, capsys):
+    """The city's own table row (level 4) apart from the rows and rules it inherits from the
+    province and the nation: one level-4 claim exercises its own definitions completely."""
+    shutil.copytree(DATA / "inherit" / "policies", tmp_path / "policies")
+    city = tmp_path / "policies" / "city"
+    claim = {"claim_id": "c-1", "day": "2025-03-01", "amount": "1000", "level": 4}
+    (city / "c.tests.json").write_text(json.dumps({"tests": [
+        {"name": "level 4", "note": "(1,000 - 800) x 50% = 100", "claim": claim, "expect": {"paid": "100.00"}},
+    ]}), encoding="utf-8")
+    status, out, _ = run(capsys, "test", "--coverage", str(city / "c.policy"))
+    assert status == 0, out
+    report = out[out.index("Coverage of") :]
+    own, inherited = report.split("  inherited (from ")
+    assert "  its own definitions:\n    table rows    1 of 1   100%\n    everything was exercised\n" in own
+    assert inherited.startswith(f"{tmp_path / 'policies' / 'national' / 'base.policy'}, {tmp_path / 'policies' / 'province' / 'p-2025.policy'}):")
+    assert "table deductible[1]" in inherited and "table deductible[4]" not in inherited
+    assert "    rules         5 of 5   100%\n    table rows    0 of 3     0%\n" in inherited  # the nation's 4 rules, the province's with_bonus
+    assert "table deductible[3]  (" + str(tmp_path / "policies" / "province" / "p-2025.policy") + ":8:3)" in inherited  # overridden by the province

@@ -394,6 +394,7 @@ class Item:
     kind: str  # rule | branch | row | band
     label: str
     location: str
+    file: str = ""  # the policy file that defines it (the policy's own, or one it extends)
 
 
 def _version(definition) -> tuple | None:
@@ -452,7 +453,7 @@ class Coverage:
 
     def add(self, key, kind, label, span) -> None:
         if key not in self.items:
-            self.items[key] = Item(kind, label, span.location if span is not None else "")
+            self.items[key] = Item(kind, label, span.location if span is not None else "", span.source.name if span is not None else "")
 
     def conditionals(self, rule: str, expr, top: bool) -> None:
         stack = [(expr, top)]
@@ -502,22 +503,59 @@ class Coverage:
         return [item for key, item in self.items.items() if key not in self.hit]
 
     def report(self, name: str) -> str:
+        """The counts and what was never exercised; for a policy that `extends` another, its
+        own definitions (overrides included) apart from what it inherits, which its tests
+        exercise too but whose gaps are the parent's to fill."""
         lines = [f"Coverage of {name} ({self.runs} decided test{'s' if self.runs != 1 else ''})"]
-        for kind, title in self.KINDS:
-            total = [k for k, item in self.items.items() if item.kind == kind]
-            done = [k for k in total if k in self.hit]
-            if total:
-                percent = 100 * len(done) // len(total)
-                lines.append(f"  {title:<11} {len(done):>3} of {len(total):<3} {percent:>3}%")
-        missed = self.missed()
-        if missed:
-            lines.append("  never exercised:")
-            width = max(len(item.kind) for item in missed)
-            for item in missed:
-                lines.append(f"    {item.kind:<{width}}  {item.label}  ({item.location})")
-        else:
-            lines.append("  everything was exercised")
+        own = _same_file(name)
+        parts = {True: [], False: []}
+        for key, item in self.items.items():
+            parts[own(item.file)].append(key)
+        if not parts[False]:
+            return "\n".join(lines + self._section(parts[True], "  ")) + "\n"
+        inherited_from = sorted({self.items[key].file for key in parts[False]})
+        lines.append("  its own definitions:" if parts[True] else "  its own definitions: none that the tests could exercise")
+        lines += self._section(parts[True], "    ")
+        lines.append(f"  inherited (from {', '.join(inherited_from)}):")
+        lines += self._section(parts[False], "    ")
         return "\n".join(lines) + "\n"
+
+    def _section(self, keys: list[tuple], indent: str) -> list[str]:
+        lines = []
+        for kind, title in self.KINDS:
+            total = [k for k in keys if self.items[k].kind == kind]
+            if total:
+                done = sum(1 for k in total if k in self.hit)
+                percent = 100 * done // len(total)
+                lines.append(f"{indent}{title:<11} {done:>3} of {len(total):<3} {percent:>3}%")
+        missed = [self.items[k] for k in keys if k not in self.hit]
+        if not keys:
+            return lines
+        if missed:
+            lines.append(f"{indent}never exercised:")
+            width = max(len(item.kind) for item in missed)
+            lines += [f"{indent}  {item.kind:<{width}}  {item.label}  ({item.location})" for item in missed]
+        else:
+            lines.append(f"{indent}everything was exercised")
+        return lines
+
+
+def _same_file(name: str):
+    """A test of whether a definition's file is the policy file `name` (paths compared resolved)."""
+    try:
+        mine = Path(name).resolve()
+    except (OSError, RuntimeError):
+        mine = None
+
+    def own(file: str) -> bool:
+        if not file or file == name:
+            return True
+        try:
+            return mine is not None and Path(file).resolve() == mine
+        except (OSError, RuntimeError):
+            return False
+
+    return own
 
 
 # ---- running tests files (the command, which prints, is cli/test.py) -----------------------------
