@@ -9,6 +9,9 @@ year-to-date amounts near the caps, 1-5 items) and that are the same on every ru
     from generate_claims import generate; claims = list(generate(1000, seed=1))
 
 Money is written as strings with two decimals, dates as ISO strings, like real input.
+Its claims are the example's schema only, kept fixed so that benchmark figures compare across
+runs; for any other policy, `policydsl generate POLICY -n N -o FILE` makes claims from the
+policy's own input schema (tools/generate.py).
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def write_parquet(path: str, claims) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate seeded claims for the example policy as JSON lines.")
+    parser = argparse.ArgumentParser(description="Generate seeded claims for the example policy (the benchmarks' fixed corpus). For any other policy use: policydsl generate POLICY -n N -o FILE.")
     parser.add_argument("-n", "--count", type=int, default=10_000, help="number of claims (default 10000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("-o", "--output", default="-", help="output file: .jsonl, .csv or .parquet; - for JSON lines on stdout (default)")
