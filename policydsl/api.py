@@ -37,7 +37,7 @@ from policydsl.syntax.lower import lower
 from policydsl.syntax.parser import parse_tree
 from policydsl.link.files import read_policy_text, unreadable
 from policydsl.link.provenance import Provenance, policy_id, provenance_of
-from policydsl.check.periods import segment_index
+from policydsl.check.periods import segment_index, unset
 from policydsl.runtime.helpers import FEN, InvariantViolation
 
 from policydsl.syntax.source import SourceFile, Span
@@ -375,7 +375,7 @@ class Policy:
             raise EvaluationError(f"the policy is not in force on {day.isoformat()} (it is in force {effective.describe()})", code="R405")
         name = segment.missing[0]
         variants = self.env.variants.get(name, ())
-        if variants and all(isinstance(v, n.ParamDef) and v.value is None for v in variants):
+        if variants and all(unset(v) for v in variants):
             raise EvaluationError(
                 f"`{name}` is required and this policy does not set it: it is a frame for regions; decide claims with a region that extends it",
                 code="R405",

@@ -80,3 +80,51 @@ def test_the_formatter_prints_required_back():
     formatted = format_text(FRAME)
     assert "param cap: money required" in formatted and "table deductible: Level -> money required {" in formatted
     assert format_text(formatted) == formatted
+
+
+TIERS_FRAME = '''policy "frame"
+  as of day
+
+input {
+  day: date
+  cost: money
+}
+
+tiers schedule required
+  because "each region sets its bands"
+
+rule paid: money = round(schedule(from 0 yuan to cost), half_up)
+
+output paid
+'''
+
+
+def tiers_tree(tmp_path, region: str):
+    return parent_and_child(tmp_path, TIERS_FRAME, region, "frame/f", "region/r", child_header='  region "100000" "R"\n')
+
+
+def test_required_tiers_are_set_by_the_region_that_decides(tmp_path):
+    path = tiers_tree(tmp_path, "override tiers schedule {\n  from 100 yuan to 200 yuan: 50%\n  above 200 yuan: 80%\n}\n")
+    policy = policydsl.load(path)
+    assert policy.warnings == []
+    assert policy.evaluate({"day": "2025-01-01", "cost": "300"}).outputs["paid"] == Decimal("130.00")  # 100 x 50% + 100 x 80%
+
+
+def test_a_region_that_leaves_required_tiers_unset_is_refused_and_the_frame_decides_nothing(tmp_path):
+    path = tiers_tree(tmp_path, "")
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.load(path)
+    (found,) = raised.value.diagnostics
+    assert (found.code, found.message) == ("C268", "tiers `schedule` is required and this policy does not set it")
+    assert "override tiers schedule {" in found.hint and found.related[0].span.source.name.endswith("f.policy")
+    frame = policydsl.load(tmp_path / "policies" / "frame" / "f.policy")
+    assert [w.code for w in frame.warnings] == ["W237"] and "tiers `schedule`" in frame.warnings[0].message
+    with pytest.raises(policydsl.EvaluationError) as refused:
+        frame.evaluate({"day": "2025-01-01", "cost": "300"})
+    assert refused.value.code == "R405" and "`schedule` is required" in str(refused.value)
+
+
+def test_the_formatter_prints_required_tiers_back():
+    formatted = format_text(TIERS_FRAME)
+    assert 'tiers schedule required\n  because "each region sets its bands"\n' in formatted
+    assert format_text(formatted) == formatted

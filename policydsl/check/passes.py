@@ -13,6 +13,7 @@ from policydsl.syntax.source import Span
 from policydsl.check.constants import compute_constants
 from policydsl.check.env import CheckEnv, Symbol
 from policydsl.diagnostics.model import Related
+from policydsl.check import periods
 from policydsl.check.periods import check_periods
 from policydsl.check.accumulators import check_accumulators
 from policydsl.check.typing import infer_definitions
@@ -387,8 +388,11 @@ def check_required(env: CheckEnv) -> None:
     header = env.policy.header
     unset = []  # (what, where it is declared)
     for name, variants in env.variants.items():
-        if all(isinstance(v, n.ParamDef) and v.value is None for v in variants):
-            unset.append((f"param `{name}`", n.name_span(variants[0]), f"set it: `override param {name} = ...`"))
+        if all(periods.unset(v) for v in variants):
+            if isinstance(variants[0], n.TiersDef):
+                unset.append((f"tiers `{name}`", n.name_span(variants[0]), f"give its bands: `override tiers {name} {{ from ... to ...: ... }}`"))
+            else:
+                unset.append((f"param `{name}`", n.name_span(variants[0]), f"set it: `override param {name} = ...`"))
     for symbol in env.symbols.values():
         if symbol.kind != "table" or not symbol.node.required:
             continue

@@ -169,7 +169,7 @@ def _cut_segments(env: CheckEnv, validities: list, effective: n.Validity | None)
             segment.outside = True
         for name, variants in env.variants.items():
             live = [v for v in variants if v.validity is None or v.validity.covers(day)]
-            if live and not _unset(live[0]):
+            if live and not unset(live[0]):
                 segment.active[name] = live[0]
             else:
                 segment.missing.append(name)  # no value in force, or a `required` one nobody set
@@ -179,9 +179,9 @@ def _cut_segments(env: CheckEnv, validities: list, effective: n.Validity | None)
         env.segments.append(segment)
 
 
-def _unset(definition) -> bool:
-    """A `param NAME: TYPE required` that no policy along `extends` has set."""
-    return isinstance(definition, n.ParamDef) and definition.value is None
+def unset(definition) -> bool:
+    """A `param NAME: TYPE required` or `tiers NAME required` that no policy along `extends` has set."""
+    return (isinstance(definition, n.ParamDef) and definition.value is None) or (isinstance(definition, n.TiersDef) and definition.required)
 
 
 def segment_index(cuts: list, day: datetime.date) -> int:

@@ -427,6 +427,11 @@ class _Lower(Transformer):
         return n.TiersDef(str(rest[0]), tuple(rest[2:]), annotations, validity=rest[1], span=self._span(meta), name_span=self._tspan(rest[0]))
 
     @v_args(meta=True)
+    def required_tiers(self, meta, children):
+        rest, annotations = self._split(children)
+        return n.TiersDef(str(rest[0]), (), annotations, required=True, span=self._span(meta), name_span=self._tspan(rest[0]))
+
+    @v_args(meta=True)
     def plain_body(self, meta, children):
         return children  # [expr, *annotations]; rule_def splits them
 

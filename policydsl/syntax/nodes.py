@@ -368,9 +368,10 @@ class TiersDef:
     """A marginal schedule: each band's rate applies only to the slice inside the band."""
 
     name: str
-    bands: tuple[TierBand, ...]
+    bands: tuple[TierBand, ...]  # () when `required`
     annotations: tuple[Annotation, ...]
     validity: Validity | None = _validity()
+    required: bool = attrs.field(default=False, kw_only=True)  # `tiers NAME required`: a policy that extends this one gives the bands
     override: bool = _modifiers()
     final: bool = _modifiers()
     span: Span = _span()

@@ -435,6 +435,8 @@ class Printer:
                     main = self.value(f"{key}:", row.value, validity(row.validity), 2 * INDENT)
                     rows.append([HARDLINE, self.lead(row), main, self.head(row), nest(self.annotation_lines(row.annotations)), self.trail(row)])
                 return self.block(d, f"{words}table {d.name}{types}{' required' if d.required else ''}", rows)
+            case n.TiersDef(required=True):
+                return [f"{words}tiers {d.name} required", self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
             case n.TiersDef():
                 bands = []
                 for band in d.bands:
