@@ -143,10 +143,15 @@ rule weight_ratio: number = weighted * factor
 rule extra: money = bonus[drugs] + bonus[min(squares, 3)]
 rule precise: number = when factor > 20 then ratioed * ratioed * ratioed * ratioed * ratioed otherwise ratioed
 rule unrounded: money = when urgent and drugs = 1 then shared otherwise round(shared, up)
+rule kept: money =
+  let over = max(0 yuan, total - cap) in
+  let part = over * rate[level] in
+  when part > half then round(part, down)
+  otherwise round(over - part, up)
 invariant paid_within: paid <= total + fees or total = 0 yuan
 invariant urgent_waits_less: not urgent or wait < 12 months
 output precise, unrounded, tripled, extra, total, drugs, any_big, all_shared, weighted, pairs, squares, scaled, ratioed, back, due, due_later, since, spread, shifted,
-  late, in_set, rated, fees, paid, months_left, weight_ratio, cap, note
+  late, in_set, rated, fees, paid, months_left, weight_ratio, cap, note, kept
 """
 
 ACCUMULATING = """

@@ -1,6 +1,6 @@
 """Golden explanations of the language features of issue 14 in one frame and one region
 (tests/data/tour/policies): required values set by the region, input limits, date
-functions, `unlimited`, rounding to 10 yuan, a named tier band, an overridden invariant, a
+functions, `unlimited`, rounding to 10 yuan, a `let`, a named tier band, an overridden invariant, a
 dropped output and a record field added across `extends`. `--snapshot-update` rewrites them."""
 
 from __future__ import annotations

@@ -115,6 +115,7 @@ class Columnar:
                 raise NotColumnar(f"accumulator `{accumulator.name}` is {accumulator.type}")
         self.scales: dict[int, int] = {}
         self.bounds: dict[int, int] = {}
+        self.let_values: dict[int, ir.Expr] = {}  # a `Let`'s id -> its value, which its `Local`s read
         self.segments = [segment for segment in program.segments if segment.in_force]
         for segment in self.segments:
             self._analyse(segment)
@@ -261,6 +262,12 @@ class Columnar:
                 if kind == "count":
                     return 0, ITEM_LIMIT
                 return 0, 1
+            case ir.Let(value=value, body=body):
+                self.let_values[expr.id] = value
+                shape(value)
+                return shape(body)
+            case ir.Local(binding=binding):
+                return shape(self.let_values[binding])
             case ir.Choose(branches=branches):
                 shapes = []
                 for branch in branches:
@@ -333,6 +340,7 @@ class _Run:
         self.n = n
         self.bad = np.zeros(n, dtype=bool)
         self.rules: dict = {}
+        self.locals: dict = {}  # a `Let`'s id -> its value's column, while its body is evaluated
         for rule in segment.rules:
             self.rules[rule.name] = self.ev(rule.body, ROWS, rows)
         for invariant in segment.invariants:
@@ -463,6 +471,11 @@ class _Run:
                 return self.aggregate(expr, context, live)
             case ir.Choose(branches=branches):
                 return self.choose(expr, branches, context, live)
+            case ir.Let(value=value, body=body):
+                self.locals[expr.id] = self.ev(value, context, live)
+                return self.ev(body, context, live)
+            case ir.Local(binding=binding):
+                return self.locals[binding]
         raise AssertionError(f"not compiled for columns: {type(expr).__name__}")
 
     def lookup(self, expr, rows, key, context, live):

@@ -54,6 +54,7 @@ class Scope:
     values: dict = attrs.Factory(dict)
     loops: tuple = ()
     check: Callable | None = None
+    locals: dict = attrs.Factory(dict)  # a `Let`'s id -> its value, while its body is evaluated
 
     def value(self, name: str):
         if name not in self.values:
@@ -69,6 +70,11 @@ class Scope:
         if not 1 <= depth <= len(self.loops):
             raise Unbound(name)
         return self.loops[depth - 1]
+
+    def local(self, binding: int, name: str):
+        if binding not in self.locals:
+            raise Unbound(name)
+        return self.locals[binding]
 
     def inside(self, depth: int, element) -> "Scope":
         """The scope of the body of an aggregate at `depth`, with `element` as its variable."""
@@ -154,6 +160,11 @@ def _compute(expr: ir.Expr, scope: Scope):  # noqa: C901 - one dispatch over nod
             return scope.value(name)
         case ir.Loop(depth=depth, name=name):
             return scope.loop(depth, name)
+        case ir.Local(binding=binding, name=name):
+            return scope.local(binding, name)
+        case ir.Let(value=value, body=body):
+            bound = _evaluate(value, scope)
+            return _evaluate(body, attrs.evolve(scope, locals={**scope.locals, expr.id: bound}))
         case ir.Field(record=record, index=index):
             return _evaluate(record, scope)[index]
         case ir.Lookup(table=table, key=key):

@@ -194,7 +194,7 @@ class _Writer:
         """The fast variant's constant folding: an expression of constants and params only
         (`cap * 20%`), computed once here by the reference interpreter rather than for every
         claim. Not when it would fail (it then fails per claim, located as before)."""
-        if isinstance(e, (ir.Const, ir.Ref, ir.Input, ir.Loop)):
+        if isinstance(e, (ir.Const, ir.Ref, ir.Input, ir.Loop, ir.Local)):
             return None
         known = self.shared.setdefault("constant", {})  # node id -> whether it reads no claim
         if e.id not in known:
@@ -220,6 +220,13 @@ class _Writer:
                 return self.name_of(name)
             case ir.Loop(depth=depth):
                 return f"l{int(depth)}"
+            case ir.Local(binding=binding):
+                return f"v{int(binding)}"
+            case ir.Let(value=value, body=body):  # inside an expression: bound by `:=`, then the body
+                bound = f"(v{int(e.id)} := {self.expr(value)})"
+                if self.traced:
+                    return f"({bound}, _e.append(_new(_Bound, ({self.trace_id(e)}, v{int(e.id)}))), {self.expr(body)})[2]"
+                return f"({bound}, {self.expr(body)})[1]"
             case ir.Field(record=record, index=index):
                 return f"{self.expr(record)}[{int(index)}]"
             case ir.Lookup(table=table, key=key):
@@ -329,7 +336,13 @@ class _Writer:
     def assign(self, target: str, body: ir.Expr, indent: str = "    ") -> None:
         """`target = body` as statements. A top-level `when` chain is `if`/`elif`; a sum or
         count that is a whole rule (fast variant) is a loop: the same additions in the same
-        order, without a generator's overhead."""
+        order, without a generator's overhead. A `let` at the head is a statement of its own."""
+        if isinstance(body, ir.Let):
+            self.emit(f"{indent}v{int(body.id)} = {self.expr(body.value)}", body.value)
+            if self.traced:
+                self.emit(f"{indent}_e.append(_new(_Bound, ({self.trace_id(body)}, v{int(body.id)})))")
+            self.assign(target, body.body, indent)
+            return
         if isinstance(body, ir.Choose):
             *whens, otherwise = body.branches
             for start, end, members in self.arm_runs(whens):
@@ -359,7 +372,7 @@ def _only_constants(e: ir.Expr) -> bool:
     """Whether `e` reads nothing of a claim: only literals and params (a table or tiers is
     named by the node that reads it; its key or band must be constant too)."""
     for n in ir.walk(e):
-        if isinstance(n, (ir.Input, ir.Loop, ir.Aggregate, ir.SetOf)) or (isinstance(n, ir.Ref) and n.kind != "param"):
+        if isinstance(n, (ir.Input, ir.Loop, ir.Local, ir.Aggregate, ir.SetOf)) or (isinstance(n, ir.Ref) and n.kind != "param"):
             return False
     return True
 
@@ -468,6 +481,7 @@ _RUNTIME = {
     "_element": runtime.traced_element,
     "_violated": runtime.invariant_violated,
     "_Branch": trace.Branch,
+    "_Bound": trace.Bound,
     "_Step": trace.Step,
     "_new": trace.new,
 }

@@ -163,6 +163,29 @@ def _check_record_nesting(env: CheckEnv, record: n.RecordDef, path=()) -> None:
             env.error("C203", f"record `{path[0]}` contains itself", env.records[path[0]].span)
 
 
+def _reads(expr, name: str) -> bool:
+    """Whether `expr` reads the name `name` anywhere inside."""
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, n.Name) and e.id == name:
+            return True
+        stack += n.children(e)
+    return False
+
+
+def _taken(env: CheckEnv, name: str, scope: frozenset[str]) -> str | None:
+    """What else `name` names where a `let` would name it (None: nothing)."""
+    if name in scope:
+        return "an earlier `let` or a loop variable around it"
+    symbol = env.symbols.get(name)
+    if symbol is not None:
+        return f"{'an input field' if symbol.kind == 'input' else 'a ' + symbol.kind} (`{name}`)"
+    if name in env.enum_of_member:
+        return f"an enum member (`{name}`)"
+    return None
+
+
 def resolve_names(env: CheckEnv) -> None:
     """Bind every name to its definition (C200 undefined) and record dependencies.
 
@@ -220,6 +243,14 @@ def resolve_names(env: CheckEnv) -> None:
                                 break
                 for child in n.children(expr):
                     visit(child, scope, deps)
+            case n.Let(name=name, value=value, body=body):
+                visit(value, scope, deps)
+                taken = _taken(env, name, scope)
+                if taken is not None:
+                    env.error("C269", f"`let {name}` names a value with the name of {taken}", n.name_span(expr), hint="choose another name for the `let`")
+                visit(body, scope | {name}, deps)
+                if expr.span.source.name == env.source.name and not _reads(body, name):
+                    env.warning("W240", f"`let {name}` is never used", n.name_span(expr), hint="use the name, or delete the `let`")
             case n.Aggregate(var=var, source=source, body=body, where=where):
                 visit(source, scope, deps)
                 inner = scope | {var}

@@ -182,6 +182,8 @@ class _Inferrer:
                             hint="qualify one member, e.g. `Enum.member`",
                         )
                 return t.SetType(common)
+            case n.Let(name=name, value=value, body=body):
+                return self.infer(body, {**scope, name: self.infer(value, scope)})
             case n.Conditional(branches=branches):
                 common = None
                 for branch in branches:

@@ -411,8 +411,14 @@ _ALL: tuple[Code, ...] = (
     Code(
         "C268", "required value not set",
         "A policy with a `region` (one that decides claims) leaves unset what the frame it extends requires: a "
-        "`param NAME: TYPE required`, or a row of a `table ... required` for some key.",
-        "set it: `override param NAME = VALUE`, or `override table NAME { KEY: VALUE }`",
+        "`param NAME: TYPE required`, a `tiers NAME required`, or a row of a `table ... required` for some key.",
+        "set it: `override param NAME = VALUE`, `override tiers NAME { ... }`, or `override table NAME { KEY: VALUE }`",
+    ),
+    Code(
+        "C269", "`let` name already taken",
+        "A `let` names a value with a name the policy already gives to something else (a rule, parameter, table, "
+        "input field, enum member, or an earlier `let` of the same rule): inside the rule, one of them would be hidden.",
+        "choose another name for the `let`",
     ),
     # ---- W: warnings ---------------------------------------------------------------------
     Code(
@@ -471,6 +477,11 @@ _ALL: tuple[Code, ...] = (
         "A money output whose value can have more than two decimals by the policy's own arithmetic (`cost * 50%` "
         "without `round`): a claim where it does have fractions of a fen fails with R404.",
         "round it to the fen, e.g. `round(cost * 50%, half_up)`",
+    ),
+    Code(
+        "W240", "`let` name never used",
+        "A `let` names a value that the rest of its rule never reads.",
+        "use the name, or delete the `let`",
     ),
     # ---- F: claim facts ------------------------------------------------------------------
     Code(

@@ -39,7 +39,7 @@ class Used:
 class Detail:
     """A line under a step: a table row, a tier slice or a list element, with its reason."""
 
-    kind: str  # lookup | tiers | tier-slice | element | branch
+    kind: str  # lookup | tiers | tier-slice | element | branch | let
     text: str
     reasons: tuple[str, ...] = ()
     citations: tuple[str, ...] = ()
@@ -292,6 +292,8 @@ class _Builder:
         for event in events:
             if type(event) is trace.Branch and event.node == top_id:
                 top_branch = event.index
+            elif type(event) is trace.Bound:
+                continue  # a `let`'s value: its own line (`let_details`)
             elif type(event) is trace.Element:
                 details.append(self.element_detail(event, pending))
                 pending = []
@@ -443,26 +445,38 @@ class _Builder:
             self.rule_values[name] = value
             if name not in needed and rule.span.source.name != own:
                 continue  # inherited, and left unused by this policy's overrides (W238): it decides nothing here
-            details, branch_index = self.details(name, rule.body, events)
+            lets, body = _lets_of(rule.body)
+            details, branch_index = self.details(name, body, events)
             reasons = self.texts(rule.annotations, "because")
             citations = self.texts(rule.annotations, "cite")
             codes = self.texts(rule.annotations, "reason")
             condition = None
-            formula_node = rule.body
-            if isinstance(rule.body, n.Conditional) and branch_index is not None:
-                branch = rule.body.branches[branch_index]
+            formula_node = body
+            if isinstance(body, n.Conditional) and branch_index is not None:
+                branch = body.branches[branch_index]
                 condition = self.branch_text(branch)
                 formula_node = branch.value
                 reasons += self.texts(branch.annotations, "because")
                 citations += self.texts(branch.annotations, "cite")
                 codes += self.texts(branch.annotations, "reason")
                 # What decided the branch (its condition, or every earlier one), then what computed the value.
-                deciding = (branch.condition,) if branch.condition is not None else tuple(b.condition for b in rule.body.branches[:branch_index])
+                deciding = (branch.condition,) if branch.condition is not None else tuple(b.condition for b in body.branches[:branch_index])
                 uses = ()
                 for part in (*deciding, branch.value):
                     uses += tuple(u for u in self.uses(part) if u not in uses)
             else:
-                uses = self.uses(rule.body)
+                uses = self.uses(body)
+            if lets:  # what each `let` read, then the names they gave, before what the formula read
+                bound = self.bound_values(events)
+                named = ()
+                for let in lets:
+                    named += tuple(u for u in self.uses(let.value) if u not in named)
+                for let in lets:
+                    nid = self.node_id.get(n.key(let))
+                    if nid in bound:
+                        named += (Used(let.name, values.to_text(bound[nid], self.env.types.get(n.key(let.value)), self.lang)),)
+                uses = named + tuple(u for u in uses if u not in named)
+                details = tuple(self.let_details(lets, bound)) + details
             built.append(
                 Step(
                     name=name,
@@ -530,13 +544,35 @@ class _Builder:
         raw = self.program.runs[self.segment_index](self.inputs)
         return self.policy.carried(self.inputs, raw[len(self.policy.output_names):])
 
+    def bound_values(self, events) -> dict:
+        """`let` node id -> the value it named, from a rule's `Bound` events."""
+        return {event.node: event.value for event in events if type(event) is trace.Bound}
+
+    def let_details(self, lets, bound: dict):
+        """A line per `let`: its name, formula and value."""
+        for let in lets:
+            nid = self.node_id.get(n.key(let))
+            if nid in bound:
+                value = values.to_text(bound[nid], self.env.types.get(n.key(let.value)), self.lang)
+                yield Detail("let", f"let {let.name} = {self.printed(let.value)} = {value}")
+
     @staticmethod
     def default_code(name: str, body, branch_index: int | None) -> str:
         """A rule without `reason CODE` gets `rule` or `rule.when1` / `rule.otherwise`."""
+        body = _lets_of(body)[1]
         if isinstance(body, n.Conditional) and branch_index is not None:
             last = len(body.branches) - 1
             return f"{name}.otherwise" if branch_index == last else f"{name}.when{branch_index + 1}"
         return name
+
+
+def _lets_of(body) -> tuple[tuple, object]:
+    """(the `let`s at the head of a rule's body, outermost first; the body inside them)."""
+    lets = []
+    while isinstance(body, n.Let):
+        lets.append(body)
+        body = body.body
+    return tuple(lets), body
 
 
 def build_explanation(

@@ -31,6 +31,8 @@ class _Builder:
         self.next_id = first_id
         self.made: dict[tuple, ir.Expr] = {}  # (AST node key, loops) -> its IR node (each AST node lowered once)
         self.loops: list[str] = []  # aggregate variables around the node being lowered
+        self.lets: list[tuple[str, ir.Expr]] = []  # (name, its value's IR) of the `let`s around it, by binding id: see `Local`
+        self.let_ids: list[int] = []
         self.rule_scales: dict[str, int | None] = {}
         self.constants: dict = {}
 
@@ -39,7 +41,7 @@ class _Builder:
         return self.next_id
 
     def expr(self, e) -> ir.Expr:
-        key = (n.key(e), tuple(self.loops))
+        key = (n.key(e), tuple(self.loops), tuple(self.let_ids))
         found = self.made.get(key)
         if found is not None:
             return found
@@ -65,6 +67,10 @@ class _Builder:
         match e:
             case n.Literal(value=value):
                 return ir.Const(id=nid, value=value, scale=_scale_of(value), **common)
+            case n.Name(id=name) if any(bound == name for bound, _ in self.lets):
+                index = max(i for i, (bound, _) in enumerate(self.lets) if bound == name)
+                value = self.lets[index][1]
+                return ir.Local(id=nid, name=name, binding=self.let_ids[index], scale=value.scale, **common)
             case n.Name(id=name):
                 if name in self.loops:
                     depth = len(self.loops) - self.loops[::-1].index(name)
@@ -156,6 +162,16 @@ class _Builder:
                     where=lowered_where, zero=zero, scale=scale if kind in ("sum", "count") else None,
                     fails=("R408",) if kind == "sum" and type_ not in _WHOLE else (), **common,
                 )
+            case n.Let(name=name, value=value, body=body):
+                lowered_value = self.expr(value)
+                self.lets.append((name, lowered_value))
+                self.let_ids.append(nid)
+                try:
+                    lowered_body = self.expr(body)
+                finally:
+                    self.lets.pop()
+                    self.let_ids.pop()
+                return ir.Let(id=nid, name=name, value=lowered_value, body=lowered_body, scale=lowered_body.scale, fails=(), **common)
             case n.Conditional(branches=branches):
                 lowered = tuple(
                     ir.Branch(self.expr(b.condition) if b.condition is not None else None, self.expr(b.value), ast=b) for b in branches

@@ -210,6 +210,10 @@ def _details(expr: ir.Expr) -> str:  # noqa: C901 - one dispatch over node kinds
             return f"{kind} {name}"
         case ir.Loop(name=name, depth=depth):
             return f"{name}, depth {depth}"
+        case ir.Let(name=name):
+            return name
+        case ir.Local(name=name, binding=binding):
+            return f"{name}, of #{binding}"
         case ir.Field(name=name, index=index):
             return f".{name}, field {index}"
         case ir.Lookup(table=table):
@@ -254,6 +258,8 @@ def _parts(expr: ir.Expr) -> list[tuple[str, ir.Expr]]:
             if where is not None:
                 parts.append(("where: ", where))
             return parts
+        case ir.Let(value=value, body=body):
+            return [("value: ", value), ("in: ", body)]
         case ir.Choose(branches=branches):
             parts = []
             for branch in branches:

@@ -270,6 +270,24 @@ class Choose(Expr):
     branches: tuple[Branch, ...] = attrs.field(kw_only=True)
 
 
+@node
+class Let(Expr):
+    """`let name = value in body`: `value` is computed once, before `body`, which reads it
+    as `Local(binding=<this node's id>)`."""
+
+    name: str = attrs.field(kw_only=True)
+    value: Expr = attrs.field(kw_only=True)
+    body: Expr = attrs.field(kw_only=True)
+
+
+@node
+class Local(Expr):
+    """The value of the enclosing `Let` whose id is `binding`."""
+
+    name: str = attrs.field(kw_only=True)
+    binding: int = attrs.field(kw_only=True)
+
+
 # ---- definitions, segments, the program ---------------------------------------------------
 
 
@@ -418,7 +436,7 @@ class Program:
 def children(expr: Expr) -> tuple:
     """The direct sub-expressions of an IR expression (the one dispatch on node shape)."""
     match expr:
-        case Const() | Input() | Ref() | Loop():
+        case Const() | Input() | Ref() | Loop() | Local():
             return ()
         case Field(record=record):
             return (record,)
@@ -446,6 +464,8 @@ def children(expr: Expr) -> tuple:
             return tuple(x for x in (source, body, where) if x is not None)
         case Choose(branches=branches):
             return tuple(x for b in branches for x in (b.condition, b.value) if x is not None)
+        case Let(value=value, body=body):
+            return (value, body)
     raise AssertionError(expr)
 
 

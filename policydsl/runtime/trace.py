@@ -4,7 +4,7 @@
 (into `Program.rule_names`), its value, and the events recorded while computing it. Like
 OPA's trace, the events are typed values, not text: a `Branch` of a conditional taken, a
 table `Lookup`, a tier schedule applied (`Tiers`, with the `Slice` each band paid), a list
-`Element` added into a sum or count. `node` is the id the compiler gave the expression
+`Element` added into a sum or count, the value a `let` named (`Bound`). `node` is the id the compiler gave the expression
 (a key into `Program.traced_nodes`, the AST node), so consumers (explain/, coverage,
 impact) read the trace by attribute and join it with the AST, never by position or text.
 
@@ -93,6 +93,13 @@ class Element(_Event):
     _fields = ("node", "index", "value")
 
 
+class Bound(_Event):
+    """`let` `node` named `value` (recorded once it is computed, before its body runs)."""
+
+    __slots__ = ()
+    _fields = ("node", "value")
+
+
 class Step(_Event):
     """Rule `rule` (an index into `Program.rule_names`) computed `value`; `events` in run order."""
 
@@ -100,6 +107,6 @@ class Step(_Event):
     _fields = ("rule", "value", "events")
 
 
-Event = Branch | Lookup | Tiers | Element
+Event = Branch | Lookup | Tiers | Element | Bound
 
-__all__ = ["Branch", "Element", "Event", "Lookup", "Slice", "Step", "Tiers", "new"]
+__all__ = ["Bound", "Branch", "Element", "Event", "Lookup", "Slice", "Step", "Tiers", "new"]

@@ -436,6 +436,16 @@ class _Lower(Transformer):
         return children  # [expr, *annotations]; rule_def splits them
 
     @v_args(meta=True)
+    def let_body(self, meta, children):
+        let, name, _, value, word_in, body = children  # `!let_body` keeps its words: the span ends at `in`
+        trailing = []
+        if isinstance(body, list):  # a plain body: [expr, *annotations], the annotations the rule's
+            body, *trailing = body
+        head = Span(self.source, let.line, let.column, word_in.end_line, word_in.end_column, let.start_pos, word_in.end_pos)
+        made = n.Let(str(name), value, body, span=head, name_span=self._tspan(name))
+        return [made, *trailing] if trailing else made
+
+    @v_args(meta=True)
     def rule_def(self, meta, children):
         name, type_ref, validity, *rest = children
         body = rest[-1]

@@ -236,7 +236,21 @@ class Conditional:
     nid: int = _nid()
 
 
-Expr = Literal | Name | Attr | Index | Unary | Binary | Member | Call | ApplyTiers | Aggregate | SetLiteral | Conditional
+@node
+class Let:
+    """`let NAME = value in body` at the head of a rule: `value` named for `body` (which may
+    be a conditional or another `let`); the name is the rule's own, seen nowhere else. Its
+    span is the `let NAME = value in` part, the line a comment beside it belongs to."""
+
+    name: str
+    value: "Expr"
+    body: "Expr"
+    span: Span = _span()
+    nid: int = _nid()
+    name_span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+Expr = Literal | Name | Attr | Index | Unary | Binary | Member | Call | ApplyTiers | Aggregate | SetLiteral | Conditional | Let
 
 
 # ---- definitions -----------------------------------------------------------
@@ -572,6 +586,8 @@ def children(expr) -> tuple:
             return items
         case Conditional(branches=branches):
             return tuple(x for b in branches for x in (b.condition, b.value) if x is not None)
+        case Let(value=value, body=body):
+            return (value, body)
         case _:
             raise AssertionError(expr)
 

@@ -249,7 +249,7 @@ def _precedence(e) -> int:
             return _PRECEDENCE["not"]
         case n.Unary():
             return _PRECEDENCE["neg"]
-        case n.Conditional():
+        case n.Conditional() | n.Let():
             return 0
         case _:
             return _ATOM
@@ -358,8 +358,23 @@ class Printer:
                 return Group("{", nest([SOFTLINE, join([self.arg(i) for i in items], [",", LINE])]), SOFTLINE, "}")
             case n.Conditional():
                 return Group("(", nest([SOFTLINE, self.branches(e)]), SOFTLINE, ")")
+            case n.Let():
+                return Group("(", nest([SOFTLINE, self.lets(e)]), SOFTLINE, ")")
             case _:
                 raise AssertionError(e)
+
+    def let_head(self, let: n.Let):
+        """`let NAME = VALUE in`; a value that is not arithmetic in brackets (as the grammar wants)."""
+        return Group(f"let {let.name} =", nest([LINE, self.sub(let.value, _PRECEDENCE["+"])], 2 * INDENT), " in")
+
+    def lets(self, e):
+        """`let a = x in let b = y in body`, unparenthesised: on one line, or a `let` per line."""
+        docs = []
+        while isinstance(e, n.Let):
+            docs.append([self.lead(e), self.let_head(e), self.head(e)])
+            e = e.body
+        docs.append(self.branches(e) if isinstance(e, n.Conditional) else self.arg(e))
+        return Group(join(docs, LINE))
 
     def branches(self, conditional: n.Conditional):
         """`when c then v ... otherwise v`, unparenthesised: one line, or a branch per line."""
@@ -370,6 +385,16 @@ class Printer:
             notes = [[LINE, self.lead(a), annotation(a), self.trail(a)] for a in branch.annotations] if self.annotations else []
             docs.append([self.lead(branch), main, self.head(branch), nest(notes), self.trail(branch)])
         return Group(join(docs, LINE))
+
+    def rule_branches(self, conditional: n.Conditional) -> list:
+        """A rule's top-level `when` chain: a branch per line, its notes two spaces further in."""
+        branches = []
+        for branch in conditional.branches:
+            case = "otherwise" if branch.condition is None else ["when ", self.arg(branch.condition), " then"]
+            main = Group(case, nest([LINE, self.arg(branch.value)], 2 * INDENT))
+            notes = nest(self.annotation_lines(branch.annotations))
+            branches.append([HARDLINE, self.lead(branch), main, self.head(branch), notes, self.trail(branch)])
+        return branches
 
     def brief_cases(self, conditional: n.Conditional) -> str:
         first = conditional.branches[0]
@@ -451,14 +476,15 @@ class Printer:
             case n.RuleDef():
                 type_part = f": {type_ref(d.type)}" if d.type is not None else ""
                 head = f"{words}rule {d.name}{type_part}{validity(d.validity)}"
-                if isinstance(d.body, n.Conditional):  # a branch per line, two spaces in
-                    branches = []
-                    for branch in d.body.branches:
-                        case = "otherwise" if branch.condition is None else ["when ", self.arg(branch.condition), " then"]
-                        main = Group(case, nest([LINE, self.arg(branch.value)], 2 * INDENT))
-                        notes = nest(self.annotation_lines(branch.annotations))
-                        branches.append([HARDLINE, self.lead(branch), main, self.head(branch), notes, self.trail(branch)])
-                    return [head, self.head(d), nest([self.annotation_lines(d.annotations), " =", branches]), self.trail(d)]
+                body, lets = d.body, []
+                while isinstance(body, n.Let):  # each `let` on a line of its own, two spaces in
+                    lets.append([HARDLINE, self.lead(body), self.let_head(body), self.head(body), self.trail(body)])
+                    body = body.body
+                if isinstance(body, n.Conditional):  # a branch per line, two spaces in
+                    return [head, self.head(d), nest([self.annotation_lines(d.annotations), " =", lets, self.rule_branches(body)]), self.trail(d)]
+                if lets:
+                    last = [HARDLINE, self.lead(body), self.arg(body), self.head(body), self.trail(body)]
+                    return [f"{head} =", self.head(d), nest([lets, last, self.annotation_lines(d.annotations)]), self.trail(d)]
                 main = self.value(f"{head} =", d.body)
                 return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
             case n.OutputDef(names=names):

@@ -377,11 +377,20 @@ class _Anchors:
                         band_children += self.nested(part, kids + 1)
                     band_children += self.annotations(band.annotations, kids + 1)
                     children.append(self.make(band, band_children, kids))
-            case n.RuleDef(body=n.Conditional(branches=branches)):
-                children += [self.branch(b, kids) for b in branches]
-                extra = {"open": self.last_code_before(branches[0].span.start)}
             case n.RuleDef():
-                children += self.nested(d.body, kids)
+                body, lets = d.body, []
+                while isinstance(body, n.Let):  # each `let` line, then what follows them
+                    lets.append(body)
+                    children.append(self.make(body, self.nested(body.value, kids + 1), kids))
+                    body = body.body
+                if isinstance(body, n.Conditional):
+                    children += [self.branch(b, kids) for b in body.branches]
+                    extra = {"open": self.last_code_before((lets or body.branches)[0].span.start)}
+                elif lets:  # the formula after them has a line of its own too
+                    children.append(self.make(body, self.nested(body, kids + 1), kids))
+                    extra = {"open": self.last_code_before(lets[0].span.start)}
+                else:
+                    children += self.nested(body, kids)
             case n.InvariantDef():
                 children += self.nested(d.condition, kids)
             case n.AccumulatorDef():
@@ -470,7 +479,13 @@ class _Anchors:
 
 
 def _conditional_rule(node) -> bool:
-    return isinstance(node, n.RuleDef) and isinstance(node.body, n.Conditional)
+    """A rule whose body is a `when` chain (after any `let`s): its annotations come before its `=`."""
+    if not isinstance(node, n.RuleDef):
+        return False
+    body = node.body
+    while isinstance(body, n.Let):
+        body = body.body
+    return isinstance(body, n.Conditional)
 
 
 def _header_lines(header: n.Header) -> int:

@@ -461,6 +461,9 @@ class Coverage:
             e, is_top = stack.pop()
             if e is None:
                 continue
+            if isinstance(e, n.Let):  # the body of a rule's `let`s is still the rule's top
+                stack += [(e.value, False), (e.body, is_top)]
+                continue
             if isinstance(e, n.Conditional):
                 for index, branch in enumerate(e.branches):
                     case = "otherwise" if branch.condition is None else f"when {printer.expression(branch.condition)}"
