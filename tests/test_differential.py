@@ -143,6 +143,8 @@ rule weight_ratio: number = weighted * factor
 rule extra: money = bonus[drugs] + bonus[min(squares, 3)]
 rule precise: number = when factor > 20 then ratioed * ratioed * ratioed * ratioed * ratioed otherwise ratioed
 rule unrounded: money = when urgent and drugs = 1 then shared otherwise round(shared, up)
+function line_share(l: Line, at: ratio): money = round(l.amount * (when l.share > at then l.share otherwise at), half_even)
+rule shares: money = sum(line_share(l, rate[level]) for l in lines where l.qty > 0)
 rule kept: money =
   let over = max(0 yuan, total - cap) in
   let part = over * rate[level] in
@@ -151,7 +153,7 @@ rule kept: money =
 invariant paid_within: paid <= total + fees or total = 0 yuan
 invariant urgent_waits_less: not urgent or wait < 12 months
 output precise, unrounded, tripled, extra, total, drugs, any_big, all_shared, weighted, pairs, squares, scaled, ratioed, back, due, due_later, since, spread, shifted,
-  late, in_set, rated, fees, paid, months_left, weight_ratio, cap, note, kept
+  late, in_set, rated, fees, paid, months_left, weight_ratio, cap, note, kept, shares
 """
 
 ACCUMULATING = """
@@ -378,7 +380,11 @@ def claim_days(program: ir.Program) -> st.SearchStrategy[str]:
     """Days for the field that dates a claim: inside every segment in force, on both sides
     of every cut, anywhere in a few decades (outside the policy's period too), and the
     calendar's first and last days."""
-    inside = [st.dates(*_days_of(s)) for s in program.segments if s.in_force]
+    # a frame has no segment in force (each misses a `required` value): its claims are dated
+    # in its period all the same, where it refuses them as a frame
+    inside = [st.dates(*_days_of(s)) for s in program.segments if s.in_force] or [
+        st.dates(*_days_of(s)) for s in program.segments if not s.outside
+    ]
     options = [st.dates(datetime.date(2015, 1, 1), datetime.date(2035, 12, 31))]
     if program.cuts:
         options.append(st.builds(lambda cut, shift: cut + datetime.timedelta(days=shift), st.sampled_from(program.cuts), st.integers(-3, 2)))
@@ -434,8 +440,27 @@ def test_the_interpreter_and_the_generated_code_agree(name):
     def check(facts):
         verdicts[compare(policy, facts)[0]] += 1
 
+    if is_frame(policy):  # a frame decides no claim: both sides refuse each claim it reads, as a frame (R405)
+        codes: collections.Counter = collections.Counter()
+
+        @settings(max_examples=CLAIMS, deadline=None)
+        @given(claims_for(policy))
+        def refused(facts):
+            verdict, code = compare(policy, facts)
+            codes[(verdict, code)] += 1
+
+        refused()
+        assert set(codes) <= {(BOTH_FAILED, "R405"), (REFUSED, None)}, codes
+        assert codes[(BOTH_FAILED, "R405")] >= sum(codes.values()) // 3, codes
+        return
     check()
     assert verdicts[AGREE] >= sum(verdicts.values()) // 3, verdicts  # most claims are decided: the comparison is not vacuous
+
+
+def is_frame(policy: policydsl.Policy) -> bool:
+    """A frame (the national baseline): it leaves `required` values to the policies that extend
+    it, warns W237 and decides no claim (R405)."""
+    return any(w.code == "W237" for w in policy.warnings)
 
 
 def corpus(name: str):
@@ -458,6 +483,10 @@ def corpus(name: str):
 def test_the_bundled_test_claims_agree(name):
     claims = corpus(name)
     assert claims
+    if is_frame(POLICIES[name]):  # its tests expect errors only: both sides give each the same
+        outcomes = collections.Counter(compare(POLICIES[name], facts, as_of) for facts, as_of in claims)
+        assert outcomes[(BOTH_FAILED, "R405")] and set(outcomes) <= {(BOTH_FAILED, "R405"), (REFUSED, None)}, outcomes
+        return
     verdicts = collections.Counter(compare(POLICIES[name], facts, as_of)[0] for facts, as_of in claims)
     assert verdicts[AGREE], verdicts
 

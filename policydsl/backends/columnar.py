@@ -171,6 +171,8 @@ class Columnar:
                 return 0, 1
             case ir.Field(record=record):
                 shape(record)
+                while isinstance(record, ir.Local):  # a function's record parameter: what it is bound to
+                    record = self.let_values[record.binding]
                 if isinstance(record, ir.Loop) or isinstance(record, ir.Input):
                     return _input_shape(expr.type)
                 raise NotColumnar("a field of a computed record")

@@ -7,6 +7,7 @@ what earlier ones already reported (an ERROR type never causes a second message)
 
 from __future__ import annotations
 
+from policydsl.runtime.helpers import DATE_FUNCTIONS
 from policydsl.syntax import nodes as n
 from policydsl.check import types as t
 from policydsl.syntax.source import Span
@@ -20,6 +21,7 @@ from policydsl.check.typing import infer_definitions
 from policydsl.check.warnings import warn_unreachable, warn_unused
 
 BUILTIN_FUNCTIONS = ("min", "max", "clamp", "round")
+FUNCTION_READS = ("param", "table", "tiers", "function")  # what a function's body may read besides its parameters
 ROUNDING_MODES = ("half_up", "half_even", "down", "up")
 
 
@@ -89,6 +91,11 @@ def collect_definitions(env: CheckEnv) -> None:
                 if existing is None and kind != "table":
                     env.variants[name] = [definition]
                 define(name, Symbol(kind, name, definition), env.name_span(definition))
+            case n.FunctionDef(name=name):
+                if name in BUILTIN_FUNCTIONS or name in DATE_FUNCTIONS or name in ("sum", "count", "any", "all"):
+                    env.error("C201", f"`{name}` is a built-in function", env.name_span(definition), hint="choose another name for the function")
+                    continue
+                define(name, Symbol("function", name, definition), env.name_span(definition))
             case n.InvariantDef(name=name):
                 if any(i.name == name for i in env.invariants):
                     env.error("C201", f"invariant `{name}` is defined twice", env.name_span(definition))
@@ -161,6 +168,29 @@ def _check_record_nesting(env: CheckEnv, record: n.RecordDef, path=()) -> None:
             _check_record_nesting(env, env.records[field_type.name], (*path, record.name))
         elif isinstance(field_type, t.RecordType) and field_type.name == path[0]:
             env.error("C203", f"record `{path[0]}` contains itself", env.records[path[0]].span)
+
+
+def _resolve_function(env: CheckEnv, function: n.FunctionDef, visit, deps: set[str]) -> None:
+    """A function's body sees its parameters and the policy's constants: a rule or an input
+    field it reads is C270 (a call would depend on more than its arguments)."""
+    names = [p.name for p in function.params]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            env.error("C201", f"function `{function.name}` has parameter `{name}` twice", function.params[index].span)
+    visit(function.body, frozenset(names), deps)
+    for name in sorted(deps):
+        kind = env.symbols[name].kind
+        if kind not in FUNCTION_READS:
+            what = "input field" if kind == "input" else kind
+            env.error(
+                "C270",
+                f"function `{function.name}` reads {what} `{name}`: a function reads only its parameters and the policy's constants",
+                env.name_span(function),
+                hint=f"give `{name}` to it as a parameter: `function {function.name}(..., {name}: TYPE)`",
+            )
+    readable = {name for name in deps if env.symbols[name].kind in FUNCTION_READS}
+    deps.clear()
+    deps.update(readable)
 
 
 def _reads(expr, name: str) -> bool:
@@ -243,6 +273,10 @@ def resolve_names(env: CheckEnv) -> None:
                                 break
                 for child in n.children(expr):
                     visit(child, scope, deps)
+            case n.Call(func=func, args=args) if func in env.symbols and env.symbols[func].kind == "function":
+                deps.add(func)
+                for arg in args:
+                    visit(arg, scope, deps)
             case n.Let(name=name, value=value, body=body):
                 visit(value, scope, deps)
                 taken = _taken(env, name, scope)
@@ -265,8 +299,11 @@ def resolve_names(env: CheckEnv) -> None:
         if symbol.kind in ("enum", "record"):
             continue
         deps: set[str] = set()
-        for body in env.bodies(name):
-            visit(body, frozenset(), deps)
+        if symbol.kind == "function":
+            _resolve_function(env, symbol.node, visit, deps)
+        else:
+            for body in env.bodies(name):
+                visit(body, frozenset(), deps)
         env.deps[name] = deps
         env.used |= deps
     for invariant in env.invariants:

@@ -302,14 +302,34 @@ class _Inferrer:
                 if self.expect(arg, scope, (kind,), f"the {'date' if kind == t.DATE else 'number of days'} of `{func}`") is t.ERROR:
                     return t.ERROR
             return result
+        symbol = self.env.symbols.get(func)
+        if symbol is not None and symbol.kind == "function":
+            return self.function_call(expr, symbol.node, args, scope)
         for arg in args:
             self.infer(arg, scope)
-        known = ("min", "max", "clamp", "round", *_DATE_SIGNATURES)
+        functions = [s for s, sym in self.env.symbols.items() if sym.kind == "function"]
+        known = ("min", "max", "clamp", "round", *_DATE_SIGNATURES, *functions)
         return self.error(
             f"unknown function `{func}`",
             expr,
             hint=self.env.suggest(func, known) or f"functions are: {', '.join(known)}; tier schedules are applied as NAME(from A to B)",
         )
+
+    def function_call(self, expr, function: n.FunctionDef, args, scope):
+        """`f(a, b)`: as many values as it has parameters, each of its parameter's type."""
+        from policydsl.check.passes import resolve_type
+
+        wanted = [(p, resolve_type(self.env, p.type)) for p in function.params]
+        types = [self.infer(arg, scope) for arg in args]
+        if len(args) != len(wanted):
+            listed = ", ".join(f"{p.name}: {kind}" for p, kind in wanted)
+            return self.error(f"`{function.name}` takes {len(wanted)} value{'s' if len(wanted) != 1 else ''} ({listed}), not {len(args)}", expr)
+        for arg, got, (param, kind) in zip(args, types, wanted):
+            if t.ERROR in (got, kind):
+                continue
+            if not (t.unify(kind, got) == kind or _int_is_number(kind, got) or self.comparable(kind, got, None, arg)):
+                self.error(f"parameter `{param.name}` of `{function.name}` is {kind}, not {got}", arg)
+        return resolve_type(self.env, function.type)
 
     def rounding_step(self, expr, value, step, scope):
         """`round(x, mode, STEP)`: STEP a power of ten written out, of x's type (money to
@@ -388,6 +408,15 @@ def _errors_since(env: CheckEnv, before: int) -> bool:
 
 def _infer_definition(env: CheckEnv, inferrer: _Inferrer, name: str, symbol, node, resolve_type) -> None:
     match symbol.kind:
+        case "function":
+            declared = resolve_type(env, node.type)
+            params = {p.name: resolve_type(env, p.type) for p in node.params}
+            if isinstance(declared, (t.ListType, t.RecordType)):
+                inferrer.error(f"function `{name}` gives {declared}: a function gives one value (money, a ratio, a number, a date, ...)", node.type)
+            got = inferrer.infer(node.body, params)
+            if t.ERROR not in (got, declared) and t.unify(declared, got) != declared and not _int_is_number(declared, got):
+                inferrer.error(f"function `{name}` is declared {declared}, but its body gives {got}", node.body, hint=t.arithmetic_hint("+", declared, got))
+            env.def_types[name] = t.ERROR if name in env.in_cycle else declared
         case "param" | "rule":
             result = None
             for variant in env.variants[name]:

@@ -17,7 +17,7 @@ def _own(env: CheckEnv, node) -> bool:
 
 
 def warn_unused(env: CheckEnv) -> None:
-    """W230: a parameter, table or tier schedule nothing uses; W232: a rule nothing uses or outputs.
+    """W230: a parameter, table, tier schedule or function nothing uses; W232: a rule nothing uses or outputs.
 
     Reads `symbols`, `used`, `linked`; adds warnings only.
     """
@@ -27,13 +27,13 @@ def warn_unused(env: CheckEnv) -> None:
     used = env.used | outputs
     orphans = []
     for name, symbol in env.symbols.items():
-        if name in used or symbol.kind not in ("param", "table", "tiers", "rule"):
+        if name in used or symbol.kind not in ("param", "table", "tiers", "rule", "function"):
             continue
         if not _own(env, symbol.node):
             if env.linked is not None and env.linked.chain and symbol.kind == "rule":
                 orphans.append(symbol)  # inherited and used by the parent: this policy's overrides left it unused
             continue
-        what = {"param": "parameter", "table": "table", "tiers": "tier schedule", "rule": "rule"}[symbol.kind]
+        what = {"param": "parameter", "table": "table", "tiers": "tier schedule", "rule": "rule", "function": "function"}[symbol.kind]
         code = "W232" if symbol.kind == "rule" else "W230"
         env.warning(code, f"{what} `{name}` is never used", n.name_span(symbol.node), hint="use it, list it in `output`, or delete it")
     if orphans:

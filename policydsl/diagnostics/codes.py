@@ -420,10 +420,16 @@ _ALL: tuple[Code, ...] = (
         "input field, enum member, or an earlier `let` of the same rule): inside the rule, one of them would be hidden.",
         "choose another name for the `let`",
     ),
+    Code(
+        "C270", "a function reads what is not its own",
+        "A function's body reads a rule or an input field. A function reads only its parameters and the policy's "
+        "constants (parameters, tables, tier schedules, other functions), so that a call depends on its arguments alone.",
+        "give the value to the function as a parameter",
+    ),
     # ---- W: warnings ---------------------------------------------------------------------
     Code(
         "W230", "unused constant",
-        "A parameter, table or tier schedule nothing uses (not reported while names are undefined).",
+        "A parameter, table, tier schedule or function nothing uses (not reported while names are undefined).",
         "use it, list it in `output`, or delete it",
     ),
     Code(

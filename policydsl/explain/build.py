@@ -39,7 +39,7 @@ class Used:
 class Detail:
     """A line under a step: a table row, a tier slice or a list element, with its reason."""
 
-    kind: str  # lookup | tiers | tier-slice | element | branch | let
+    kind: str  # lookup | tiers | tier-slice | element | branch | let | function
     text: str
     reasons: tuple[str, ...] = ()
     citations: tuple[str, ...] = ()
@@ -477,6 +477,7 @@ class _Builder:
                         named += (Used(let.name, values.to_text(bound[nid], self.env.types.get(n.key(let.value)), self.lang)),)
                 uses = named + tuple(u for u in uses if u not in named)
                 details = tuple(self.let_details(lets, bound)) + details
+            details += tuple(self.function_details((*(let.value for let in lets), *((branch.condition,) if condition and branch.condition is not None else ()), formula_node)))
             built.append(
                 Step(
                     name=name,
@@ -543,6 +544,28 @@ class _Builder:
         caller that has only the claim's inputs: the program's run gives what each adds."""
         raw = self.program.runs[self.segment_index](self.inputs)
         return self.policy.carried(self.inputs, raw[len(self.policy.output_names):])
+
+    def function_details(self, parts):
+        """A line per function the formula calls (and the functions those call): its
+        definition, with its reasons and citations."""
+        seen: list[str] = []
+        stack = [p for p in reversed(parts) if p is not None]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, n.Call) and e.func not in seen and getattr(self.env.symbols.get(e.func), "kind", None) == "function":
+                seen.append(e.func)
+                stack.append(self.env.symbols[e.func].node.body)
+            stack.extend(reversed(n.children(e)))
+        for name in seen:
+            function = self.env.symbols[name].node
+            params = ", ".join(p.name for p in function.params)
+            yield Detail(
+                "function",
+                f"{name}({params}) = {self.printed(function.body)}",
+                self.texts(function.annotations, "because"),
+                self.texts(function.annotations, "cite"),
+                self.texts(function.annotations, "reason"),
+            )
 
     def bound_values(self, events) -> dict:
         """`let` node id -> the value it named, from a rule's `Bound` events."""

@@ -49,6 +49,26 @@ class _Builder:
         self.made[key] = made
         return made
 
+    def function_call(self, nid: int, function, args, common) -> ir.Expr:
+        """A call `f(a, b)` is f's body with its parameters bound to the arguments, as `let`s
+        (each argument computed once, in order): `let p1 = a in let p2 = b in body`. The body
+        is lowered anew for each call and sees only its parameters and the policy's constants:
+        the caller's loop variables and `let`s are hidden (not renumbered: a loop inside the
+        body is still one level deeper than the caller's)."""
+        lowered = [self.expr(arg) for arg in args]
+        ids = [nid] + [self.new_id() for _ in function.params[1:]]
+        saved = (self.loops, self.lets, self.let_ids)
+        self.loops = [None] * len(self.loops)
+        self.lets = [(None, value) for _, value in self.lets] + [(p.name, v) for p, v in zip(function.params, lowered)]
+        self.let_ids = [*self.let_ids, *ids[: len(function.params)]]
+        try:
+            body = self.expr(function.body)
+        finally:
+            self.loops, self.lets, self.let_ids = saved
+        for param, value, binding in reversed(list(zip(function.params, lowered, ids))):
+            body = ir.Let(id=binding, name=param.name, value=value, body=body, scale=body.scale, type=body.type, ast=common["ast"])
+        return body
+
     def type_of(self, e):
         return self.env.types.get(n.key(e), t.ERROR)
 
@@ -136,6 +156,8 @@ class _Builder:
                 whole = 0 if func in ("days_between", "months_between", "years_between", "age") else None
                 fails = ("R402",) if func == "add_days" else ()
                 return ir.DateCall(id=nid, func=func, args=tuple(self.expr(a) for a in args), scale=whole, fails=fails, **common)
+            case n.Call(func=func, args=args) if func in env.symbols and env.symbols[func].kind == "function":
+                return self.function_call(nid, env.symbols[func].node, args, common)
             case n.Call(func="clamp", args=(value, low, high)):
                 x, lo, hi = self.expr(value), self.expr(low), self.expr(high)
                 return ir.Clamp(id=nid, value=x, low=lo, high=hi, scale=_max(x.scale, lo.scale, hi.scale), **common)

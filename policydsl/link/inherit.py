@@ -166,7 +166,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
                 origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
-            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.EnumDef() | n.AccumulatorDef() | n.InvariantDef() | n.RecordDef() if definition.override:
+            case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.FunctionDef() | n.EnumDef() | n.AccumulatorDef() | n.InvariantDef() | n.RecordDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
                 name = _definition_name(definition)
@@ -174,7 +174,7 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 if existing and name not in replaced:
                     first = definitions[existing[0]]
                     kind = _kind(first)
-                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef, n.RecordDef))
+                    can_override = isinstance(first, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.FunctionDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef, n.RecordDef))
                     diagnostics.append(
                         Diagnostic(
                             "C243",

@@ -436,6 +436,22 @@ class _Lower(Transformer):
         return children  # [expr, *annotations]; rule_def splits them
 
     @v_args(meta=True)
+    def function_param(self, meta, children):
+        name, type_ref = children
+        return n.FunctionParam(str(name), type_ref, span=self._span(meta))
+
+    @v_args(meta=True)
+    def function_def(self, meta, children):
+        *head, body = children
+        rest, annotations = self._split(head)
+        name, *params, type_ref = rest
+        params = tuple(p for p in params if p is not None)  # `f()`: the optional list is None
+        if isinstance(body, list):  # a plain body: [expr, *annotations], as a rule's
+            body, *trailing = body
+            annotations += tuple(trailing)
+        return n.FunctionDef(str(name), params, type_ref, body, annotations, span=self._span(meta), name_span=self._tspan(name))
+
+    @v_args(meta=True)
     def let_body(self, meta, children):
         let, name, _, value, word_in, body = children  # `!let_body` keeps its words: the span ends at `in`
         trailing = []
@@ -495,9 +511,9 @@ class _Lower(Transformer):
         for name in sorted(set(names)):
             if names.count(name) > 1:
                 self._error("P115", f"`{name}` is written twice", span)
-        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef, n.RecordDef)):
+        if not isinstance(definition, (n.ParamDef, n.TableDef, n.TiersDef, n.RuleDef, n.FunctionDef, n.EnumDef, n.AccumulatorDef, n.InvariantDef, n.RecordDef)):
             kind = type(definition).__name__.removesuffix("Def").lower()
-            self._error("P115", f"`{names[0]}` applies to enum, record, param, table, tiers, rule, accumulator and invariant definitions, not to {kind}", span)
+            self._error("P115", f"`{names[0]}` applies to enum, record, param, table, tiers, rule, function, accumulator and invariant definitions, not to {kind}", span)
             return definition
         return attrs.evolve(definition, override="override" in names, final="final" in names, span=span)
 

@@ -335,6 +335,33 @@ class ParamDef:
 
 
 @node
+class FunctionParam:
+    """A parameter of a function: `item: Item`."""
+
+    name: str
+    type: TypeRef
+    span: Span = _span()
+    nid: int = _nid()
+
+
+@node
+class FunctionDef:
+    """`function NAME(PARAM: TYPE, ...): TYPE = body`: a formula named once and used in many
+    places; a call is its body with the arguments as the parameters' values."""
+
+    name: str
+    params: tuple[FunctionParam, ...]
+    type: TypeRef
+    body: "Expr"
+    annotations: tuple[Annotation, ...]
+    override: bool = _modifiers()
+    final: bool = _modifiers()
+    span: Span = _span()
+    nid: int = _nid()
+    name_span: Span | None = _name_span()
+
+
+@node
 class TableRow:
     """`key: value`; key is an enum member name, an int, or None for `default`."""
 
@@ -467,7 +494,7 @@ class AccumulatorDef:
     year_span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)  # where `from MM-DD` is written
 
 
-Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | InvariantDef | AccumulatorDef
+Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | InvariantDef | AccumulatorDef | FunctionDef
 
 
 @node

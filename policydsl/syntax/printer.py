@@ -386,6 +386,22 @@ class Printer:
             docs.append([self.lead(branch), main, self.head(branch), nest(notes), self.trail(branch)])
         return Group(join(docs, LINE))
 
+    def formula(self, d, head: str) -> list:
+        """A rule or a function after its head: `= body` on one line or broken after `=`; a
+        `when` chain a branch per line (the annotations before the `=`); each `let` on a line
+        of its own, two spaces in."""
+        body, lets = d.body, []
+        while isinstance(body, n.Let):
+            lets.append([HARDLINE, self.lead(body), self.let_head(body), self.head(body), self.trail(body)])
+            body = body.body
+        if isinstance(body, n.Conditional):
+            return [head, self.head(d), nest([self.annotation_lines(d.annotations), " =", lets, self.rule_branches(body)]), self.trail(d)]
+        if lets:
+            last = [HARDLINE, self.lead(body), self.arg(body), self.head(body), self.trail(body)]
+            return [f"{head} =", self.head(d), nest([lets, last, self.annotation_lines(d.annotations)]), self.trail(d)]
+        main = self.value(f"{head} =", d.body)
+        return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
+
     def rule_branches(self, conditional: n.Conditional) -> list:
         """A rule's top-level `when` chain: a branch per line, its notes two spaces further in."""
         branches = []
@@ -475,18 +491,10 @@ class Printer:
                 return self.block(d, f"{words}tiers {d.name}{validity(d.validity)}", bands)
             case n.RuleDef():
                 type_part = f": {type_ref(d.type)}" if d.type is not None else ""
-                head = f"{words}rule {d.name}{type_part}{validity(d.validity)}"
-                body, lets = d.body, []
-                while isinstance(body, n.Let):  # each `let` on a line of its own, two spaces in
-                    lets.append([HARDLINE, self.lead(body), self.let_head(body), self.head(body), self.trail(body)])
-                    body = body.body
-                if isinstance(body, n.Conditional):  # a branch per line, two spaces in
-                    return [head, self.head(d), nest([self.annotation_lines(d.annotations), " =", lets, self.rule_branches(body)]), self.trail(d)]
-                if lets:
-                    last = [HARDLINE, self.lead(body), self.arg(body), self.head(body), self.trail(body)]
-                    return [f"{head} =", self.head(d), nest([lets, last, self.annotation_lines(d.annotations)]), self.trail(d)]
-                main = self.value(f"{head} =", d.body)
-                return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
+                return self.formula(d, f"{words}rule {d.name}{type_part}{validity(d.validity)}")
+            case n.FunctionDef():
+                params = ", ".join(f"{p.name}: {type_ref(p.type)}" for p in d.params)
+                return self.formula(d, f"{words}function {d.name}({params}): {type_ref(d.type)}")
             case n.OutputDef(names=names):
                 items = [o.name + ("," if i < len(names) - 1 else "") for i, o in enumerate(names)]
                 return ["drop output " if d.drop else "output ", nest(Fill(items, LINE)), self.head(d), self.trail(d)]

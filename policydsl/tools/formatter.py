@@ -377,7 +377,7 @@ class _Anchors:
                         band_children += self.nested(part, kids + 1)
                     band_children += self.annotations(band.annotations, kids + 1)
                     children.append(self.make(band, band_children, kids))
-            case n.RuleDef():
+            case n.RuleDef() | n.FunctionDef():
                 body, lets = d.body, []
                 while isinstance(body, n.Let):  # each `let` line, then what follows them
                     lets.append(body)
@@ -479,8 +479,8 @@ class _Anchors:
 
 
 def _conditional_rule(node) -> bool:
-    """A rule whose body is a `when` chain (after any `let`s): its annotations come before its `=`."""
-    if not isinstance(node, n.RuleDef):
+    """A rule or function whose body is a `when` chain (after any `let`s): its annotations come before its `=`."""
+    if not isinstance(node, (n.RuleDef, n.FunctionDef)):
         return False
     body = node.body
     while isinstance(body, n.Let):
