@@ -130,10 +130,15 @@ def test_a_name_that_reads_as_a_python_name_is_refused():
 
 
 def test_every_bundled_policy_generates_only_mangled_code():
+    checked = 0
     for path in sorted(POLICIES.glob("**/*.policy")):
         policy = policydsl.load(path)
+        if all(run is None for run in policy.program.runs):
+            continue  # a frame with required values unset (W237) generates no code to check
         names = {name for name in policy.env.symbols if not MANGLED.match(name)} - set(namespace_of(policy))
         assert_only_generated(policy, sorted(names))
+        checked += 1
+    assert checked >= 12
 
 
 # ---- (b) no builtins in generated code -------------------------------------------------
