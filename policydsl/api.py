@@ -14,6 +14,7 @@ the same claim gets the same decision in any process.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal, DecimalException, DivisionByZero, InvalidOperation, getcontext, localcontext, setcontext
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from policydsl.diagnostics.model import Diagnostic, Related, EvaluationError, Fa
 from policydsl.backends.facts import claim_id_of, Invalid, build_reader, problems_to_errors
 from policydsl.link.inherit import find_root, link, policy_path
 from policydsl.syntax.lower import lower
-from policydsl.syntax.parser import parse_tree
+from policydsl.syntax.parser import Skipped, parse
 from policydsl.link.files import read_policy_text, unreadable
 from policydsl.link.provenance import Provenance, policy_id, provenance_of
 from policydsl.check.periods import segment_index, unset
@@ -50,10 +51,13 @@ MAX_POLICY_BYTES = limits.MAX_POLICY_CHARS
 
 
 def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnostic]]:
-    """Text -> AST for one file (the policy itself, or a policy it extends).
+    """Text -> AST for one file (the policy itself, or a policy it extends), and every
+    diagnostic of its text: each syntax error of the file, not only the first.
 
-    `limits` keeps every later (recursive) stage within its depth; the RecursionError
-    catch is a last resort that those limits should make unreachable.
+    A file with syntax errors still gives the definitions that parsed (an editor's symbols);
+    `parse_recovering` also says which definitions were skipped. `limits` keeps every later
+    (recursive) stage within its depth; the RecursionError catch is a last resort that those
+    limits should make unreachable.
     """
     too_big = limits.check_text(source)
     if too_big:
@@ -61,20 +65,69 @@ def parse_source(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnost
     cached = cache.load_ast(source)
     if cached is not None:
         return cached
-    tree = parse_tree(source)
-    if isinstance(tree, Diagnostic):
-        return None, [tree]
-    too_deep = limits.check_tree(tree, source)
+    policy_file, diagnostics, _ = _parse_text(source)
+    return policy_file, diagnostics
+
+
+def parse_recovering(source: SourceFile) -> tuple[n.PolicyFile | None, list[Diagnostic], tuple[Skipped, ...]]:
+    """`parse_source`, and the definitions skipped for syntax errors (`parser.Skipped`; empty
+    when the text parses)."""
+    too_big = limits.check_text(source)
+    if too_big:
+        return None, too_big, ()
+    cached = cache.load_ast(source)
+    if cached is not None:
+        return (*cached, ())
+    return _parse_text(source)
+
+
+def _parse_text(source: SourceFile):
+    """Parse, check the limits, lower; only a file without syntax errors goes to the AST cache."""
+    parsed = parse(source)
+    syntax = list(parsed.diagnostics)
+    if parsed.tree is None:
+        return None, syntax, parsed.skipped
+    too_deep = limits.check_tree(parsed.tree, source)
     if too_deep:
-        return None, too_deep
-    policy_file, diagnostics = lower(tree, source)
+        return None, syntax + too_deep, parsed.skipped
+    policy_file, diagnostics = lower(parsed.tree, source)
     if policy_file is None:
-        return None, diagnostics
+        return None, syntax + diagnostics, parsed.skipped
     too_nested = limits.check_policy(policy_file, source)
     if too_nested:
-        return None, diagnostics + too_nested
+        return None, syntax + diagnostics + too_nested, parsed.skipped
+    if syntax:
+        return policy_file, sorted(syntax + diagnostics, key=sort_key), parsed.skipped
     cache.store_ast(source, (policy_file, diagnostics))
-    return policy_file, diagnostics
+    return policy_file, diagnostics, ()
+
+
+# Warnings about what nothing uses: the uses may be in a definition that did not parse.
+_USE_WARNINGS = frozenset({"W230", "W232", "W234", "W235", "W238"})
+_NAMED = re.compile(r"`([^`]+)`")
+
+
+def follow_on(diagnostic: Diagnostic, skipped: tuple[Skipped, ...]) -> bool:
+    """Whether a link or check diagnostic may only follow from definitions that did not parse.
+
+    With syntax errors, the definitions that parsed are checked, and what the checker says
+    about a name a skipped definition would define (undefined name, unknown type or
+    function, output not defined, a required value not set: any message naming it), "no
+    input" when the input was skipped, "no outputs" when an `output` was, and the warnings
+    about unused definitions (their uses may be in the skipped text) are left out: they
+    would go away with the syntax error, and would only confuse.
+    """
+    if not skipped:
+        return False
+    if diagnostic.code in _USE_WARNINGS:
+        return True
+    kinds = {s.keyword for s in skipped}
+    if diagnostic.code == "C209" and "input" in kinds:
+        return True
+    if diagnostic.code == "C205" and "no outputs" in diagnostic.message and kinds & {"output", "drop output"}:
+        return True
+    names = frozenset().union(*(s.names for s in skipped))
+    return any(name in names for name in _NAMED.findall(diagnostic.message))
 
 
 def analyze(source: SourceFile, root: Path | None = None) -> tuple[Checked | None, list[Diagnostic]]:
@@ -84,16 +137,22 @@ def analyze(source: SourceFile, root: Path | None = None) -> tuple[Checked | Non
 
 
 def _analyze(source: SourceFile, root: Path | None):
-    """`analyze`, and the IR of a policy without errors (None otherwise), which its last check reads."""
-    policy_file, diagnostics = parse_source(source)
-    if policy_file is None:
+    """`analyze`, and the IR of a policy without errors (None otherwise), which its last check reads.
+
+    A file with syntax errors is checked too, without the definitions that did not parse,
+    and without the findings that only follow from them (`follow_on`); not at all when its
+    header did not parse (without its `extends`, every inherited name would be unknown).
+    """
+    policy_file, diagnostics, skipped = parse_recovering(source)
+    if policy_file is None or any(s.keyword == "policy" for s in skipped):
         return None, diagnostics, None
     linked, link_diagnostics = link(policy_file, source, _parent_loader(root) if root is not None else None)
+    link_diagnostics = [d for d in link_diagnostics if not follow_on(d, skipped)]
     diagnostics += link_diagnostics
     if any(d.code in ("C240", "C241", "C246", "C247") or d.code.startswith(("P", "L")) for d in link_diagnostics):
         return None, sorted(diagnostics, key=sort_key), None  # the parent is missing: checking would only cascade
     env = check(linked.policy, source, bounds=linked.bounds, linked=linked)
-    found = [*diagnostics, *env.diagnostics]
+    found = [*diagnostics, *(d for d in env.diagnostics if not follow_on(d, skipped))]
     program = None
     if not any(d.is_error for d in found):
         program = from_checked(env)

@@ -42,7 +42,11 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "P", Stage.PARSE, "parsing",
         "The text does not follow the policy language's grammar, or holds characters that policy text may not hold. "
-        "Nothing else is checked until the text parses.",
+        "Every syntax error of a file is reported at once: after one, the parser skips to the next definition (a "
+        "definition keyword at the start of a line) and goes on, so each error is reported once and nothing it causes "
+        "later in the same definition is. The definitions that parse are checked too, without the findings that only "
+        "follow from a skipped one (an undefined name it would define, an unused warning). A file whose characters are "
+        "refused (P118–P123) is not parsed at all.",
     ),
     Section(
         "C", Stage.CHECK, "checking",
@@ -99,14 +103,17 @@ _ALL: tuple[Code, ...] = (
     Code(
         "P100", "unexpected token",
         "The text does not follow the grammar here. The message names what was found; the hint says what was expected, "
-        "or the likely mistake: a missing `then`, a missing `otherwise`, `==` for `=`, a definition without its keyword "
-        "(`param`, `rule`, `table`, ...).",
+        "or the likely mistake, wherever in the file it is: a missing `then` or `otherwise`, `==` for `=`, `if`/`else` "
+        "for `when ... then ... otherwise`, a definition without its keyword (`basic: money = ...` for "
+        "`rule basic: money = ...`), a thousands separator (`400,000 yuan` for `400_000 yuan`), a Chinese multiplier "
+        "(`40万` for `400_000 yuan`), a closing bracket of the wrong kind.",
         "the mistake is often just before the caret: an unclosed bracket, or a keyword missing at the end of the previous line",
     ),
     Code(
         "P101", "unexpected character",
         "A character that cannot start any token: it is not part of a name, a number, an operator or a bracket, "
-        "and it is outside strings and comments.",
+        "and it is outside strings and comments. The hint names the word meant for another language's operator "
+        "(`&&` is `and`, `!` is `not`, `'...'` is `\"...\"`).",
         'delete it, or write it inside a string `"..."` or a comment after `#`',
     ),
     Code(
@@ -124,6 +131,12 @@ _ALL: tuple[Code, ...] = (
         "Expressions nested too deeply for the parser. This is a last resort: the L502 limits are checked first, "
         "so a policy rarely gets this far.",
         "split deep expressions into named rules",
+    ),
+    Code(
+        "P105", "unclosed bracket",
+        "A `(`, `[` or `{` that the definition never closes. It is reported at the bracket that opened; a note says "
+        "where the parser noticed (the end of the definition, or a later line it could not go on with).",
+        "close the bracket the caret points at",
     ),
     Code(
         "P110", "months that are not whole",
@@ -202,6 +215,14 @@ _ALL: tuple[Code, ...] = (
         "A name not in Unicode normal form NFKC (full-width `ｃａｐ`, ligatures): it would look like, but differ from, "
         "its normal form.",
         "write the name in its normal form, which the message shows",
+    ),
+    Code(
+        "P124", "full-width punctuation",
+        "Full-width punctuation outside strings and comments (`，（）：“”％`, the ideographic space U+3000, ...), as "
+        "Chinese input methods type it. Each is reported with its ASCII replacement, and the rest of the file is read "
+        "as if it were replaced, so its other errors are found too (a full-width comma between digits, `400，000`, is "
+        "a thousands separator: `400_000`).",
+        "use the ASCII character the hint names",
     ),
     # ---- C: checking ---------------------------------------------------------------------
     Code(

@@ -34,8 +34,9 @@ MAX_TOKENS = 50_000  # L504: tokens in one policy (parsing takes ~1 s per 30,000
 
 _SPLIT_HINT = "split it into named rules; each rule can use the others by name"
 
-# Strings and comments are skipped (a `(` or `rule` inside them counts for nothing).
-_STRING = r'"(?:[^"\\\n]|\\.)*"?'
+# Strings and comments are skipped (a `(` or `rule` inside them counts for nothing). A string in
+# full-width quotes (`“...”`, which the parser reads as a string and reports, P124) is a string too.
+_STRING = r'(?:"(?:[^"\\\n]|\\.)*"?|[“”＂](?:[^"“”＂\\\n]|\\.)*["“”＂]?)'
 _COMMENT = r"#[^\n]*"
 # One match per token; group 1 is set for comments, which are not tokens.
 _TOKENS = re.compile(rf"{_STRING}|({_COMMENT})|\d{{4}}-\d{{2}}-\d{{2}}|\d[\w.]*%?|[^\W\d]\w*|[!<>=]=|\S")

@@ -16,16 +16,20 @@ Regenerate them after changing the grammar (a test fails until you do):
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
+import attrs
 import lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from policydsl.diagnostics.model import Diagnostic
+from policydsl.diagnostics.model import Diagnostic, Related
+from policydsl.syntax import mistakes
 from policydsl.syntax.source import SourceFile, Span
 
 TABLES_FILE = "grammar_tables.json"
@@ -97,47 +101,7 @@ def _lark() -> lark.Lark:
     return _load_shipped(grammar) or build_lark(grammar)
 
 
-_OTHERWISE_HINT = "a conditional needs an `otherwise` branch: `when ... then ... otherwise VALUE`"
-_THEN_HINT = "missing `then` after the condition: write `when CONDITION then VALUE`"
-
-
-# Malformed snippets mapped to what the author most likely meant (lark's match_examples).
-_EXAMPLES: dict[str, list[str]] = {
-    _THEN_HINT: [
-        "rule x = when a b",
-        "rule x = when a: b",
-        "rule x = when a = 1 b",
-    ],
-    _OTHERWISE_HINT: [
-        "rule x = when a then b rule",
-        "rule x = when a then b output",
-        "rule x = when a then b",
-        "rule x = when a then b param",
-        "rule x = when a then b table",
-    ],
-    "equality is a single `=` (e.g. `person.category = newborn`)": [
-        "rule x = a == b",
-        "rule x = a = = b",
-    ],
-    "conditions are written `when CONDITION then VALUE otherwise VALUE`, not `if`": [
-        "rule x = if a",
-        "rule x = if (a)",
-    ],
-    "a definition starts with a keyword: enum, record, input, param, table, tiers, rule or output": [
-        "x = 1",
-        "let x = 1",
-        "def x",
-    ],
-    "a rule needs `=` before its value: `rule NAME = VALUE` or `rule NAME: TYPE = VALUE`": [
-        "rule x 1",
-        "rule x: money 1",
-        "rule x: money money",
-    ],
-    "a list type is written `list of TYPE`": [
-        "input { a: list TYPE }",
-        "input { a: list[",
-    ],
-}
+# ---- parsing, and every syntax error of a file ----------------------------------------------
 
 _TOKEN_NAMES = {
     "NAME": "a name",
@@ -151,18 +115,230 @@ _TOKEN_NAMES = {
     "$END": "the end of the file",
 }
 _GOT_NAMES = {"NAME": "name", "NUMBER": "number", "STRING": "string", "PERCENT": "percentage", "DATE": "date"}
+# The examples of the known mistakes (mistakes.py), by name: tests parse each with the shipped tables.
+_EXAMPLES: dict[str, list[str]] = {m.name: list(m.examples) for m in mistakes.MISTAKES}
+
+# Where a definition starts: a keyword at the start of a line (after any `override`/`final`).
+# Inside a definition no line starts with one (a table's `drop KEY` is not `drop output`), and
+# strings and comments end at the line's end, so these are the places to resume at.
+_KEYWORDS = "|".join(mistakes.DEFINITION_KEYWORDS)
+_DEFINITION_START = re.compile(rf"^[ \t]*(?:(?:override|final)\s+)*(?:{_KEYWORDS}|drop[ \t]+output)\b", re.M)
+_SKIPPED_HEAD = re.compile(rf"\s*(?:(?:override|final)\s+)*({_KEYWORDS}|drop\s+output|policy)?\b\s*([^\W\d]\w*)?")
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
+_FIELD_NAME = re.compile(r"([^\W\d]\w*)\s*:")
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
+@attrs.frozen
+class Skipped:
+    """A definition that did not parse: its keyword (`rule`, `input`, `policy` for the header,
+    None when it has none), the names it would define (an input's fields, an enum's members
+    too), and where its text is. The rest of the file is parsed without it."""
+
+    keyword: str | None
+    names: frozenset[str]
+    span: Span
+
+
+@attrs.frozen
+class Parsed:
+    """A file parsed: the tree of every definition that parsed (None only if nothing could be
+    made of it), a diagnostic for each syntax error, and the definitions skipped for them."""
+
+    tree: lark.Tree | None
+    diagnostics: tuple[Diagnostic, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+
+def parse(source: SourceFile) -> Parsed:
+    """Parse `source`: one Lark parse when the text is right (no recovery cost), else every error.
+
+    After an error the parser resumes at the next definition (`_pieces`): each definition is
+    parsed on its own, so an error is reported once, nothing it causes later in the same
+    definition is reported, and the definitions that parse are kept (`Parsed.tree`).
+    """
+    try:
+        return Parsed(_lark().parse(source.text))
+    except UnexpectedInput:
+        pass
+    return _recover(source)
+
+
+def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:
+    """Parse `source` into a Lark tree, or return its first syntax error as a diagnostic."""
+    parsed = parse(source)
+    if parsed.diagnostics:
+        return min(parsed.diagnostics, key=lambda d: d.span.start if d.span else 0)
+    return parsed.tree
+
+
+def _recover(source: SourceFile) -> Parsed:
+    text, replaced = mistakes.full_width(source.text)
+    diagnostics = _full_width_diagnostics(source, replaced)
+    children: list = []
+    skipped: list[Skipped] = []
+    pieces = _pieces(text)
+    for index, (start, end) in enumerate(pieces):
+        following = pieces[index + 1][0] if index + 1 < len(pieces) else None
+        while start < end:
+            tree, seen, error = _attempt(text, start, end)
+            if error is None:
+                if start > 0 and _has_header(tree):
+                    error = _header_not_first(text, start, seen)
+                else:
+                    _shift(tree, text.count("\n", 0, start), start)
+                    children.extend(tree.children)
+                    break
+            # A line the definition cannot go on with: keep what came before it, if it parses alone.
+            split = _line_split(text, start, seen, error)
+            if split is not None:
+                before, _, problem = _attempt(text, start, split)
+                if problem is None and (start == 0 or not _has_header(before)):
+                    _shift(before, text.count("\n", 0, start), start)
+                    children.extend(before.children)
+                    start = split
+                    continue
+            diagnostics.append(_syntax_error(source, text, start, end, seen, error, following))
+            offset = _error_offset(error)
+            resume = _resume_at(text, start + offset, start, end) if offset is not None else None
+            skipped.append(_skipped(source, text, start, resume or end, first=not children and not skipped))
+            if resume is None:
+                break
+            start = resume
+    return Parsed(lark.Tree("start", children), tuple(diagnostics), tuple(skipped))
+
+
+def _has_header(tree: lark.Tree) -> bool:
+    return any(isinstance(c, lark.Tree) and c.data == "header" for c in tree.children)
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """The text cut where definitions start: (start, end) offsets, each piece whole lines."""
+    starts = [m.start() for m in _DEFINITION_START.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    return list(zip(starts, [*starts[1:], len(text)]))
+
+
+def _attempt(text: str, start: int, end: int):
+    """Parse text[start:end] alone: (tree, tokens, None), or (None, the tokens before the error, error)."""
+    interactive = _lark().parse_interactive(text[start:end])
+    seen: list = []
+    try:
+        for token in interactive.iter_parse():
+            seen.append(token)
+        tree = interactive.feed_eof(seen[-1] if seen else None)
+    except UnexpectedInput as error:
+        token = getattr(error, "token", None)
+        if seen and token is not None and seen[-1] is token:
+            seen.pop()  # the parser refused it: it is the error's token, not one before
+        return None, seen, error
+    return tree, seen, None
+
+
+_SOFT_START = re.compile(r"^([^\W\d]\w*)[ \t]*(:|=(?!=)|[^\W\d])", re.M)
+
+
+def _resume_at(text: str, after: int, start: int, end: int) -> int | None:
+    """A line after the error, in the rest of the piece, that starts a definition without its keyword:
+    `basic: money = ...` or `rul basic ...` at the start of a line, outside brackets. The parser goes
+    on there, so that mistake is reported too (the rest of a piece is otherwise skipped)."""
+    line = text.find("\n", after, end)
+    while line != -1:
+        match = _SOFT_START.match(text, line + 1, end)
+        if match is not None:
+            word, follows = match.group(1), match.group(2)
+            keywordless = follows in (":", "=") or bool(difflib.get_close_matches(word, mistakes.DEFINITION_KEYWORDS, n=1, cutoff=0.75))
+            if keywordless and word not in _NOT_DEFINITIONS and mistakes.bracket_depth(text, start, match.start()) == 0:
+                return match.start()
+        line = text.find("\n", line + 1, end)
+    return None
+
+
+_NOT_DEFINITIONS = frozenset({"when", "otherwise", "then", "let", "because", "cite", "reason", "from", "until", "above", "band", "default"})
+
+
+def _error_offset(error: UnexpectedInput) -> int | None:
+    """Where in its piece the error is (None: at the end)."""
+    token = getattr(error, "token", None)
+    if isinstance(token, lark.Token):
+        return None if token.type == "$END" else token.start_pos
+    return error.pos_in_stream
+
+
+def _line_split(text: str, start: int, seen: list, error: UnexpectedInput) -> int | None:
+    """The start of the error's line when the error is the first token on it and the piece has
+    tokens before it: the definition may have ended on the line before."""
+    offset = _error_offset(error)
+    if offset is None or not seen:
+        return None
+    offset += start
+    line_start = text.rfind("\n", 0, offset) + 1
+    if line_start <= start or text[line_start:offset].strip():
+        return None
+    return line_start
+
+
+_MODIFIED_HEADER = "the header (`policy \"...\"`, its clauses) comes once, at the start of the file"
+
+
+def _header_not_first(text: str, start: int, seen: list) -> UnexpectedInput:
+    first = next(t for t in seen if t.type == "POLICY")
+    error = UnexpectedToken(first, {"RULE"})
+    error.header_not_first = True
+    return error
+
+
+def _shift(tree: lark.Tree, lines: int, offset: int) -> None:
+    """Move the positions of a piece's tree (parsed alone) to where the piece is in the file.
+
+    Pieces start at the start of a line, so columns stay as they are."""
+    if not lines and not offset:
+        return
+    done: set[int] = set()
+    stack: list = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, lark.Token):
+            target = node
+        elif isinstance(node, lark.Tree):
+            stack.extend(node.children)
+            target = node._meta
+            if target is None or getattr(target, "empty", True):
+                continue
+        else:
+            continue
+        if id(target) in done:
+            continue
+        done.add(id(target))
+        for name in ("line", "end_line", "container_line", "container_end_line"):
+            value = getattr(target, name, None)
+            if isinstance(value, int):
+                setattr(target, name, value + lines)
+        for name in ("start_pos", "end_pos", "container_start_pos", "container_end_pos"):
+            value = getattr(target, name, None)
+            if isinstance(value, int):
+                setattr(target, name, value + offset)
+
+
+# ---- diagnostics ---------------------------------------------------------------------------
 
 
 def _describe(terminal: str) -> str:
     if terminal in _TOKEN_NAMES:
         return _TOKEN_NAMES[terminal]
+    text = _terminal_text(terminal)
+    return f"`{text}`" if text != terminal else terminal.lower()
+
+
+@functools.cache
+def _terminal_text(terminal: str) -> str:
+    """The text of a keyword or symbol terminal (`then`, `)`); else the terminal's name."""
     try:
         pattern = _lark().get_terminal(terminal).pattern
     except KeyError:
         return terminal
-    if isinstance(pattern, lark.lexer.PatternStr):
-        return f"`{pattern.value}`"
-    return terminal.lower()
+    return pattern.value if isinstance(pattern, lark.lexer.PatternStr) else terminal
 
 
 def _expected_list(expected) -> str:
@@ -172,60 +348,108 @@ def _expected_list(expected) -> str:
     return ", ".join(names)
 
 
-def _error_span(source: SourceFile, error: UnexpectedInput) -> Span:
-    token = getattr(error, "token", None)
-    if isinstance(token, lark.Token) and token.type != "$END" and token.line is not None:
-        return Span(source, token.line, token.column, token.end_line, token.end_column, token.start_pos, token.end_pos)
-    # End of file or an unlexable character: point at the position itself.
-    offset = error.pos_in_stream if error.pos_in_stream is not None else len(source.text)
-    line = getattr(error, "line", None)
-    column = getattr(error, "column", None)
-    if not isinstance(line, int) or line < 1:
-        text = source.text[:offset]
-        line = text.count("\n") + 1
-        column = offset - (text.rfind("\n") + 1) + 1
-    return Span.point(source, line, column, offset)
+def _span(source: SourceFile, start: int, end: int) -> Span:
+    text = source.text
+    end = max(start, min(end, len(text)))
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    end_line = line + text.count("\n", start, end)
+    end_column = end - (text.rfind("\n", 0, end) + 1) + 1
+    return Span(source, line, column, end_line, end_column, start, end)
 
 
-def _friendly(error: UnexpectedInput, source: SourceFile) -> str | None:
+def _point(source: SourceFile, offset: int) -> Span:
+    return _span(source, offset, offset + 1) if offset < len(source.text) else Span.point(
+        source, source.text.count("\n") + 1, len(source.text) - (source.text.rfind("\n") + 1) + 1, len(source.text)
+    )
+
+
+def _tok(token: lark.Token, start: int) -> mistakes.Tok:
+    return mistakes.Tok(token.type, str(token), token.start_pos + start, token.end_pos + start)
+
+
+def _first_token(text: str, start: int, end: int) -> mistakes.Tok | None:
+    """The first token of text[start:end] (the keyword a piece starts with)."""
     try:
-        matched = error.match_examples(_lark().parse, _EXAMPLES, use_accepts=True)
-    except Exception:  # noqa: BLE001 - a failed match only loses the friendly hint
-        matched = None
-    if matched:
-        return matched
-    # The examples match exact parser states; these cover the same mistakes in any state.
-    expected = set(getattr(error, "expected", ()) or ())
-    if "OTHERWISE" in expected and "THEN" not in expected:
-        return _OTHERWISE_HINT
-    if "THEN" in expected:
-        return _THEN_HINT
-    return None
+        token = next(iter(_lark().lex(text[start:end])), None)
+    except UnexpectedInput:
+        return None
+    return _tok(token, start) if token is not None else None
 
 
-def syntax_diagnostic(source: SourceFile, error: UnexpectedInput) -> Diagnostic:
-    span = _error_span(source, error)
-    hint = _friendly(error, source)
+def _syntax_error(source: SourceFile, text: str, start: int, end: int, seen: list, error: UnexpectedInput, following: int | None) -> Diagnostic:
+    """The diagnostic of the error that stopped the piece text[start:end]; `following`: where the next piece starts."""
+    tokens = tuple(_tok(t, start) for t in seen)
+    if getattr(error, "header_not_first", False):
+        token = _tok(error.token, start)
+        return Diagnostic("P100", "unexpected `policy`", _span(source, token.start, token.end), hint=_MODIFIED_HEADER)
     if isinstance(error, UnexpectedCharacters):
-        char = source.text[error.pos_in_stream] if error.pos_in_stream < len(source.text) else ""
-        if char == '"':
-            return Diagnostic("P102", "unterminated string", span, hint="close the string with `\"` on the same line")
-        return Diagnostic("P101", f"unexpected character {char!r}", span, hint=hint)
-    if isinstance(error, UnexpectedEOF) or (
-        isinstance(error, UnexpectedToken) and error.token.type == "$END"
-    ):
-        return Diagnostic(
-            "P103", "unexpected end of file", span, hint=hint or f"expected {_expected_list(error.expected)}"
-        )
-    assert isinstance(error, UnexpectedToken), error
-    got = error.token
-    what = f"{_GOT_NAMES[got.type]} `{got}`" if got.type in _GOT_NAMES else f"`{got}`"
-    return Diagnostic("P100", f"unexpected {what}", span, hint=hint or f"expected {_expected_list(error.expected)}")
-
-
-def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:
-    """Parse `source` into a Lark tree, or return the first syntax error as a diagnostic."""
+        offset = start + error.pos_in_stream
+        token = mistakes.Tok("", text[offset : offset + 1], offset, offset + 1)
+        expected = frozenset(_terminal_text(t) for t in (error.allowed or ()))
+    else:
+        got = error.token
+        if got.type == "$END":
+            ahead = _first_token(text, following, len(text)) if following is not None else None
+            last = tokens[-1].end if tokens else start
+            token = ahead or mistakes.Tok("$END", "", last, last)
+        else:
+            token = _tok(got, start)
+        expected = frozenset(_terminal_text(t) for t in (error.expected or ()))
     try:
-        return _lark().parse(source.text)
-    except UnexpectedInput as error:
-        return syntax_diagnostic(source, error)
+        found = mistakes.explain(mistakes.Context(text, tokens, token, expected, end))
+    except Exception:  # noqa: BLE001 - a hint that fails to build only loses the hint
+        found = None
+    hint = found.hint if found else None
+    where = _span(source, token.start, max(token.end, token.start + 1)) if token.type != "$END" else _point(source, token.start)
+    if found is not None and found.code is None and found.at is not None:
+        return Diagnostic("P100", found.message or "unexpected token", _span(source, found.at.start, found.at.end), hint=hint)
+    if found is not None and found.code is not None and found.at is not None:
+        noticed = "noticed here, where the definition ends" if token.type == "$END" or token.start >= end else "noticed here"
+        return Diagnostic(
+            found.code, found.message or "unclosed bracket", _span(source, found.at.start, found.at.end), hint=hint,
+            related=(Related(noticed, where),),
+        )
+    if token.type == "":
+        if token.text == '"':
+            return Diagnostic("P102", "unterminated string", where, hint="close the string with `\"` on the same line")
+        return Diagnostic("P101", f"unexpected character {token.text!r}", where, hint=hint)
+    if token.type == "$END":
+        return Diagnostic("P103", "unexpected end of file", where, hint=hint or f"expected {_expected_list(error.expected)}")
+    what = f"{_GOT_NAMES[token.type]} `{token.text}`" if token.type in _GOT_NAMES else f"`{token.text}`"
+    return Diagnostic("P100", f"unexpected {what}", where, hint=hint or f"expected {_expected_list(error.expected)}")
+
+
+def _full_width_diagnostics(source: SourceFile, replaced: list) -> list[Diagnostic]:
+    found = []
+    for item in replaced[: mistakes.MAX_FULL_WIDTH_DIAGNOSTICS]:
+        found.append(Diagnostic("P124", item.message, _span(source, item.start, item.end), hint=item.hint))
+    more = len(replaced) - len(found)
+    if more > 0:
+        found[-1] = attrs.evolve(found[-1], notes=(f"{more:,} more full-width characters follow; each is read as its ASCII replacement",))
+    return found
+
+
+def _skipped(source: SourceFile, text: str, start: int, end: int, first: bool) -> Skipped:
+    """What the piece text[start:end], which did not parse, would have defined (`first`: nothing
+    comes before it, so a `policy` it starts with is the file's header)."""
+    piece = _QUOTED.sub(lambda m: " " * len(m.group()), text[start:end])
+    head = _SKIPPED_HEAD.match(piece)
+    keyword = " ".join(head.group(1).split()) if head and head.group(1) else None
+    name = head.group(2) if head else None
+    if keyword == "policy" and not first:
+        keyword, name = None, None  # a second header: it defines nothing
+        names: set[str] = set()
+    elif keyword is None:
+        first = _WORD.search(piece)
+        names = {first.group()} if first else set()
+    elif keyword in ("input", "record"):
+        names = set(_FIELD_NAME.findall(piece)) | ({name} if keyword == "record" and name else set())
+    elif keyword == "enum":
+        names = set(_WORD.findall(piece)) - {"enum", "override", "final"}
+    elif keyword in ("output", "drop output", "policy"):
+        names = set()
+    else:
+        names = {name} if name else set()
+    trimmed = len(text[start:end].rstrip())
+    return Skipped(keyword, frozenset(names), _span(source, start, start + trimmed))
