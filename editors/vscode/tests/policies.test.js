@@ -1,5 +1,6 @@
 // Every policy file of the repository (policies/ and tests/data/) through the grammar, the
-// way VS Code reads it: no character outside a scope, and nothing left open at the end (a
+// way VS Code reads it: no character outside a scope (what the language does not accept is
+// `invalid.illegal`, which no bundled policy in policies/ has), and nothing left open at the end (a
 // rule written after the file's last line is still a rule, not part of a string, a bracket
 // or a block the grammar never closed). Skipped when the extension is used outside the
 // repository.
@@ -49,6 +50,7 @@ test('every policy file of the repository highlights completely', { skip: files.
   for (const file of files) {
     const name = path.relative(REPOSITORY, file);
     const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
+    const bundled = !path.relative(path.join(REPOSITORY, 'policies'), file).startsWith('..');
     let state = textmate.INITIAL;
     lines.forEach((line, index) => {
       const { tokens, ruleStack } = grammar.tokenizeLine(line, state);
@@ -56,6 +58,9 @@ test('every policy file of the repository highlights completely', { skip: files.
       for (const token of tokens) {
         const text = line.slice(token.startIndex, token.endIndex);
         if (text.trim() && token.scopes.length === 1) problems.push(`${name}:${index + 1}:${token.startIndex + 1}: no scope for ${JSON.stringify(text)}`);
+        if (bundled && token.scopes.some((scope) => scope.startsWith('invalid.'))) {
+          problems.push(`${name}:${index + 1}:${token.startIndex + 1}: ${JSON.stringify(text)} is marked invalid in a bundled policy`);
+        }
       }
     });
     for (const line of ['', SENTINEL]) {
