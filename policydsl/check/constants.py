@@ -11,6 +11,11 @@ values: a ratio outside 0-100% (C220), a negative amount of money or months (C22
 bands that are not contiguous and increasing (C222), an enum table that misses members
 (C223), and an override that goes below a parent's `floor` or above its `ceiling` (C215).
 
+A ratio out of range because it is made from a parameter written as a bare number
+(`80% * special_points` with `param special_points = 7`: "tier rate is 560%") is reported
+once, at that parameter ("its uses need a ratio: write `7%`"), each value it put out of
+range a related place, as the type pass does for a bare number used where a unit is needed.
+
 A value that cannot be held exactly or is out of bounds is C224 at the expression that made
 it: the interpreter's per-node hook (`_checked`) bounds every arithmetic result by its type,
 and a failure is reported at the node the interpreter names (`error.node`). The pass is
@@ -30,6 +35,8 @@ from policydsl.check import types as t
 from policydsl.diagnostics.model import EvaluationError
 from policydsl.syntax.lower import LITERAL_WHAT, literal_problem
 from policydsl.check.env import CheckEnv
+from policydsl.check.typing import is_bare_number, with_unit
+from policydsl.diagnostics.model import Related
 from policydsl.backends import interpreter
 from policydsl.ir import build
 from policydsl.ir import nodes as ir
@@ -140,10 +147,15 @@ def compute_constants(env: CheckEnv) -> None:
     interpreter (`backends/interpreter.py`) over the IR of each expression.
     """
     reported: set[tuple] = set()
+    out_of_range: dict[str, list] = {}  # bare-number param -> (node, message) of the ratios it put out of range
 
     def report(code: str, message: str, node, hint: str | None = None) -> None:
         if (n.key(node), code) not in reported:
             reported.add((n.key(node), code))
+            bare = _bare_numbers_read(env, node) if code == "C220" else []
+            if bare:
+                out_of_range.setdefault(bare[0], []).append((node, message))
+                return
             env.error(code, message, node.span, hint=hint)
 
     with decimal.localcontext(numbers.EXACT):
@@ -164,6 +176,42 @@ def compute_constants(env: CheckEnv) -> None:
             segment.constants = values
             _check_values(env, segment, report)
         _guarded(env, report, env.policy, "the field defaults", lambda: _compute_defaults(env, report))
+    for name, uses in out_of_range.items():
+        value = env.variants[name][0].value
+        env.error(
+            "C220",
+            f"param `{name}` is a number; its uses need a ratio: write `{with_unit(value, t.RATIO)}`",
+            value.span,
+            hint="a number has no unit: a percentage is written with `%`",
+            related=[Related(f"{message.split(';')[0]} here", node.span) for node, message in uses],
+        )
+
+
+def _bare_numbers_read(env: CheckEnv, node) -> list[str]:
+    """The params written as bare numbers (above 1) that the AST `node` multiplies by, directly or
+    in the value of a param it reads: `80% * special_points`."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    stack = [node]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, n.Binary) and expr.op == "*":
+            for side in (expr.left, expr.right):
+                symbol = env.resolved.get(n.key(side)) if isinstance(side, n.Name) else None
+                if symbol is not None and symbol.kind == "param" and is_bare_number(env, symbol.name):
+                    if all(abs(Decimal(_literal(v.value).value)) > 1 for v in env.variants[symbol.name]):
+                        found.add(symbol.name)
+        elif isinstance(expr, n.Name):
+            symbol = env.resolved.get(n.key(expr))
+            if symbol is not None and symbol.kind == "param" and symbol.name not in seen:
+                seen.add(symbol.name)
+                stack.extend(v.value for v in env.variants.get(symbol.name, ()) if v.value is not None)
+        stack.extend(n.children(expr))
+    return sorted(found)
+
+
+def _literal(value):
+    return value.operand if isinstance(value, n.Unary) else value
 
 
 def _guarded(env, report, node, what: str, compute) -> bool:

@@ -2,17 +2,47 @@
 
 `money + ratio`, `money < months`, `max(0, money)` are errors here, each with a hint
 saying how the author probably meant it.
+
+A unit slip is reported at its root: a parameter written as a bare number
+(`param special_points = 5`, meant as 5%) whose uses need a ratio, money or months is one
+error at the parameter ("param `special_points` is a number; its uses need a ratio: write
+`5%`"), with each use as a related place, instead of an error at every use (`unit_error`
+keeps them, `_report_unit_slips` decides). So is an override of a `floor`/`ceiling` parent
+whose value has a unit. Uses that need different units are reported where they are, as
+every other type error is.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import attrs
+
 from policydsl.syntax import nodes as n
 from policydsl.check import types as t
 from policydsl.check.env import CheckEnv
+from policydsl.diagnostics.model import Related
 
 _ROUNDING_MODES = ("half_up", "half_even", "down", "up")
+UNITS = (t.MONEY, t.RATIO, t.MONTHS)  # what a bare number was likely meant to be
+_A = {t.MONEY: "money", t.RATIO: "a ratio", t.MONTHS: "months"}
+_SLIP_HINT = {
+    t.RATIO: "a number has no unit: a percentage is written with `%`",
+    t.MONEY: "a number has no unit: an amount of money is written with `yuan` (or `元`)",
+    t.MONTHS: "a number has no unit: a number of months is written with `months`",
+}
+
+
+@attrs.frozen
+class _Slip:
+    """A use of a bare-number parameter where `needed` is wanted, and the error it would be."""
+
+    needed: object
+    use: object  # the expression that reads the parameter
+    message: str
+    node: object  # where the error would be reported
+    hint: str | None
+    related: str | None = None
 
 
 def _describe(type_) -> str:
@@ -22,10 +52,38 @@ def _describe(type_) -> str:
 class _Inferrer:
     def __init__(self, env: CheckEnv):
         self.env = env
+        self.slips: dict[str, list[_Slip]] = {}  # bare-number param -> its uses that need a unit
+        self.deferred = 0  # errors kept in `slips` (each counts as an error where it is)
+        self._bare: dict[str, bool] = {}
 
     def error(self, message: str, node, hint: str | None = None):
         self.env.error("C203", message, node.span, hint=hint)
         return t.ERROR
+
+    def unit_error(self, message: str, node, hint: str | None = None, uses=()):
+        """C203 at `node`, unless one of `uses` ((expression, the unit it needs)) reads a bare-number
+        parameter where a unit is needed: then the error is kept, to be reported at the parameter."""
+        for expr, needed in uses:
+            name = self.bare_number(expr) if needed in UNITS else None
+            if name is not None:
+                self.slips.setdefault(name, []).append(_Slip(needed, expr, message, node, hint))
+                self.deferred += 1
+                return t.ERROR
+        return self.error(message, node, hint)
+
+    def bare_number(self, expr) -> str | None:
+        """The parameter `expr` reads (`p` or `-p`) when it is a bare number: no declared type,
+        every value a number literal without a unit."""
+        if isinstance(expr, n.Unary) and expr.op == "-":
+            expr = expr.operand
+        if not isinstance(expr, n.Name):
+            return None
+        symbol = self.env.resolved.get(n.key(expr))
+        if symbol is None or symbol.kind != "param":
+            return None
+        if symbol.name not in self._bare:
+            self._bare[symbol.name] = is_bare_number(self.env, symbol.name)
+        return symbol.name if self._bare[symbol.name] else None
 
     def infer(self, expr, scope: dict[str, object]):
         result = self._infer(expr, scope)
@@ -37,7 +95,7 @@ class _Inferrer:
         if got is t.ERROR or got in wanted:
             return got
         names = " or ".join(str(w) for w in wanted)
-        return self.error(f"{what} must be {names}, not {got}", expr)
+        return self.unit_error(f"{what} must be {names}, not {got}", expr, uses=[(expr, wanted[0])] if len(wanted) == 1 else ())
 
     def _infer(self, expr, scope):  # noqa: C901 - one dispatch over node kinds
         env = self.env
@@ -107,21 +165,24 @@ class _Inferrer:
                 if result is None:
                     verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[op]
                     pair = f"{lt} and {rt}" if op in "+*" else (f"{rt} from {lt}" if op == "-" else f"{lt} by {rt}")
-                    return self.error(f"cannot {verb} {pair}", expr, hint=t.arithmetic_hint(op, lt, rt))
+                    uses = _numeric_sides(((left, lt), (right, rt)), dates_move_by_months=True) if op in "+-" else ()
+                    return self.unit_error(f"cannot {verb} {pair}", expr, hint=t.arithmetic_hint(op, lt, rt), uses=uses)
                 return result
             case n.Binary(op=op, left=left, right=right):  # comparisons
                 lt, rt = self.infer(left, scope), self.infer(right, scope)
                 if t.ERROR in (lt, rt):
                     return t.BOOL
+                uses = _numeric_sides(((left, lt), (right, rt)))
                 if op in ("=", "!="):
                     if not self.comparable(lt, rt, left, right):
-                        self.error(f"cannot compare {lt} with {rt}", expr, hint=self.compare_hint(lt, rt))
+                        self.unit_error(f"cannot compare {lt} with {rt}", expr, hint=self.compare_hint(lt, rt), uses=uses)
                     return t.BOOL
                 if not (t.unify(lt, rt) in t.ORDERED):
-                    self.error(
+                    self.unit_error(
                         f"cannot order {lt} and {rt} with `{op}`",
                         expr,
                         hint=self.compare_hint(lt, rt) or "`<`, `<=`, `>`, `>=` compare two values of the same unit",
+                        uses=uses,
                     )
                 return t.BOOL
             case n.Member(element=element, container=container):
@@ -186,19 +247,23 @@ class _Inferrer:
                 return self.infer(body, {**scope, name: self.infer(value, scope)})
             case n.Conditional(branches=branches):
                 common = None
+                earlier = []  # (value, type) of the branches so far
                 for branch in branches:
                     if branch.condition is not None:
                         self.expect(branch.condition, scope, (t.BOOL,), "a `when` condition")
                     value_type = self.infer(branch.value, scope)
+                    earlier.append((branch.value, value_type))
                     if common is None:
                         common = value_type
                         continue
                     merged = t.unify(common, value_type)
                     if merged is None:
-                        self.error(
+                        uses = [(branch.value, common)] if value_type in t.NUMERIC else [(v, value_type) for v, vt in earlier[:-1] if vt in t.NUMERIC]
+                        self.unit_error(
                             f"this branch gives {value_type} but an earlier one gives {common}",
                             branch.value,
                             hint="every branch of a conditional must give the same unit",
+                            uses=uses,
                         )
                         return t.ERROR
                     common = merged
@@ -328,7 +393,7 @@ class _Inferrer:
             if t.ERROR in (got, kind):
                 continue
             if not (t.unify(kind, got) == kind or _int_is_number(kind, got) or self.comparable(kind, got, None, arg)):
-                self.error(f"parameter `{param.name}` of `{function.name}` is {kind}, not {got}", arg)
+                self.unit_error(f"parameter `{param.name}` of `{function.name}` is {kind}, not {got}", arg, uses=[(arg, kind)])
         return resolve_type(self.env, function.type)
 
     def rounding_step(self, expr, value, step, scope):
@@ -354,13 +419,15 @@ class _Inferrer:
         if t.ERROR in types:
             return t.ERROR
         common = types[0]
-        for arg, arg_type in zip(args[1:], types[1:]):
+        for index, (arg, arg_type) in enumerate(zip(args[1:], types[1:]), start=1):
             merged = t.unify(common, arg_type)
             if merged is None:
-                return self.error(
+                uses = [(arg, common)] if arg_type in t.NUMERIC else [(a, arg_type) for a, at in zip(args[:index], types[:index]) if at in t.NUMERIC]
+                return self.unit_error(
                     f"`{func}` mixes {common} and {arg_type}",
                     arg,
                     hint=self.compare_hint(common, arg_type) or f"all values given to `{func}` must have the same unit",
+                    uses=uses,
                 )
             common = merged
         if common not in t.ORDERED:
@@ -382,23 +449,98 @@ def infer_definitions(env: CheckEnv) -> None:
         if symbol is None:
             continue
         node = symbol.node
-        before = len(env.diagnostics)
+        before, kept = len(env.diagnostics), inferrer.deferred
         _infer_definition(env, inferrer, name, symbol, node, resolve_type)
-        if _errors_since(env, before):
+        if _errors_since(env, before) or inferrer.deferred > kept:
             env.ill_typed.add(name)  # the constants pass does not compute it (nor what uses it)
     for record in env.records.values():
         for field in record.fields:
-            before = len(env.diagnostics)
+            before, kept = len(env.diagnostics), inferrer.deferred
             _check_default(env, inferrer, field, env.field_types.get((record.name, field.name), t.ERROR))
-            if _errors_since(env, before):
+            if _errors_since(env, before) or inferrer.deferred > kept:
                 env.ill_typed.add(f"{record.name}.{field.name}")
     for invariant in env.invariants:
         inferrer.expect(invariant.condition, {}, (t.BOOL,), f"invariant `{invariant.name}`")
     before = len(env.diagnostics)  # a parent's floor/ceiling value: typed, judged in the parent
+    kept = {name: list(slips) for name, slips in inferrer.slips.items()}
     for _child, parent in env.bounds:
         if n.key(parent.value) not in env.types:
             inferrer.infer(parent.value, {})
     del env.diagnostics[before:]
+    inferrer.slips = kept  # nor what it would say of a bare number
+    _bounded_slips(env, inferrer)
+    _report_unit_slips(env, inferrer)
+
+
+def _numeric_sides(sides, dates_move_by_months: bool = False):
+    """For a pair of operands that do not fit: each side that is a number, with the unit the other side has
+    (a date moves by months)."""
+    (left, lt), (right, rt) = sides
+    uses = []
+    for (expr, own), other in (((right, rt), lt), ((left, lt), rt)):
+        if own in t.NUMERIC:
+            uses.append((expr, t.MONTHS if dates_move_by_months and other == t.DATE else other))
+    return uses
+
+
+def is_bare_number(env: CheckEnv, name: str) -> bool:
+    """Whether param `name` is written as a bare number: no declared type, each value a number
+    literal without a unit (`param special_points = 5`)."""
+    variants = env.variants.get(name) or []
+    if not variants or env.def_types.get(name) not in t.NUMERIC:
+        return False
+    for variant in variants:
+        value = variant.value
+        if isinstance(value, n.Unary) and value.op == "-":
+            value = value.operand
+        if variant.type is not None or not (isinstance(value, n.Literal) and value.unit in ("int", "number")):
+            return False
+    return True
+
+
+def with_unit(value, unit) -> str:
+    """A number literal written with `unit`: `5` -> `5%`, `0.05` -> `5%` (a fraction as a ratio), `5 yuan`."""
+    text = value.span.text.strip() if value.span is not None else str(value.value)
+    if unit == t.RATIO:
+        literal = value.operand if isinstance(value, n.Unary) else value
+        number = Decimal(literal.value)
+        if 0 < abs(number) < 1:  # 0.05 written for 5%
+            shown = format((number * 100).normalize(), "f")
+            return f"{'-' if isinstance(value, n.Unary) else ''}{shown}%"
+        return f"{text}%"
+    return f"{text} yuan" if unit == t.MONEY else f"{text} months"
+
+
+def _bounded_slips(env: CheckEnv, inferrer: _Inferrer) -> None:
+    """An override of a `floor`/`ceiling` param written as a bare number where the parent's value has a unit."""
+    for child, parent in env.bounds:
+        parent_type = env.types.get(n.key(parent.value))
+        if parent_type in UNITS and is_bare_number(env, child.name) and child.name not in env.ill_typed:
+            slips = inferrer.slips.setdefault(child.name, [])
+            slips.append(_Slip(parent_type, parent.value, "", child.value, None, related=f"the value it overrides is {_A[parent_type]} here"))
+
+
+def _report_unit_slips(env: CheckEnv, inferrer: _Inferrer) -> None:
+    """Each bare-number param whose uses need one unit: one C203 at the param, its uses related;
+    uses that need different units: the error at each use, as if the param were not bare."""
+    for name, slips in inferrer.slips.items():
+        needs = {slip.needed for slip in slips}
+        if len(needs) != 1:
+            for slip in slips:
+                if slip.message:
+                    env.error("C203", slip.message, slip.node.span, hint=slip.hint)
+            continue
+        needed = needs.pop()
+        value = env.variants[name][0].value
+        env.ill_typed.add(name)
+        related = [Related(slip.related or f"used as {_A[needed]} here", slip.use.span) for slip in slips]
+        env.error(
+            "C203",
+            f"param `{name}` is a number; its uses need {_A[needed]}: write `{with_unit(value, needed)}`",
+            value.span,
+            hint=_SLIP_HINT[needed],
+            related=related,
+        )
 
 
 def _errors_since(env: CheckEnv, before: int) -> bool:
@@ -415,7 +557,7 @@ def _infer_definition(env: CheckEnv, inferrer: _Inferrer, name: str, symbol, nod
                 inferrer.error(f"function `{name}` gives {declared}: a function gives one value (money, a ratio, a number, a date, ...)", node.type)
             got = inferrer.infer(node.body, params)
             if t.ERROR not in (got, declared) and t.unify(declared, got) != declared and not _int_is_number(declared, got):
-                inferrer.error(f"function `{name}` is declared {declared}, but its body gives {got}", node.body, hint=t.arithmetic_hint("+", declared, got))
+                inferrer.unit_error(f"function `{name}` is declared {declared}, but its body gives {got}", node.body, hint=t.arithmetic_hint("+", declared, got), uses=[(node.body, declared)])
             env.def_types[name] = t.ERROR if name in env.in_cycle else declared
         case "param" | "rule":
             result = None
@@ -437,7 +579,7 @@ def _infer_definition(env: CheckEnv, inferrer: _Inferrer, name: str, symbol, nod
                     continue
                 got = inferrer.infer(row.value, {})
                 if t.ERROR not in (got, value_type) and t.unify(value_type, got) != value_type and not _int_is_number(value_type, got):
-                    inferrer.error(f"table `{name}` holds {value_type}, but this row is {got}", row.value, hint=t.arithmetic_hint("+", value_type, got))
+                    inferrer.unit_error(f"table `{name}` holds {value_type}, but this row is {got}", row.value, hint=t.arithmetic_hint("+", value_type, got), uses=[(row.value, value_type)])
             env.def_types[name] = t.TableType(key_type, value_type) if t.ERROR not in (key_type, value_type) else t.ERROR
         case "tiers":
             for variant in env.variants[name]:
@@ -462,10 +604,11 @@ def _infer_variant(env: CheckEnv, inferrer: _Inferrer, name: str, node, kind: st
     declared = resolve_type(env, node.type) if node.type is not None else None
     if declared is not None and inferred is not t.ERROR and declared is not t.ERROR:
         if t.unify(declared, inferred) != declared and not _int_is_number(declared, inferred):
-            inferrer.error(
+            inferrer.unit_error(
                 f"`{name}` is declared {declared} but its value is {inferred}",
                 expr,
                 hint=t.arithmetic_hint("+", declared, inferred) if {str(declared), str(inferred)} & {"money", "months"} else None,
+                uses=[(expr, declared)],
             )
     result = declared if declared is not None else inferred
     if isinstance(result, t.MemberType):
@@ -556,4 +699,4 @@ def _check_default(env: CheckEnv, inferrer: _Inferrer, field: n.Field, declared)
     if t.ERROR in (got, declared):
         return
     if t.unify(declared, got) != declared and not _int_is_number(declared, got):
-        inferrer.error(f"field `{field.name}` is {declared} but its default is {got}", field.default, hint=t.arithmetic_hint("+", declared, got))
+        inferrer.unit_error(f"field `{field.name}` is {declared} but its default is {got}", field.default, hint=t.arithmetic_hint("+", declared, got), uses=[(field.default, declared)])
