@@ -440,6 +440,8 @@ def _skipped(source: SourceFile, text: str, start: int, end: int, first: bool) -
     if keyword == "policy" and not first:
         keyword, name = None, None  # a second header: it defines nothing
         names: set[str] = set()
+    elif keyword is None and first:
+        keyword, names = "policy", set()  # what comes before the first definition is the header, if anything
     elif keyword is None:
         first = _WORD.search(piece)
         names = {first.group()} if first else set()
