@@ -37,9 +37,12 @@ def test_every_bundled_policy_decides_every_generated_claim(path):
     assert len(claims) == 200
     assert len({c["claim_id"] for c in claims}) == 200
     frame = any(w.code == "W237" for w in policy.warnings)
-    if frame:  # a frame decides no claim until a policy extends it: its facts must still read
+    if frame:  # a frame decides no claim until a policy extends it: its facts must still read, and each is refused as a frame
         for claim in claims:
             policy.read_facts(claim)
+            with pytest.raises(EvaluationError) as raised:
+                policy.evaluate(claim)
+            assert raised.value.code == "R405" and "is required and this policy does not set it" in str(raised.value), claim["claim_id"]
         return
     for claim in claims:
         try:
