@@ -2,6 +2,10 @@
 baseline, and every `*.tests.json` case beside a policy is documented (its outputs are checked
 once, by the pytest plugin's items for those files).
 
+The national baseline is a frame: it declares `required` what the nation does not set
+(deductibles, ratios, caps, major-illness tiers, assistance), so it warns W237 and decides no
+claim (R405); every region sets each of those values itself, with a reason and a citation.
+
 A tests file `<stem>.tests.json` sits beside `<stem>.policy` and holds
 `{"tests": [{"name", "note", "as_of"?, "claim", "expect" | "expect_error"}]}`:
 `expect` maps output names to their JSON values (`decision.to_json()`), `expect_error` is the
@@ -17,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import policydsl
+from policydsl.syntax import nodes as n
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -65,8 +70,100 @@ def _region_policies() -> list[Path]:
 
 @pytest.mark.parametrize("path", ALL_POLICIES, ids=_relative)
 def test_policy_checks_clean(path: Path):
-    policy = _load(path)  # raises PolicyError with every diagnostic
+    policy = _load(path)  # raises PolicyError with every diagnostic (C268 for a region that leaves a required value unset)
+    if path == BASELINE:  # the frame: its one warning says it leaves required values unset
+        assert [w.code for w in policy.warnings] == ["W237"], "\n".join(str(w) for w in policy.warnings)
+        return
     assert not policy.warnings, "\n".join(str(w) for w in policy.warnings)
+
+
+# ---- the national frame and what it requires of each region --------------------------------
+
+
+def _required(frame: policydsl.Policy) -> tuple[list[str], dict[str, set]]:
+    """The frame's required params and tiers, and each required table with the keys the frame
+    gives itself (a region must give the others)."""
+    env = frame.env
+    values = [name for name, variants in env.variants.items() if all(
+        (isinstance(v, n.ParamDef) and v.value is None) or (isinstance(v, n.TiersDef) and v.required) for v in variants)]
+    tables = {name: {row.key for row in symbol.node.rows} for name, symbol in env.symbols.items() if symbol.kind == "table" and symbol.node.required}
+    return values, tables
+
+
+REQUIRED_VALUES = ["basic_annual_cap", "major_threshold", "major_schedule", "major_base_cap", "assistance_annual_cap"]
+REQUIRED_TABLES = {"deductible": set(), "level_ratio": set(), "assistance_threshold": set(), "assistance_ratio": {"extreme_poor", "subsistence"}}
+
+
+def test_the_national_frame_requires_what_the_nation_does_not_set():
+    frame = _load(BASELINE)
+    assert frame.env.policy.header.region is None, "a frame has no region: it is not a region's policy"
+    values, tables = _required(frame)
+    assert values == REQUIRED_VALUES
+    assert tables == REQUIRED_TABLES  # assistance_ratio keeps the national 70% floors for 特困 and 低保
+    (warning,) = frame.warnings
+    assert warning.code == "W237"
+    for name in REQUIRED_VALUES:
+        assert f"`{name}`" in warning.message
+    for name in REQUIRED_TABLES:
+        assert f"a row of table `{name}` for" in warning.message
+
+
+def test_the_national_frame_decides_no_claim_and_says_why():
+    frame = _load(BASELINE)
+    tests = json.loads(BASELINE.with_name("baseline-2025.tests.json").read_text(encoding="utf-8"))["tests"]
+    assert not [case["name"] for case in tests if "expect" in case], "the frame decides no claim"
+    as_frame = [case for case in tests if case.get("expect_error") == "R405" and "as_of" not in case]
+    assert as_frame
+    for case in as_frame:
+        with pytest.raises(policydsl.EvaluationError) as raised:
+            frame.evaluate(case["claim"])
+        assert raised.value.code == "R405"
+        assert str(raised.value).startswith("`basic_annual_cap` is required and this policy does not set it: it is a frame for regions")
+
+
+def _sets(definition, frame_file: Path) -> bool:
+    return Path(definition.span.source.name).resolve() != frame_file.resolve()
+
+
+def _kinds(annotations) -> set:
+    return {a.kind for a in annotations}
+
+
+def _zero(expr) -> bool:
+    """A literal 0 yuan or 0% (what an unknown is set to: it pays nothing)."""
+    return isinstance(expr, n.Literal) and expr.unit in ("money", "ratio") and expr.value == 0
+
+
+@pytest.mark.parametrize("path", [p for p in ALL_POLICIES if p != BASELINE and "example" not in p.parts], ids=_relative)
+def test_region_sets_each_required_value_itself_with_its_reason(path: Path):
+    """Each value the frame requires is set along the region's own chain (never by the frame),
+    with a citation, and a zero (an unknown that pays nothing, or a known zero) says why."""
+    policy = _load(path)
+    env = policy.env
+    for name in REQUIRED_VALUES:
+        variants = env.variants[name]
+        assert variants and all(_sets(v, BASELINE) for v in variants), f"{name} is not set by {_relative(path)}"
+        for definition in variants:
+            kinds = _kinds(definition.annotations)
+            if isinstance(definition, n.TiersDef):  # each band cites its source (or the schedule does); a 0% band says why
+                for band in definition.bands:
+                    assert "cite" in kinds | _kinds(band.annotations), f"{_relative(path)}: a band of {name} has no cite"
+                    if _zero(band.rate):
+                        assert "because" in _kinds(band.annotations), f"{_relative(path)}: a 0% band of {name} without a reason"
+                continue
+            assert "cite" in kinds, f"{_relative(path)}: {name} has no cite"
+            if _zero(definition.value):
+                assert "because" in kinds, f"{_relative(path)}: {name} = 0 without a reason"
+    for name, national in REQUIRED_TABLES.items():
+        table = env.symbols[name].node
+        own = [row for row in table.rows if _sets(row, BASELINE)]
+        frame_keys = {row.key for row in table.rows if not _sets(row, BASELINE)}
+        assert frame_keys <= national, (name, frame_keys)
+        assert own, f"{_relative(path)} gives table {name} no row"
+        for row in own:
+            assert "cite" in _kinds(row.annotations), f"{_relative(path)}: {name}[{row.key}] has no cite"
+            if _zero(row.value):
+                assert "because" in _kinds(row.annotations), f"{_relative(path)}: {name}[{row.key}] = 0 without a reason"
 
 
 def test_there_are_five_regions_and_a_baseline():
