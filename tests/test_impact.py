@@ -50,11 +50,12 @@ def test_the_json_report_has_exact_totals_and_the_funds_cost(capsys, at_root):
     status, out, _ = run(capsys, "diff", "--json", V1, V2, CLAIMS)
     assert status == 0
     report = json.loads(out)
-    assert report["claims"] == {"source": CLAIMS, "count": 14, "decided": 14, "changed": 5}
+    assert report["claims"] == {"source": CLAIMS, "count": 14, "decided": 14, "payments_changed": 5, "changed": 5, "carried": None}
     assert report["changed_outputs"] == {"basic": 4, "major": 3, "assistance": 1, "patient_pays": 5}
-    assert report["layers"] == ["basic", "major", "assistance"]
-    assert report["totals"]["basic"] == {"before": "157125.00", "after": "168330.00", "difference": "+11205.00"}
-    assert report["totals"]["eligible"]["difference"] == "0.00"
+    assert (report["flows"]["fund"], report["flows"]["patient"]) == (["basic", "major", "assistance"], ["patient_pays"])
+    assert report["totals"]["basic"] == {"payer": "fund", "claims_changed": 4, "before": "157125.00", "after": "168330.00", "difference": "+11205.00", "entered": 0, "left": 0}
+    # the bill and its parts are informational: counted, never summed
+    assert "eligible" not in report["totals"] and report["informational"]["eligible"] == {"claims_changed": 0, "changes": []}
     funds = report["funds"]
     assert Decimal(funds["after"]) - Decimal(funds["before"]) == Decimal(funds["difference"]) == Decimal("9185.20")
     # the funds pay what the patients no longer pay
@@ -77,6 +78,7 @@ def test_the_claims_of_a_tests_file_can_be_the_corpus(capsys, at_root):
     assert report["claims"]["count"] == 7 and report["claims"]["decided"] == 6
     assert report["undecided"][0]["claim"] == "v2-bad-level"
     assert report["undecided"][0]["old"].startswith("[F302]")
+    assert report["undecided_count"] == 1
 
 
 def test_nearest_rank_quartiles_are_values_of_the_data():
@@ -96,7 +98,7 @@ def test_the_histogram_counts_every_claim_once():
 def test_no_change_is_reported_plainly(capsys, at_root):
     status, out, _ = run(capsys, "diff", V1, V1, CLAIMS)
     assert status == 0
-    assert "Claims changed: 0 of 14" in out
+    assert "Payments changed: 0 of 14 claims" in out
     assert "no claim's payment changed" in out
 
 
