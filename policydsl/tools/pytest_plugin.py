@@ -69,6 +69,10 @@ class PolicyTestItem(pytest.Item):
         super().__init__(**kwargs)
         self.test_file = test_file
         self.case = case
+        # No fixtures, as a function item with none would say. Plugins that wrap every item's
+        # run and read `item.funcargs` assume it exists (pytest-lsp 1.0 stops without running
+        # the test when it does not): with it they see an item without their fixtures.
+        self.funcargs: dict = {}
 
     def runtest(self):
         policy = self.parent.policy(self.test_file)
