@@ -16,6 +16,7 @@ Regenerate them after changing the grammar (a test fails until you do):
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import functools
 import hashlib
@@ -124,7 +125,8 @@ _EXAMPLES: dict[str, list[str]] = {m.name: list(m.examples) for m in mistakes.MI
 _KEYWORDS = "|".join(mistakes.DEFINITION_KEYWORDS)
 _DEFINITION_START = re.compile(rf"^[ \t]*(?:(?:override|final)\s+)*(?:{_KEYWORDS}|drop[ \t]+output)\b", re.M)
 _SKIPPED_HEAD = re.compile(rf"\s*(?:(?:override|final)\s+)*({_KEYWORDS}|drop\s+output|policy)?\b\s*([^\W\d]\w*)?")
-_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')  # closed strings and comments (an open one may be the error)
+_DEFINED = re.compile(rf"\b(?:{'|'.join(k for k in mistakes.DEFINITION_KEYWORDS if k != 'output')})\s+([^\W\d]\w*)")
 _FIELD_NAME = re.compile(r"([^\W\d]\w*)\s*:")
 _WORD = re.compile(r"[^\W\d]\w*")
 
@@ -159,9 +161,9 @@ def parse(source: SourceFile) -> Parsed:
     """
     try:
         return Parsed(_lark().parse(source.text))
-    except UnexpectedInput:
-        pass
-    return _recover(source)
+    except UnexpectedInput as error:
+        first = _error_offset(error)
+    return _recover(source, len(source.text) if first is None else first)
 
 
 def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:
@@ -172,12 +174,21 @@ def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:
     return parsed.tree
 
 
-def _recover(source: SourceFile) -> Parsed:
+def _recover(source: SourceFile, first_error: int) -> Parsed:
+    """Every error of a text that does not parse; the first is at `first_error` (an offset)."""
     text, replaced = mistakes.full_width(source.text)
     diagnostics = _full_width_diagnostics(source, replaced)
     children: list = []
     skipped: list[Skipped] = []
     pieces = _pieces(text)
+    # The definitions before the piece of the first error parsed: parse them again at once.
+    before_error = max(index for index, (start, _) in enumerate(pieces) if start <= first_error)
+    if before_error > 0:
+        try:
+            children.extend(_lark().parse(text[: pieces[before_error][0]]).children)
+            pieces = pieces[before_error:]
+        except UnexpectedInput:
+            pass  # piece by piece from the start, then
     for index, (start, end) in enumerate(pieces):
         following = pieces[index + 1][0] if index + 1 < len(pieces) else None
         while start < end:
@@ -186,7 +197,7 @@ def _recover(source: SourceFile) -> Parsed:
                 if start > 0 and _has_header(tree):
                     error = _header_not_first(text, start, seen)
                 else:
-                    _shift(tree, text.count("\n", 0, start), start)
+                    _shift(tree, _line_of(text, start) - 1, start)
                     children.extend(tree.children)
                     break
             # A line the definition cannot go on with: keep what came before it, if it parses alone.
@@ -194,7 +205,7 @@ def _recover(source: SourceFile) -> Parsed:
             if split is not None:
                 before, _, problem = _attempt(text, start, split)
                 if problem is None and (start == 0 or not _has_header(before)):
-                    _shift(before, text.count("\n", 0, start), start)
+                    _shift(before, _line_of(text, start) - 1, start)
                     children.extend(before.children)
                     start = split
                     continue
@@ -348,12 +359,22 @@ def _expected_list(expected) -> str:
     return ", ".join(names)
 
 
+@functools.lru_cache(maxsize=8)
+def _newlines(text: str) -> tuple[int, ...]:
+    return tuple(match.start() for match in re.finditer("\n", text))
+
+
+def _line_of(text: str, offset: int) -> int:
+    """The 1-based line of `offset` (a line index per text: a file with many errors is not counted over and over)."""
+    return bisect.bisect_left(_newlines(text), offset) + 1
+
+
 def _span(source: SourceFile, start: int, end: int) -> Span:
     text = source.text
     end = max(start, min(end, len(text)))
-    line = text.count("\n", 0, start) + 1
+    line = _line_of(text, start)
     column = start - (text.rfind("\n", 0, start) + 1) + 1
-    end_line = line + text.count("\n", start, end)
+    end_line = _line_of(text, end)
     end_column = end - (text.rfind("\n", 0, end) + 1) + 1
     return Span(source, line, column, end_line, end_column, start, end)
 
@@ -453,5 +474,7 @@ def _skipped(source: SourceFile, text: str, start: int, end: int, first: bool) -
         names = set()
     else:
         names = {name} if name else set()
+    if keyword not in (None, "policy", "input", "record", "enum"):
+        names |= set(_DEFINED.findall(piece)) - set(mistakes.DEFINITION_KEYWORDS)  # definitions run together on a line
     trimmed = len(text[start:end].rstrip())
     return Skipped(keyword, frozenset(names), _span(source, start, start + trimmed))
