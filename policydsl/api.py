@@ -4,6 +4,10 @@ Stages: text --syntax.parser--> parse tree --syntax.lower--> AST --link.inherit-
 AST --check--> `Checked` --ir.build--> IR --backends.python--> program; facts
 --backends.facts--> inputs --program--> decision (+ a typed trace, runtime/trace.py).
 
+A policy file with syntax errors gives every one of them, and the checker's findings on the
+definitions that did parse, without those that only follow from the skipped ones
+(`follow_on`; syntax/parser.py's docstring says why).
+
 Evaluating a claim answers with a `Decision`, a `FactsError` (bad facts, by field path) or
 an `EvaluationError` with a code (R4xx, naming the rule where one failed and, through the
 program's line table, the sub-expression that failed), never another exception. Reading the facts, running the program, checking the outputs and building an

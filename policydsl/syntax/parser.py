@@ -1,4 +1,25 @@
-"""Stage 1: policy text -> Lark parse tree, or a friendly syntax diagnostic.
+"""Stage 1: policy text -> Lark parse tree, and a friendly diagnostic for every syntax error.
+
+`parse(source)` gives a `Parsed`: the tree, the diagnostics, the definitions skipped. A text
+that parses costs one Lark parse and nothing more. After an error the text is parsed again
+piece by piece: a piece starts where a definition does (its keyword at the start of a line:
+`enum`, `record`, `input`, `param`, `table`, `tiers`, `rule`, `function`, `output`, `drop
+output`, `invariant`, `accumulator`, after any `override`/`final`), each is parsed alone, and
+a piece that does not parse is one diagnostic (its first error; nothing that follows from it
+inside the same definition) and is skipped, so the tree holds every definition that parsed.
+Two more places to resume at: a line that starts a definition without its keyword
+(`basic: money = ...`, `rul basic ...`, outside brackets), and the line where a definition
+that parses alone ended and the next line could not go on with it. The hints come from the
+table of known mistakes (mistakes.py), which sees the definition's tokens, so they fire in any
+definition. Full-width punctuation is reported and replaced by ASCII first (same length, so
+positions hold), and the rest is read as if it had been typed so.
+
+Checking a file with syntax errors (policydsl/api.py, `_analyze` and `follow_on`): the
+definitions that parsed are checked, so an editor gets their symbols and the author their
+other errors in the same run; what the checker would say only because a definition was
+skipped (an undefined name it would define, an unknown type or function, an output not
+defined, "no input", "no outputs", unused warnings) is left out. A header that does not
+parse stops the check: without its `extends`, every inherited name would be unknown.
 
 Only this module, `tables.py` (which writes the shipped tables) and `lower.py` import Lark.
 The grammar lives in `grammar/policy.lark` at the top of the repository;
@@ -411,7 +432,7 @@ def _syntax_error(source: SourceFile, text: str, start: int, end: int, seen: lis
     else:
         got = error.token
         if got.type == "$END":
-            ahead = _first_token(text, following, len(text)) if following is not None else None
+            ahead = _first_token(text, following, min(len(text), following + 200)) if following is not None else None
             last = tokens[-1].end if tokens else start
             token = ahead or mistakes.Tok("$END", "", last, last)
         else:
