@@ -102,6 +102,8 @@ def collect_definitions(env: CheckEnv) -> None:
                 env.invariants.append(definition)
             case n.OutputDef(names=names):
                 env.outputs.extend(names)
+            case n.FlowsDef():
+                pass  # read by check_flows
             case n.AccumulatorDef():
                 accumulators.append(definition)  # defined after the input, whose slots come first
             case _:
@@ -416,6 +418,33 @@ def check_outputs(env: CheckEnv) -> None:
             env.error("C205", f"output `{output.name}` is a {kind}; a decision's outputs are single values", output.span)
 
 
+def check_flows(env: CheckEnv) -> None:
+    """Each name of `flows` is a money output, listed once (C271); a `drop flows` is left only in
+    a policy that extends none (C271).
+
+    Reads the policy's `FlowsDef`s, `outputs`, `def_types`, `field_types`; adds diagnostics only.
+    """
+    outputs = {o.name for o in env.outputs}
+    seen: set[str] = set()
+    for definition in env.policy.definitions:
+        if not isinstance(definition, n.FlowsDef):
+            continue
+        if definition.drop:
+            env.error("C271", "`drop flows` in a policy that extends none", definition.span, hint="`drop flows` leaves out a flow the parent policy lists")
+            continue
+        for flow in definition.names:
+            if flow.name in seen:
+                env.error("C271", f"flow `{flow.name}` is listed twice", flow.span)
+                continue
+            seen.add(flow.name)
+            if flow.name not in outputs:
+                env.error("C271", f"flow `{flow.name}` is not an output", flow.span, hint=env.suggest(flow.name, sorted(outputs)) or "a flow is an output: list it in `output` too")
+                continue
+            type_ = env.def_types.get(flow.name) or env.field_types.get((None, flow.name))
+            if type_ is not None and type_ != t.MONEY and type_ != t.ERROR:
+                env.error("C271", f"flow `{flow.name}` is a {type_}; a flow is money paid", flow.span)
+
+
 def check_tables(env: CheckEnv) -> None:
     """Table keys belong to the key's domain, once each (C208).
 
@@ -499,6 +528,7 @@ PASSES = (
     check_periods,
     compute_constants,
     check_outputs,
+    check_flows,
     warn_unused,
     warn_unreachable,
 )

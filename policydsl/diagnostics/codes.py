@@ -447,6 +447,13 @@ _ALL: tuple[Code, ...] = (
         "constants (parameters, tables, tier schedules, other functions), so that a call depends on its arguments alone.",
         "give the value to the function as a parameter",
     ),
+    Code(
+        "C271", "bad money flow",
+        "A name of `flows` that is not an output of the policy, is not money, or is listed twice; or a `drop flows` "
+        "in a policy that extends none. Flows are the outputs that are money paid (by a fund, or with `patient` by "
+        "the patient): impact reports sum them, and only them.",
+        "list in `flows` money outputs: `flows basic, major, patient patient_pays`",
+    ),
     # ---- W: warnings ---------------------------------------------------------------------
     Code(
         "W230", "unused constant",

@@ -166,6 +166,30 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                 merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
                 definitions[index] = merged
                 origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
+            case n.FlowsDef(names=names, drop=True):
+                index = next((i for i, d in enumerate(definitions) if isinstance(d, n.FlowsDef) and not d.drop), None)
+                inherited = definitions[index] if index is not None else None
+                present = {f.name for f in inherited.names} if inherited is not None else set()
+                for flow in names:
+                    if flow.name not in present:
+                        diagnostics.append(Diagnostic("C244", f"`drop flows {flow.name}`: the parent policy has no flow `{flow.name}`", flow.span,
+                                                      hint="`drop flows` leaves out a flow the parent lists"))
+                if inherited is not None:
+                    dropped = {f.name for f in names}
+                    merged = attrs.evolve(inherited, names=tuple(f for f in inherited.names if f.name not in dropped))
+                    definitions[index] = merged
+                    origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
+            case n.FlowsDef(names=names):
+                index = next((i for i, d in enumerate(definitions) if isinstance(d, n.FlowsDef) and not d.drop), None)
+                if index is None:
+                    add(definition)
+                    continue
+                inherited = definitions[index]
+                given = {f.name: f for f in names}  # a name listed again takes the payer the child gives
+                kept = tuple(given.pop(f.name, f) for f in inherited.names)
+                merged = attrs.evolve(inherited, names=kept + tuple(f for f in names if f.name in given))
+                definitions[index] = merged
+                origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
             case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.FunctionDef() | n.EnumDef() | n.AccumulatorDef() | n.InvariantDef() | n.RecordDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:

@@ -527,6 +527,21 @@ class _Lower(Transformer):
         names = tuple(n.OutputName(str(t), span=self._tspan(t)) for t in children if t is not None)
         return n.OutputDef(names, span=self._span(meta), drop=True)
 
+    @v_args(meta=True)
+    def flows_def(self, meta, children):
+        return n.FlowsDef(tuple(c for c in children if c is not None), span=self._span(meta))
+
+    @v_args(meta=True)
+    def drop_flows(self, meta, children):
+        names = tuple(n.FlowName(str(t), span=self._tspan(t)) for t in children if t is not None)
+        return n.FlowsDef(names, span=self._span(meta), drop=True)
+
+    def fund_flow(self, children):
+        return n.FlowName(str(children[0]), span=self._tspan(children[0]))
+
+    def patient_flow(self, children):
+        return n.FlowName(str(children[0]), span=self._tspan(children[0]), patient=True)
+
     # Header clauses lower to (field, value) pairs that `header` gathers.
     @v_args(meta=True)
     def version(self, meta, children):

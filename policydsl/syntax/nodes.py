@@ -455,6 +455,28 @@ class OutputDef:
 
 
 @node
+class FlowName:
+    """One name of `flows`: an output paid by the patient (`patient NAME`), or else by a fund."""
+
+    name: str
+    span: Span = _span()
+    nid: int = _nid()
+    patient: bool = attrs.field(default=False, kw_only=True)
+
+
+@node
+class FlowsDef:
+    """`flows basic, major, patient patient_pays`: the outputs that are money paid, for impact
+    reports (decisions do not read it); `drop flows a` (`drop`): a policy that extends another
+    leaves out flows the parent lists."""
+
+    names: tuple[FlowName, ...]
+    span: Span = _span()
+    nid: int = _nid()
+    drop: bool = attrs.field(default=False, kw_only=True)
+
+
+@node
 class InvariantDef:
     """`invariant name: condition`: must hold for every claim, or the evaluation fails."""
 
@@ -494,7 +516,7 @@ class AccumulatorDef:
     year_span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)  # where `from MM-DD` is written
 
 
-Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | InvariantDef | AccumulatorDef | FunctionDef
+Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | FlowsDef | InvariantDef | AccumulatorDef | FunctionDef
 
 
 @node

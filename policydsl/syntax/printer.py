@@ -498,6 +498,9 @@ class Printer:
             case n.OutputDef(names=names):
                 items = [o.name + ("," if i < len(names) - 1 else "") for i, o in enumerate(names)]
                 return ["drop output " if d.drop else "output ", nest(Fill(items, LINE)), self.head(d), self.trail(d)]
+            case n.FlowsDef(names=names):
+                items = [("patient " if f.patient else "") + f.name + ("," if i < len(names) - 1 else "") for i, f in enumerate(names)]
+                return ["drop flows " if d.drop else "flows ", nest(Fill(items, LINE)), self.head(d), self.trail(d)]
             case n.InvariantDef(name=name, condition=condition):
                 main = self.value(f"{words}invariant {name}:", condition)
                 return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
