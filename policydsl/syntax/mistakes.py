@@ -211,7 +211,7 @@ def _keywordless(ctx: Context) -> str | None:
     after = ctx.rest_of_line(token.end)
     stripped = after.lstrip()
     close = difflib.get_close_matches(token.text, DEFINITION_KEYWORDS, n=1, cutoff=0.75)
-    if close and _NAME.match(stripped):
+    if close and (_NAME.match(stripped) or stripped.startswith("{")):
         return f"`{token.text}` is not a keyword: did you mean `{close[0]}`?"
     if not stripped.startswith((":", "=")) or stripped.startswith("=="):
         return None
@@ -220,6 +220,15 @@ def _keywordless(ctx: Context) -> str | None:
     if len(shown) > 40 and "=" in after:
         shown = token.text + after.split("=", 1)[0].rstrip() + " = ..."
     return f"a definition starts with a keyword: write `{keyword} {shown}`"
+
+
+def _run_together(ctx: Context) -> Finding | None:
+    """`inputs {`, `enums Level`: where only a keyword can be, the lexer reads `input` and then a name `s`."""
+    words = [t for t in (*ctx.tokens, ctx.token) if t.text not in ("override", "final")]
+    if len(words) >= 2 and words[0].text in DEFINITION_KEYWORDS and words[1].type == "NAME" and words[0].end == words[1].start:
+        written = words[0].text + words[1].text
+        return Finding(f"did you mean `{words[0].text}`?", message=f"`{written}` is not a keyword", at=Tok("NAME", written, words[0].start, words[1].end))
+    return None
 
 
 def _list_of(ctx: Context) -> str | None:
@@ -320,6 +329,7 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("double equals", ("rule x: bool = a == b", "rule x = a == b", "rule x: bool = a => b"), _double_equals),
     Mistake("if and else", ("rule x = if a then b else c", "rule x: money = if (a) b", "rule x = when a then b else c"), _if_else),
     Mistake("definition without its keyword", ("basic: money = amount", "cap = 150_000 yuan", "rul basic: money = amount"), _keywordless),
+    Mistake("keyword run into a word", ("inputs { a: money }", "enums Level { 1, 2 }"), _run_together),
     Mistake("list type", ("input { a: list TYPE }", "input { a: list[ }"), _list_of),
     Mistake("rule without `=`", ("rule x 1", "rule x: money 1", "rule x: money money"), _rule_equals),
     Mistake("missing `then`", ("rule x = when a b", "rule x = when a: b", "rule x = when a = 1 b"), _then),
