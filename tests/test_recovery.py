@@ -386,3 +386,19 @@ def test_the_hints_of_the_mistakes_are_documented():
     for word in ("`==`", "`if`/`else`", "`400,000 yuan`", "`40万`", "P105", "P124"):
         assert word in page, word
     assert re.search(r"### .*P105: unclosed bracket", page) and re.search(r"### .*P124: full-width punctuation", page)
+
+
+def test_the_places_to_resume_at_are_the_grammars_definition_keywords():
+    """mistakes.DEFINITION_KEYWORDS and DROPPED are what the grammar accepts where a definition starts:
+    a keyword added to the grammar must be added there too, or the parser would not resume at it."""
+
+    def accepted(text: str) -> set[str]:
+        interactive = parser._lark().parse_interactive(text)
+        for _ in interactive.iter_parse():
+            pass
+        return {parser._terminal_text(t) for t in interactive.accepts()}
+
+    after_a_definition = accepted("input { a: money }\n")
+    assert after_a_definition - {"$END", "MODIFIER", "drop"} == set(mistakes.DEFINITION_KEYWORDS)
+    assert accepted("drop") == set(mistakes.DROPPED)
+    assert accepted("override") - {"MODIFIER", "drop"} <= set(mistakes.DEFINITION_KEYWORDS)

@@ -3,8 +3,9 @@
 `parse(source)` gives a `Parsed`: the tree, the diagnostics, the definitions skipped. A text
 that parses costs one Lark parse and nothing more. After an error the text is parsed again
 piece by piece: a piece starts where a definition does (its keyword at the start of a line:
-`enum`, `record`, `input`, `param`, `table`, `tiers`, `rule`, `function`, `output`, `drop
-output`, `invariant`, `accumulator`, after any `override`/`final`), each is parsed alone, and
+`enum`, `record`, `input`, `param`, `table`, `tiers`, `rule`, `function`, `output`, `flows`,
+`drop output`, `drop flows`, `invariant`, `accumulator`, after any `override`/`final`), each
+is parsed alone, and
 a piece that does not parse is one diagnostic (its first error; nothing that follows from it
 inside the same definition) and is skipped, so the tree holds every definition that parsed.
 Two more places to resume at: a line that starts a definition without its keyword
@@ -144,10 +145,11 @@ _EXAMPLES: dict[str, list[str]] = {m.name: list(m.examples) for m in mistakes.MI
 # Inside a definition no line starts with one (a table's `drop KEY` is not `drop output`), and
 # strings and comments end at the line's end, so these are the places to resume at.
 _KEYWORDS = "|".join(mistakes.DEFINITION_KEYWORDS)
-_DEFINITION_START = re.compile(rf"^[ \t]*(?:(?:override|final)\s+)*(?:{_KEYWORDS}|drop[ \t]+output)\b", re.M)
-_SKIPPED_HEAD = re.compile(rf"\s*(?:(?:override|final)\s+)*({_KEYWORDS}|drop\s+output|policy)?\b\s*([^\W\d]\w*)?")
+_DROPPED = "|".join(mistakes.DROPPED)
+_DEFINITION_START = re.compile(rf"^[ \t]*(?:(?:override|final)\s+)*(?:{_KEYWORDS}|drop[ \t]+(?:{_DROPPED}))\b", re.M)
+_SKIPPED_HEAD = re.compile(rf"\s*(?:(?:override|final)\s+)*({_KEYWORDS}|drop\s+(?:{_DROPPED})|policy)?\b\s*([^\W\d]\w*)?")
 _QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')  # closed strings and comments (an open one may be the error)
-_DEFINED = re.compile(rf"\b(?:{'|'.join(k for k in mistakes.DEFINITION_KEYWORDS if k != 'output')})\s+([^\W\d]\w*)")
+_DEFINED = re.compile(rf"\b(?:{'|'.join(k for k in mistakes.DEFINITION_KEYWORDS if k not in mistakes.DROPPED)})\s+([^\W\d]\w*)")
 _FIELD_NAME = re.compile(r"([^\W\d]\w*)\s*:")
 _WORD = re.compile(r"[^\W\d]\w*")
 
@@ -491,7 +493,7 @@ def _skipped(source: SourceFile, text: str, start: int, end: int, first: bool) -
         names = set(_FIELD_NAME.findall(piece)) | ({name} if keyword == "record" and name else set())
     elif keyword == "enum":
         names = set(_WORD.findall(piece)) - {"enum", "override", "final"}
-    elif keyword in ("output", "drop output", "policy"):
+    elif keyword in ("output", "flows", "policy") or keyword.startswith("drop "):
         names = set()
     else:
         names = {name} if name else set()
