@@ -23,7 +23,7 @@ import pytest
 
 import policydsl
 from policydsl.cli.main import main
-from policydsl.diagnostics.model import PolicydslError
+from policydsl.diagnostics.model import PolicydslError, PolicyError
 from policydsl.tools.impact import flows_of
 
 from .conftest import DATA, ROOT, SNAPSHOTS
@@ -140,6 +140,76 @@ def outline(page: str) -> str:
     return "\n".join(re.sub(r"svg#chart-flows (\d+)x\d+", r"svg#chart-flows \1xH", line) for line in parser.lines) + "\n"
 
 
+# ---- the `flows` declaration ---------------------------------------------------------------------
+
+
+def test_the_bundled_policies_declare_their_flows_in_the_national_frame():
+    """The frame declares them; every region inherits them, Guangzhou too, whose money outputs
+    `major_base` and `major_base_added` a guess by names took for layers."""
+    for path in sorted((ROOT / "policies").glob("*/*.policy")):
+        flows = flows_of(policydsl.load(path))
+        assert flows.source == "declared", path
+        assert (flows.fund, flows.patient) == (("basic", "major", "assistance"), ("patient_pays",)), path
+    guangzhou = flows_of(policydsl.load(ROOT / "policies/guangdong-guangzhou/resident-2025.policy"))
+    assert guangzhou.where.startswith("policies/national/baseline-2025.policy:") or "national/baseline-2025.policy:" in guangzhou.where
+    yubei = flows_of(policydsl.load(ROOT / "policies/chongqing-yubei/resident-2025.policy"))
+    assert yubei.parts == (("large_cost_assistance", "assistance"), ("tilt_assistance", "assistance"))
+
+
+FRAME = """policy "Frame"
+input {{ a: money  b: money  c: money  flag: bool }}
+rule paid: money = a + b
+rule patient_pays: money = c
+output a, b, paid, patient_pays, flag
+{flows}
+"""
+
+
+def _family(tmp_path, parent: str, child: str):
+    folder = tmp_path / "policies"
+    folder.mkdir(exist_ok=True)
+    (folder / "parent.policy").write_text(FRAME.format(flows=parent), encoding="utf-8")
+    (folder / "child.policy").write_text(f'policy "Child"\n  extends "parent"\n{child}\n', encoding="utf-8")
+    return folder / "parent.policy", folder / "child.policy"
+
+
+def test_a_child_adds_drops_and_repays_inherited_flows(tmp_path):
+    parent, child = _family(tmp_path, "flows a, patient patient_pays", "flows b, patient a\ndrop flows patient_pays")
+    assert (flows_of(policydsl.load(parent)).fund, flows_of(policydsl.load(parent)).patient) == (("a",), ("patient_pays",))
+    found = flows_of(policydsl.load(child))
+    assert (found.fund, found.patient, found.source) == (("b",), ("a",), "declared")
+    assert found.where == f"{child}:4:1"  # the last text that changed them: the drop
+    text = policydsl.load(child).env.linked.policy.definitions
+    from policydsl.syntax import printer
+    from policydsl.syntax import nodes as n
+
+    assert [printer.definition(d) for d in text if isinstance(d, n.FlowsDef)] == ["flows patient a, b"]
+
+
+def test_a_policy_without_flows_has_its_flows_inferred(tmp_path):
+    parent, _ = _family(tmp_path, "", "")
+    found = flows_of(policydsl.load(parent))
+    # `paid` is a + b, both money outputs: it is the flow, they are its parts
+    assert (found.source, found.fund, found.patient, found.parts) == ("inferred", ("paid",), ("patient_pays",), (("a", "paid"), ("b", "paid")))
+
+
+@pytest.mark.parametrize(
+    "parent, child, code, message",
+    [
+        ("flows a, nope", None, "C271", "flow `nope` is not an output"),
+        ("flows a, flag", None, "C271", "flow `flag` is a bool; a flow is money paid"),
+        ("flows a, patient a", None, "C271", "flow `a` is listed twice"),
+        ("drop flows a", None, "C271", "`drop flows` in a policy that extends none"),
+        ("flows a", "drop flows b", "C244", "`drop flows b`: the parent policy has no flow `b`"),
+    ],
+)
+def test_a_flow_that_is_not_a_money_output_is_an_error(parent, child, code, message, tmp_path):
+    parent_path, child_path = _family(tmp_path, parent, child or "")
+    with pytest.raises(PolicyError) as raised:
+        policydsl.load(child_path if child else parent_path)
+    assert any(d.code == code and message in d.message for d in raised.value.diagnostics), raised.value
+
+
 # ---- the hand-made case ----------------------------------------------------------------------------
 #
 # v1: basic = round(min(max(0, amount - 100) * ratio[level], 300)), ratio 50% at every level;
@@ -160,7 +230,7 @@ def outline(page: str) -> str:
 def test_flows_groups_and_crossings_by_hand(capsys):
     found = report(capsys, "--by", "group", "--by", "level", CLINIC_V1, CLINIC_V2, CLINIC_CLAIMS)
     assert found["claims"] == {"source": CLINIC_CLAIMS, "count": 6, "decided": 6, "payments_changed": 5, "changed": 6, "carried": None}
-    assert (found["flows"]["fund"], found["flows"]["patient"]) == (["basic"], ["patient_pays"])
+    assert (found["flows"]["fund"], found["flows"]["patient"], found["flows"]["source"]) == (["basic"], ["patient_pays"], "declared")
     assert found["totals"] == {
         "basic": {"payer": "fund", "claims_changed": 5, "before": "650.00", "after": "365.00", "difference": "-285.00", "entered": 2, "left": 1},
         "patient_pays": {"payer": "patient", "claims_changed": 5, "before": "1470.00", "after": "1755.00", "difference": "+285.00", "entered": 0, "left": 0},

@@ -76,11 +76,8 @@ def declared(policy) -> Flows | None:
     """The policy's `flows` declaration (merged along `extends`), or None when it has none."""
     from policydsl.syntax import nodes as n
 
-    flows_node = getattr(n, "FlowsDef", None)
-    if flows_node is None:
-        return None
     linked = policy.env.linked
-    found = [d for d in linked.policy.definitions if isinstance(d, flows_node) and not d.drop]
+    found = [d for d in linked.policy.definitions if isinstance(d, n.FlowsDef) and not d.drop]
     if not found:
         return None
     names = [flow for d in found for flow in d.names]
@@ -143,7 +140,7 @@ def sum_of_outputs(policy, name: str, among: list[str]) -> list[str] | None:
 
 
 def _sum_of_refs(expr) -> list[str] | None:
-    if isinstance(expr, ir.Ref) and expr.kind == "rule":
+    if (isinstance(expr, ir.Ref) and expr.kind == "rule") or isinstance(expr, ir.Input):
         return [expr.name]
     if isinstance(expr, ir.Arith) and expr.op == "+":
         left, right = _sum_of_refs(expr.left), _sum_of_refs(expr.right)
