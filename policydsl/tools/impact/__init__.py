@@ -40,7 +40,7 @@ from policydsl.tools.impact.engine import decide_both
 from policydsl.tools.impact.export import Export
 from policydsl.tools.impact.flows import NOT_LAYER_SUFFIXES, NOT_LAYERS, Flows, flows_of
 from policydsl.tools.impact.limits import Limits
-from policydsl.tools.impact.report import Impact, LimitRow, Outcome as _Pair, changed_uses, explanation_diff, top_claims
+from policydsl.tools.impact.report import Impact, LimitRow, changed_uses, explanation_diff, top_claims
 from policydsl.tools.impact.tally import Grouping, Tally, histogram, nearest_rank
 from policydsl.tools.impact.text_changes import policy_changes
 from policydsl.tools.impact.versions import load_version, version_warnings
@@ -232,4 +232,3 @@ __all__ = [
     "NOT_LAYERS", "NOT_LAYER_SUFFIXES", "TOP", "ClaimInput", "Flows", "Impact", "Outcome", "UsageError", "changed_uses", "compare",
     "explanation_diff", "flows_of", "histogram", "impact", "load_version", "nearest_rank", "read_claim_set", "version_warnings",
 ]
-del _Pair
