@@ -13,12 +13,12 @@ import argparse
 import os
 import sys
 
-from policydsl.cli import batch, check, diff, evaluate, exits, explain, fmt, generate, lsp, serve, show, streams, test
+from policydsl.cli import batch, check, diff, evaluate, exits, explain, fmt, generate, lsp, serve, show, streams, test, verify
 from policydsl.diagnostics.model import PolicydslError
 from policydsl.tools.claims_io import OutputError, UsageError
 
 # In the order `policydsl --help` lists them.
-COMMANDS = (check, evaluate, explain, show, batch, test, fmt, diff, serve, generate, lsp)
+COMMANDS = (check, evaluate, explain, show, batch, test, fmt, diff, serve, generate, lsp, verify)
 
 
 class _Parser(argparse.ArgumentParser):
