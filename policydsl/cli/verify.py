@@ -66,7 +66,10 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    from policydsl.verify import Request, RequestError, verify, write_counterexamples
+    try:
+        from policydsl.verify import Request, RequestError, verify, write_counterexamples
+    except ImportError as error:  # z3 is the `verify` extra
+        raise UsageError(f"policydsl verify needs the SMT solver z3 ({error}): pip install 'policydsl[verify]'") from None
 
     if args.policy is None and not args.refines:
         raise UsageError("verify needs POLICY, or --refines OLD NEW OUTPUT")

@@ -19,11 +19,10 @@ import z3
 
 from policydsl.check import types as t
 from policydsl.runtime import numbers
-from policydsl.check.typing import limit_pairs
 from policydsl.verify.smt import (
     INT_LIMIT, MONEY_FEN_LIMIT, NUMBER_LIMIT, RATIO_UNIT, Leaf, ListShape, RecordShape, SymbolicClaim, compare, const, path_text, value_of,
 )
-from policydsl.verify.values import Dec, NotEncodable, b_and, numeral_value
+from policydsl.verify.values import Dec, NotEncodable, b_and
 
 
 def _model_int(model, term) -> int:

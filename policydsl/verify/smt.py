@@ -4,9 +4,12 @@ Takes an `ir.Program`, one segment of it and a `SymbolicClaim` (z3 variables for
 input field, constrained to what the facts reader admits: `claim_domain`); gives an
 `Encoding`: every rule's value, each invariant's condition, the outputs and what the claim
 adds to each accumulator, as terms over the claim's variables, and the conditions under
-which the engine would refuse the claim instead of deciding it (`fails`: R401 division by
-zero, R402 a date off the calendar, R403 a missing table row, R404 an output in fractions
-of a fen, R407 a whole number beyond 10**18, R408 `unlimited - unlimited`).
+which the engine would refuse the claim instead of deciding it (R402 a date off the
+calendar, R403 a missing table row, R404 an output in fractions of a fen, R407 a whole
+number beyond 10**18, R408 `unlimited - unlimited` or `unlimited * 0`). Not modelled, so a
+proof covers those claims too (a superset: still sound) and a model that meets one is not
+confirmed by the engine: R408 for an exact result past 200 digits (the reader's bounds keep
+values far below) and R409 (nested aggregates over lists far longer than `--items`).
 
 The encoding follows the reference interpreter (`backends/interpreter.py`) node by node,
 and is exact for every node it encodes; division (`a / b`, rounded by the engine to 50
@@ -49,7 +52,7 @@ from policydsl.ir import nodes as ir
 from policydsl.runtime import numbers
 from policydsl.verify.values import (
     Day, Dec, Definitions, ListVal, Member, NotEncodable, SetVal, as_dec, b_and, b_not, b_or, d_add, d_eq, d_lt, d_max, d_min,
-    d_mul, d_neg, d_sub, dec_const, digits_after_point, is_false, is_int_term, is_true, ite, to_bool,
+    d_mul, d_neg, d_sub, dec_const, is_false, is_int_term, is_true, ite, mul, to_bool,
 )
 
 MAX_ORDINAL = datetime.date.max.toordinal()
@@ -435,7 +438,9 @@ class Encoding:
         self._failures = []
         self.outputs = {name: self._output(name) for name in program.outputs}
         self.accruals = [self.expr(accrual, top) for accrual in segment.accruals]
-        self.finish_failures = self._finish_failures()
+        # after the invariants, as the engine does: what the claim adds (its evaluation), then
+        # the outputs and those additions written to the fen
+        self.finish_failures = list(self._failures) + self._finish_failures()
 
     # -- what the engine refuses ----------------------------------------------------------------
 
@@ -654,8 +659,6 @@ class Encoding:
         return result
 
     def _int_mul(self, a, b):
-        from policydsl.verify.values import mul
-
         return mul(a, b, self.nonlinear)
 
     def _divide(self, a, b, ctx, node):
@@ -847,10 +850,6 @@ def segment_condition(program: ir.Program, segment: ir.Segment, claim: SymbolicC
     if segment.end is not None:
         parts.append(day.o < segment.end.toordinal())
     return b_and(*parts)
-
-
-def is_numeral(x) -> bool:
-    return isinstance(x, z3.ExprRef) and (z3.is_int_value(x) or z3.is_rational_value(x))
 
 
 __all__ = ["Encoding", "NotEncodable", "SymbolicClaim", "const", "segment_condition"]
