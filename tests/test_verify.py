@@ -85,7 +85,7 @@ def test_the_national_frame_decides_no_claim_and_the_command_says_so(capsys):
     assert main(["verify", str(NATIONAL)]) == 3
     out = capsys.readouterr().out
     assert "the policy decides no claim" in out and "it is a frame whose regions set them (W237)" in out
-    assert "0 proved, 0 failed, 3 unknown" in out
+    assert f"0 proved, 0 failed, {len(policy.env.invariants)} unknown" in out
 
 
 # ---- seeded bugs -------------------------------------------------------------------------
