@@ -223,3 +223,13 @@ async def test_quick_fixes_take_the_did_you_mean_and_add_override(client: Langua
     fixes = {a.title: a.edit.changes[uri][0] for a in actions}
     assert fixes["Change to `paid`"].new_text == "paid" and fixes["Change to `paid`"].range.start == _at(text, "payd")
     assert fixes["Add `override`"].new_text == "override " and fixes["Add `override`"].range.start == _at(text, "param ratio")
+
+
+def test_a_buffer_with_syntax_errors_gets_each_once_and_no_follow_on_errors():
+    """What the server publishes for the five-error golden file: its five syntax errors, not the
+    "output is not defined" that would only follow from the definitions that did not parse."""
+    from policydsl.lsp.analysis import Analyzer
+
+    path = Path(__file__).resolve().parent / "data" / "broken" / "syntax_five_errors.policy"
+    found = Analyzer().analyze(path).diagnostics
+    assert [d.code for d in found] == ["P100"] * 5

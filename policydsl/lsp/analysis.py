@@ -19,7 +19,7 @@ from pathlib import Path
 
 import attrs
 
-from policydsl.api import _parent_loader, parse_source
+from policydsl.api import _parent_loader, follow_on, parse_recovering, parse_source
 from policydsl.check import check
 from policydsl.check import types as t
 from policydsl.diagnostics.model import Diagnostic, sort_key
@@ -94,14 +94,15 @@ class Analyzer:
             if text is None:
                 text = path.read_text(encoding="utf-8")
         source = SourceFile(str(path), text)
-        policy_file, diagnostics = parse_source(source)
+        policy_file, diagnostics, skipped = parse_recovering(source)  # as api._analyze: the definitions that parsed
         checked = None
-        if policy_file is not None:
+        if policy_file is not None and not any(s.keyword == "policy" for s in skipped):
             linked, link_diagnostics = link(policy_file, source, self._loader(find_root(path)))
+            link_diagnostics = [d for d in link_diagnostics if not follow_on(d, skipped)]
             diagnostics = [*diagnostics, *link_diagnostics]
-            if not any(d.code in _PARENT_MISSING or d.code.startswith(("P", "L")) for d in link_diagnostics):  # as api.analyze
+            if not any(d.code in _PARENT_MISSING or d.code.startswith(("P", "L")) for d in link_diagnostics):
                 checked = check(linked.policy, source, bounds=linked.bounds, linked=linked)
-                diagnostics += checked.diagnostics
+                diagnostics += [d for d in checked.diagnostics if not follow_on(d, skipped)]
         diagnostics = sorted(diagnostics, key=sort_key)
         key = path.resolve()
         if checked is not None and not any(d.is_error for d in diagnostics):
