@@ -143,53 +143,9 @@ def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
                     if fields
                     else origins[n.key(inherited)]  # an empty `input {}`: still the parent's input
                 )
-            case n.OutputDef(names=names, drop=True):
-                index = next((i for i, d in enumerate(definitions) if isinstance(d, n.OutputDef)), None)
-                inherited = definitions[index] if index is not None else None
-                present = {o.name for o in inherited.names} if inherited is not None else set()
-                for output in names:
-                    if output.name not in present:
-                        diagnostics.append(Diagnostic("C244", f"`drop output {output.name}`: the parent policy has no output `{output.name}`", output.span,
-                                                      hint="`drop output` leaves out an output the parent lists"))
-                if inherited is not None:
-                    dropped = {o.name for o in names}
-                    merged = attrs.evolve(inherited, names=tuple(o for o in inherited.names if o.name not in dropped))
-                    definitions[index] = merged
-                    origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
-            case n.OutputDef(names=names):
-                index = next((i for i, d in enumerate(definitions) if isinstance(d, n.OutputDef)), None)
-                if index is None:
+            case n.OutputDef() | n.FlowsDef():
+                if not _merge_names(definition, definitions, origins, source, diagnostics):
                     add(definition)
-                    continue
-                inherited = definitions[index]
-                present = {o.name for o in inherited.names}
-                merged = attrs.evolve(inherited, names=inherited.names + tuple(o for o in names if o.name not in present))
-                definitions[index] = merged
-                origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
-            case n.FlowsDef(names=names, drop=True):
-                index = next((i for i, d in enumerate(definitions) if isinstance(d, n.FlowsDef) and not d.drop), None)
-                inherited = definitions[index] if index is not None else None
-                present = {f.name for f in inherited.names} if inherited is not None else set()
-                for flow in names:
-                    if flow.name not in present:
-                        diagnostics.append(Diagnostic("C244", f"`drop flows {flow.name}`: the parent policy has no flow `{flow.name}`", flow.span,
-                                                      hint="`drop flows` leaves out a flow the parent lists"))
-                if inherited is not None:
-                    dropped = {f.name for f in names}
-                    merged = attrs.evolve(inherited, names=tuple(f for f in inherited.names if f.name not in dropped))
-                    definitions[index] = merged
-                    origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
-            case n.FlowsDef(names=names):
-                index = next((i for i, d in enumerate(definitions) if isinstance(d, n.FlowsDef) and not d.drop), None)
-                if index is None:
-                    add(definition)
-                    continue
-                inherited = definitions[index]
-                given = {f.name: f for f in names}  # a name listed again takes the payer the child gives
-                kept = tuple(given.pop(f.name, f) for f in inherited.names)
-                merged = attrs.evolve(inherited, names=kept + tuple(f for f in names if f.name in given))
-                definitions[index] = merged
-                origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
             case n.ParamDef() | n.TableDef() | n.TiersDef() | n.RuleDef() | n.FunctionDef() | n.EnumDef() | n.AccumulatorDef() | n.InvariantDef() | n.RecordDef() if definition.override:
                 _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds)
             case _:
@@ -239,6 +195,45 @@ def _check_period_within(header: n.Header, parent: n.Header, parent_file: str) -
         )
     ]
 
+
+
+# `output a, b` / `drop output a` and `flows a, patient b` / `drop flows a` in a child policy:
+# the words for the C244 message of each kind.
+_NAME_LISTS = {n.OutputDef: ("output", "output"), n.FlowsDef: ("flows", "flow")}
+
+
+def _merge_names(definition, definitions, origins, source, diagnostics) -> bool:
+    """Merge a child's name list (outputs or flows) into the parent's list of the same kind.
+
+    `drop` removes the names it lists (C244 for a name the parent does not list); otherwise the
+    names are added, and a name listed again takes the child's entry (for flows, the payer the
+    child gives). Gives False when the parent has no such list and a non-drop definition must be
+    added as it is.
+    """
+    kind = type(definition)
+    keyword, noun = _NAME_LISTS[kind]
+    index = next((i for i, d in enumerate(definitions) if isinstance(d, kind) and not d.drop), None)
+    inherited = definitions[index] if index is not None else None
+    if definition.drop:
+        present = {entry.name for entry in inherited.names} if inherited is not None else set()
+        for entry in definition.names:
+            if entry.name not in present:
+                diagnostics.append(Diagnostic("C244", f"`drop {keyword} {entry.name}`: the parent policy has no {noun} `{entry.name}`", entry.span,
+                                              hint=f"`drop {keyword}` leaves out {'an' if noun[0] in 'aeiou' else 'a'} {noun} the parent lists"))
+        if inherited is None:
+            return True
+        dropped = {entry.name for entry in definition.names}
+        names = tuple(entry for entry in inherited.names if entry.name not in dropped)
+    else:
+        if inherited is None:
+            return False
+        given = {entry.name: entry for entry in definition.names}
+        kept = tuple(given.pop(entry.name, entry) for entry in inherited.names)
+        names = kept + tuple(entry for entry in definition.names if entry.name in given)
+    merged = attrs.evolve(inherited, names=names)
+    definitions[index] = merged
+    origins[n.key(merged)] = Origin("overridden", source.name, origins[n.key(inherited)].at or inherited.span, definition.span)
+    return True
 
 def _override(definition, definitions, origins, by_name, replaced, source, diagnostics, bounds) -> None:
     name = definition.name
