@@ -141,27 +141,35 @@ def analyze(source: SourceFile, root: Path | None = None) -> tuple[Checked | Non
 
 
 def _analyze(source: SourceFile, root: Path | None):
-    """`analyze`, and the IR of a policy without errors (None otherwise), which its last check reads.
+    """`analyze`, and the IR of a policy without errors (None otherwise), which its last check reads."""
+    env, found = check_source(source, parent_loader(root) if root is not None else None)
+    program = None
+    if env is not None and not any(d.is_error for d in found):
+        program = from_checked(env)
+        found = sorted([*found, *_fen_warnings(env, program)], key=sort_key)
+    return env, found, program
 
-    A file with syntax errors is checked too, without the definitions that did not parse,
-    and without the findings that only follow from them (`follow_on`); not at all when its
-    header did not parse (without its `extends`, every inherited name would be unknown).
+
+def check_source(source: SourceFile, load_parent=None):
+    """Parse, link and check one policy text: (the checked environment or None, its diagnostics sorted).
+
+    `load_parent(name, span)` gives the parent of `extends "name"` (see `parent_loader`); None
+    refuses every `extends`. A file with syntax errors is checked too, without the definitions
+    that did not parse and without the findings that only follow from them (`follow_on`); not
+    at all (None) when its header did not parse (without its `extends`, every inherited name
+    would be unknown) or when its parent is missing (checking would only cascade).
     """
     policy_file, diagnostics, skipped = parse_recovering(source)
     if policy_file is None or any(s.keyword == "policy" for s in skipped):
-        return None, diagnostics, None
-    linked, link_diagnostics = link(policy_file, source, _parent_loader(root) if root is not None else None)
+        return None, diagnostics
+    linked, link_diagnostics = link(policy_file, source, load_parent)
     link_diagnostics = [d for d in link_diagnostics if not follow_on(d, skipped)]
     diagnostics += link_diagnostics
     if any(d.code in ("C240", "C241", "C246", "C247") or d.code.startswith(("P", "L")) for d in link_diagnostics):
-        return None, sorted(diagnostics, key=sort_key), None  # the parent is missing: checking would only cascade
+        return None, sorted(diagnostics, key=sort_key)
     env = check(linked.policy, source, bounds=linked.bounds, linked=linked)
     found = [*diagnostics, *(d for d in env.diagnostics if not follow_on(d, skipped))]
-    program = None
-    if not any(d.is_error for d in found):
-        program = from_checked(env)
-        found += _fen_warnings(env, program)
-    return env, sorted(found, key=sort_key), program
+    return env, sorted(found, key=sort_key)
 
 
 def _fen_warnings(env, program) -> list[Diagnostic]:
@@ -182,8 +190,11 @@ def _fen_warnings(env, program) -> list[Diagnostic]:
     return list(found.values())
 
 
-def _parent_loader(root: Path):
-    """Load `extends "name"` as <root>/name.policy, and nothing outside the root."""
+def parent_loader(root: Path, buffers=None):
+    """Load `extends "name"` as <root>/name.policy, and nothing outside the root.
+
+    `buffers` (resolved path -> text, an editor's unsaved files) are read before the disk.
+    """
 
     def load_parent(name: str, span):
         path = policy_path(root, name)
@@ -194,13 +205,15 @@ def _parent_loader(root: Path):
                 span,
                 hint="name a policy inside the policies folder, e.g. `extends \"national/baseline-2025\"` (no `..`, no absolute paths)",
             )
-        if not path.is_file():
+        text = buffers.get(path.resolve()) if buffers else None
+        if text is None and not path.is_file():
             known = sorted(str(p.relative_to(root.resolve()).with_suffix("")) for p in root.resolve().rglob("*.policy"))
             return Diagnostic("C247", f"there is no policy `{name}` in {_display_path(root)}", span, hint=_suggest(name, known))
-        try:
-            text = read_policy_text(path)
-        except (OSError, UnicodeDecodeError) as error:
-            return attrs.evolve(unreadable(path, error), span=span)
+        if text is None:
+            try:
+                text = read_policy_text(path)
+            except (OSError, UnicodeDecodeError) as error:
+                return attrs.evolve(unreadable(path, error), span=span)
         source = SourceFile(_display_path(path), text)
         parent, diagnostics = parse_source(source)
         errors = [d for d in diagnostics if d.is_error]

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import attrs
 
-from policydsl.api import _parent_loader, follow_on, parse_recovering, parse_source
-from policydsl.check import check
+from policydsl.api import check_source, parent_loader
 from policydsl.check import types as t
-from policydsl.diagnostics.model import Diagnostic, sort_key
-from policydsl.link.inherit import find_root, link
+from policydsl.diagnostics.model import Diagnostic
+from policydsl.link.inherit import find_root
 from policydsl.runtime import values
 from policydsl.syntax import nodes as n
 from policydsl.syntax.source import SourceFile, Span
@@ -38,7 +37,6 @@ KEYWORDS = (
 BUILTINS = ("sum", "count", "any", "all", "min", "max", "clamp", "round", "add_days", "days_between", "months_between",
             "years_between", "age", "year_start", "half_up", "half_even", "down", "up")
 TYPES = ("money", "ratio", "percent", "int", "number", "bool", "date", "months", "text")
-_PARENT_MISSING = ("C240", "C241", "C246", "C247")  # checking without the parent would only cascade
 _KINDS = {n.EnumDef: "enum", n.RecordDef: "record", n.ParamDef: "param", n.TableDef: "table", n.TiersDef: "tiers",
           n.RuleDef: "rule", n.FunctionDef: "function", n.InvariantDef: "invariant", n.AccumulatorDef: "accumulator"}
 
@@ -94,41 +92,13 @@ class Analyzer:
             if text is None:
                 text = path.read_text(encoding="utf-8")
         source = SourceFile(str(path), text)
-        policy_file, diagnostics, skipped = parse_recovering(source)  # as api._analyze: the definitions that parsed
-        checked = None
-        if policy_file is not None and not any(s.keyword == "policy" for s in skipped):
-            linked, link_diagnostics = link(policy_file, source, self._loader(find_root(path)))
-            link_diagnostics = [d for d in link_diagnostics if not follow_on(d, skipped)]
-            diagnostics = [*diagnostics, *link_diagnostics]
-            if not any(d.code in _PARENT_MISSING or d.code.startswith(("P", "L")) for d in link_diagnostics):
-                checked = check(linked.policy, source, bounds=linked.bounds, linked=linked)
-                diagnostics += [d for d in checked.diagnostics if not follow_on(d, skipped)]
-        diagnostics = sorted(diagnostics, key=sort_key)
+        checked, diagnostics = check_source(source, parent_loader(find_root(path), self.buffers))
         key = path.resolve()
         if checked is not None and not any(d.is_error for d in diagnostics):
             self.good[key] = checked
-            return Analysis(source, tuple(diagnostics), checked)
         if checked is not None:
             return Analysis(source, tuple(diagnostics), checked)
         return Analysis(source, tuple(diagnostics), self.good.get(key), stale=key in self.good)
-
-    def _loader(self, root: Path):
-        """`extends` from the open buffer of the parent when there is one, else from disk."""
-        from_disk = _parent_loader(root)
-
-        def load_parent(name: str, span):
-            path = (root / f"{name}.policy").resolve()
-            text = self.buffers.get(path)
-            if text is None or not str(path).startswith(str(root.resolve())):
-                return from_disk(name, span)
-            source = SourceFile(str(path), text)
-            parent, diagnostics = parse_source(source)
-            errors = [d for d in diagnostics if d.is_error]
-            if parent is None or errors:
-                return (errors or diagnostics)[0]
-            return source, parent
-
-        return load_parent
 
 
 # ---- walking the AST ---------------------------------------------------------------------
@@ -430,8 +400,6 @@ def _type_of_name(checked, name: str, offset: int):
         if not _contains(definition.span, offset):
             continue
         if isinstance(definition, n.FunctionDef):
-            from policydsl.check.passes import resolve_type  # noqa: F401 - the declared types are on the nodes
-
             for param in definition.params:
                 if param.name == name and isinstance(param.type, n.NamedType):
                     if param.type.name in checked.records:
