@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from html import escape
 
-from policydsl.tools.impact.render import GROUPS_SHOWN, _limit_label, _part_note, changes_text, claims_line, flows_line
+from policydsl.tools.impact.render import GROUPS_SHOWN, _limit_label, flow_table, _part_note, changes_text, claims_line, flows_line
 from policydsl.tools.impact.report import count, edge, grouped, money, signed
 from policydsl.tools.impact.versions import title, which
 
@@ -211,13 +211,9 @@ def page(impact) -> str:  # noqa: C901 - the report's sections in order
 
     add(f'<section id="flows"><h2>Money flows over {_e(count(total.decided))} claims (yuan)</h2><div class="scroll"><table>')
     add(_head("flow", "paid by", "claims changed", "before", "after", "difference", numbers={2, 3, 4, 5}))
-    last_fund = impact.flows.fund[-1] if impact.flows.fund else None
-    for name, payer, changed, before, after, _, _ in impact.flow_rows():
-        add(f'<tr class="flow">{_cell(name)}{_cell(payer)}{_cell(count(changed), True)}{_cell(money(before), True)}{_cell(money(after), True)}{_cell(signed(after - before), True)}</tr>')
-        for part, _, b, a in (row for row in tally.part_rows() if row[1] == name):
-            add(f'<tr class="part">{_cell(part + " (part)")}{_cell("")}{_cell(count(tally.changed_per_output[part]), True)}{_cell(money(b), True)}{_cell(money(a), True)}{_cell(signed(a - b), True)}</tr>')
-        if name == last_fund:
-            add(f'<tr class="total">{_cell("funds")}{_cell("")}{_cell(count(total.payments_changed), True)}{_cell(money(funds_before), True)}{_cell(money(funds_after), True)}{_cell(signed(funds_after - funds_before), True)}</tr>')
+    for kind, (name, payer, *numbers) in flow_table(impact):
+        shown = name + " (part)" if kind == "part" else name
+        add(f'<tr class="{kind}">{_cell(shown)}{_cell(payer)}{"".join(_cell(x, True) for x in numbers[:4])}</tr>')
     add("</table></div>")
     add('<p class="legend">Each flow<span class="swatch" style="background:#9aa5b8"></span>before<span class="swatch" style="background:#2f6fde"></span>after</p>')
     add(flows_chart(impact))

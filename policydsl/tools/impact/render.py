@@ -71,6 +71,24 @@ def _table(header: list[str], rows: list[list[str]], right: set[int], indent: st
 # ---- text -----------------------------------------------------------------------------------
 
 
+def flow_table(impact) -> list[tuple[str, list[str]]]:
+    """The money-flow table every format shows: (kind, cells) rows in order, kind "flow", "part"
+    (a part of the flow above it) or "total" (the funds, after the last fund flow); cells are
+    flow, paid by, claims changed, before, after, difference, newly paid, no longer paid."""
+    tally = impact.tally
+    total = tally.total
+    funds_before, funds_after = tally.funds()
+    last_fund = impact.flows.fund[-1] if impact.flows.fund else None
+    rows = []
+    for name, payer, changed, before, after, entered, left in impact.flow_rows():
+        rows.append(("flow", [name, payer, count(changed), money(before), money(after), signed(after - before), count(entered), count(left)]))
+        for part, _, b, a in (row for row in tally.part_rows() if row[1] == name):
+            rows.append(("part", [part, "", count(tally.changed_per_output[part]), money(b), money(a), signed(a - b), "", ""]))
+        if name == last_fund:
+            rows.append(("total", ["funds", "", count(total.payments_changed), money(funds_before), money(funds_after), signed(funds_after - funds_before), "", ""]))
+    return rows
+
+
 def text(impact) -> str:  # noqa: C901 - the report's sections in order
     tally = impact.tally
     total = tally.total
@@ -92,15 +110,7 @@ def text(impact) -> str:  # noqa: C901 - the report's sections in order
     out += _headline(impact)
     add("")
     add(f"Money flows over {count(total.decided)} claims (yuan)")
-    rows = []
-    funds_before, funds_after = tally.funds()
-    last_fund = impact.flows.fund[-1] if impact.flows.fund else None
-    for name, payer, changed, before, after, _, _ in impact.flow_rows():
-        rows.append([name, payer, count(changed), money(before), money(after), signed(after - before)])
-        for part, _, b, a in (row for row in tally.part_rows() if row[1] == name):
-            rows.append([f"  {part} (part)", "", count(tally.changed_per_output[part]), money(b), money(a), signed(a - b)])
-        if name == last_fund:
-            rows.append(["funds", "", count(total.payments_changed), money(funds_before), money(funds_after), signed(funds_after - funds_before)])
+    rows = [[f"  {cells[0]} (part)" if kind == "part" else cells[0], *cells[1:6]] for kind, cells in flow_table(impact)]
     out += _table(["flow", "paid by", "claims changed", "before", "after", "difference"], rows, {2, 3, 4, 5})
     add("")
     add("Claims entering or leaving a flow")
@@ -232,6 +242,10 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
+def _md_row(cells: list[str]) -> str:
+    return "|" + "".join(f" {cell} |" if cell else " |" for cell in cells)
+
+
 def markdown(impact) -> str:  # noqa: C901 - the report's sections in order
     tally = impact.tally
     total = tally.total
@@ -260,13 +274,13 @@ def markdown(impact) -> str:  # noqa: C901 - the report's sections in order
     add("")
     add("| flow | paid by | claims changed | before | after | difference | newly paid | no longer paid |")
     add("|---|---|---:|---:|---:|---:|---:|---:|")
-    last_fund = impact.flows.fund[-1] if impact.flows.fund else None
-    for name, payer, changed, b, a, entered, left in impact.flow_rows():
-        add(f"| {_code(name)} | {payer} | {count(changed)} | {money(b)} | {money(a)} | {signed(a - b)} | {count(entered)} | {count(left)} |")
-        for part, _, pb, pa in (row for row in tally.part_rows() if row[1] == name):
-            add(f"| ↳ {_code(part)} (part) | | {count(tally.changed_per_output[part])} | {money(pb)} | {money(pa)} | {signed(pa - pb)} | | |")
-        if name == last_fund:
-            add(f"| **funds** | | **{count(total.payments_changed)}** | **{money(before)}** | **{money(after)}** | **{signed(after - before)}** | | |")
+    for kind, (name, *cells) in flow_table(impact):
+        if kind == "part":
+            add(_md_row([f"↳ {_code(name)} (part)", *cells]))
+        elif kind == "total":
+            add(_md_row([f"**{name}**", *(f"**{x}**" if x else "" for x in cells)]))
+        else:
+            add(_md_row([_code(name), *cells]))
     if impact.limits:
         add("")
         add(f"#### Caps and thresholds (over the {count(tally.limit_claims)} claims whose outputs changed)")
