@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -225,19 +226,28 @@ def test_monotone_more_bill_never_lowers_basic_but_more_paid_this_year_does():
     assert policy.evaluate(more).outputs["basic"] < policy.evaluate(less).outputs["basic"]
 
 
-def test_a_negative_count_of_zero_claim_years_is_found():
-    """A real finding in the bundled regions: `zero_claim_years` has no `>= 0` limit in the
-    national schema, so a negative count makes the incentive (the raise of the major-illness
-    cap) negative."""
+def test_the_incentive_is_proved_nonnegative_once_counts_cannot_be_negative(tmp_path):
+    """Once a real finding in the bundled regions: `zero_claim_years` had no `>= 0` limit in the
+    national schema, so a negative count made the incentive (the raise of the major-illness
+    cap) negative. With the limits, the property is proved; without them it fails with a claim
+    the engine confirms."""
     policy = load(ROOT / "policies" / "shandong" / "resident-2025.policy")
     person = {field.name: field for field in policy.program.ir.record_fields("Person")}
+    assert person["zero_claim_years"].limits and person["continuous_years"].limits
     report = verify(Request(policy, invariants=False, nonnegative=("incentive",), items=1, timeout=30))
-    if person["zero_claim_years"].limits and person["continuous_years"].limits:  # the schema was given its limits
-        assert report.status == "proved", report.text()
-        return
+    assert report.status == "proved", report.text()
+
+    for region in ("national", "shandong"):
+        shutil.copytree(ROOT / "policies" / region, tmp_path / "policies" / region)
+    frame = tmp_path / "policies" / "national" / "baseline-2025.policy"
+    limited = "  zero_claim_years: int >= 0 = 0"
+    assert limited in frame.read_text(encoding="utf-8")
+    frame.write_text(frame.read_text(encoding="utf-8").replace(limited, "  zero_claim_years: int = 0"), encoding="utf-8")
+    unlimited = load(tmp_path / "policies" / "shandong" / "resident-2025.policy")
+    report = verify(Request(unlimited, invariants=False, nonnegative=("incentive",), items=1, timeout=30))
     assert report.status == "failed", report.text()
     claim = json.loads(json.dumps(report.to_json()["properties"][0]["counterexample"]), parse_float=Decimal)
-    assert policy.evaluate(claim).outputs["incentive"] < 0
+    assert unlimited.evaluate(claim).outputs["incentive"] < 0
 
 
 def test_a_policy_that_divides_is_unknown_never_proved():
