@@ -20,9 +20,8 @@ from policydsl.cli import exits
 from policydsl.diagnostics.model import PolicyError
 from policydsl.tools.claims_io import UsageError
 
-UNKNOWN = 3  # exit code: none failed, some unknown
 _ALL = "*every money output*"
-_EXITS = {"proved": exits.OK, "failed": exits.FINDINGS, "unknown": UNKNOWN}
+_EXITS = {"proved": exits.OK, "failed": exits.FINDINGS, "unknown": exits.UNKNOWN}
 
 
 def register(commands) -> None:
@@ -37,7 +36,7 @@ def register(commands) -> None:
         "dates and `unlimited` are encoded exactly; lists have at most --items elements, so over lists the result is a "
         "bounded check, not a proof (the report says so). A property the solver cannot settle in --timeout seconds, or "
         "one the encoding cannot state exactly, is 'unknown', never 'proved'. Exit codes: 0 all proved, 1 a counterexample "
-        f"found, 2 usage, {UNKNOWN} unknown (none failed).",
+        f"found, 2 usage, {exits.UNKNOWN} unknown (none failed).",
     )
     verify.add_argument("policy", nargs="?", metavar="POLICY", help="the policy whose invariants (and --nonnegative, --monotone properties) to prove")
     verify.add_argument(
