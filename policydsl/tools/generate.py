@@ -88,6 +88,27 @@ def _bounds(pairs, lo: int, hi: int) -> tuple[int, int]:
     return lo, hi
 
 
+def _within(pairs, cents: int, rng: random.Random) -> int:
+    """A money draw (in fen) kept inside the field's declared limits: a draw outside them is
+    drawn again uniformly between them (a limit that is not a number does not narrow)."""
+    lo, hi = 0, None
+    for op, bound in pairs:
+        try:
+            fen = Decimal(str(bound)) * 100
+        except Exception:  # noqa: BLE001
+            continue
+        if op in (">=", ">"):
+            floor = int(fen.to_integral_value(rounding="ROUND_CEILING"))
+            lo = max(lo, floor + 1 if op == ">" and floor == fen else floor)
+        elif op in ("<=", "<"):
+            ceil = int(fen.to_integral_value(rounding="ROUND_FLOOR"))
+            ceil = ceil - 1 if op == "<" and ceil == fen else ceil
+            hi = ceil if hi is None else min(hi, ceil)
+    if lo <= cents and (hi is None or cents <= hi):
+        return cents
+    return rng.randint(lo, max(lo, hi if hi is not None else lo + 5_000_000))
+
+
 def _enum_weights(members) -> list[float] | None:
     if len(members) <= 4:
         return None
@@ -201,7 +222,7 @@ class Generator:
             return ctx["service"].isoformat()
         if kind == "accumulator":
             if type_ == t.MONEY:
-                return _money(_ytd_cents(rng))
+                return _money(_within(field.pairs, _ytd_cents(rng), rng))
             if type_ in t.WHOLE:
                 lo, hi = _bounds(field.pairs, 0, 5)
                 return rng.choice((lo, lo, rng.randint(lo, hi)))
@@ -210,7 +231,7 @@ class Generator:
     def _scalar(self, type_, name, pairs, rng, ctx):
         lower = name.lower()
         if type_ == t.MONEY:
-            return _money(_bill_cents(rng))
+            return _money(_within(pairs, _bill_cents(rng), rng))
         if type_ == t.BOOL:
             return rng.random() < (0.8 if "concentrated" in lower else 0.15 if lower.startswith(("is_", "has_")) or "newborn" in lower or "disabled" in lower or "poor" in lower or "low_income" in lower or "childbirth" in lower else 0.5)
         if type_ == t.INT:
