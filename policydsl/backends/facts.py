@@ -526,15 +526,16 @@ _ABSENT = object()
 # the converter itself for anything else. A calendar error of `_fromiso` raises, and the
 # reader's `except` hands the claim to the checking reader, which reports it.
 _INLINE = {
-    t.MONEY: "{target} = _Decimal(x) if _type(x) is _str and _money_text(x) else {convert}(x)",
-    t.INT: "{target} = x if _type(x) is _int and -_INT_LIMIT < x < _INT_LIMIT else {convert}(x)",
-    t.MONTHS: "{target} = x if _type(x) is _int and 0 <= x < _INT_LIMIT else {convert}(x)",
-    t.BOOL: "{target} = x if x is True or x is False else {convert}(x)",
-    t.DATE: "{target} = _days_read.get(x) if _type(x) is _str else None\nif {target} is None: {target} = _read_day(x)",
-    t.TEXT: "{target} = x if _type(x) is _str and (x.isascii() or not _surrogate(x)) else {convert}(x)",
+    t.MONEY: "{target} = _Decimal({x}) if _type({x}) is _str and _money_text({x}) else {convert}({x})",
+    t.INT: "{target} = {x} if _type({x}) is _int and -_INT_LIMIT < {x} < _INT_LIMIT else {convert}({x})",
+    t.MONTHS: "{target} = {x} if _type({x}) is _int and 0 <= {x} < _INT_LIMIT else {convert}({x})",
+    t.BOOL: "{target} = {x} if {x} is True or {x} is False else {convert}({x})",
+    t.DATE: "{target} = _days_read.get({x}) if _type({x}) is _str else None\nif {target} is None: {target} = _read_day({x})",
+    t.TEXT: "{target} = {x} if _type({x}) is _str and ({x}.isascii() or not _surrogate({x})) else {convert}({x})",
 }
 _DAYS_READ: dict[str, datetime.date] = {}  # date texts read so far (a claim file has few distinct days)
 _DAYS_KEPT = 4096
+_INLINE_DEPTH = 12  # records nested deeper than this are read by functions of their own
 
 
 def _read_day(value) -> datetime.date:
@@ -577,29 +578,40 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
         namespace[name] = value
         return name
 
-    def value_code(type_, target: str) -> list[str]:
-        """Statements that set `target` from `x`, the JSON value, or raise. The common form of
-        a value (money as text, an int, a known enum member) is taken inline, with exactly
-        the tests of the checking reader's converter for that form; any other value goes to
-        the converter itself, so both readers accept the same values."""
+    def value_code(type_, target: str, depth: int = 0) -> list[str]:
+        """Statements that set `target` from `x{depth}`, the JSON value, or raise. The common
+        form of a value (money as text, an int, a known enum member) is taken inline, with
+        exactly the tests of the checking reader's converter for that form; any other value
+        goes to the converter itself, so both readers accept the same values. A record, or a
+        list of records, is read inline too (straight-line code, no call per record)."""
+        x = f"x{int(depth)}"
         inline = _INLINE.get(type_)
         if inline is not None:
-            return inline.format(target=target, convert=_CONVERTER_NAMES[type_]).split("\n")
+            return inline.format(target=target, convert=_CONVERTER_NAMES[type_], x=x).split("\n")
         if type_ in _SCALARS:
-            return [f"{target} = {_CONVERTER_NAMES[type_]}(x)"]
+            return [f"{target} = {_CONVERTER_NAMES[type_]}({x})"]
         if isinstance(type_, t.EnumType):
             convert = const(_enum(type_))
             kinds = {type(member) for member in type_.members}
             if len(kinds) == 1 and kinds <= {str, int}:  # never bool: `True in {1}` holds
                 members = const(frozenset(type_.members))
                 kind = "_str" if kinds == {str} else "_int"
-                return [f"{target} = x if _type(x) is {kind} and x in {members} else {convert}(x)"]
-            return [f"{target} = {convert}(x)"]
+                return [f"{target} = {x} if _type({x}) is {kind} and {x} in {members} else {convert}({x})"]
+            return [f"{target} = {convert}({x})"]
         if isinstance(type_, t.ListType):
+            if isinstance(type_.element, t.RecordType) and depth < _INLINE_DEPTH:
+                inner = f"x{int(depth) + 1}"
+                item = f"y{int(depth)}"
+                body = record_body(type_.element.name, inner, item, depth + 2)
+                return [f"if _type({x}) is not _list: raise _Fallback", f"{target} = []",
+                        f"for {inner} in {x}:", *("    " + line for line in body), f"    {target}.append({item})",
+                        f"{target} = _tuple({target})"]
             element = callable_for(type_.element)
-            return ["if _type(x) is not _list: raise _Fallback", f"{target} = _tuple([{element}(e) for e in x])"]
+            return [f"if _type({x}) is not _list: raise _Fallback", f"{target} = _tuple([{element}(e) for e in {x}])"]
         if isinstance(type_, t.RecordType):
-            return [f"{target} = {record_function(type_.name)}(x)"]
+            if depth < _INLINE_DEPTH:
+                return record_body(type_.name, x, target, depth + 1)
+            return [f"{target} = {record_function(type_.name)}({x})"]
         raise AssertionError(type_)
 
     def limit_test(field, target: str) -> str:
@@ -616,19 +628,20 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
             return record_function(type_.name)
         name = const(None)  # a list of lists: a function of its own
         body = value_code(type_, "y")
-        lines.append(f"def {name}(x):")
+        lines.append(f"def {name}(x0):")
         lines.extend("    " + line for line in [*body, "return y"])
         return name
 
-    def record_function(record: str | None) -> str:
-        if record in functions:
-            return functions[record]
-        name = functions[record] = f"f{len(functions)}"
-        body = ["if _type(v) is not _dict: raise _Fallback"]
+    def record_body(record: str | None, v: str, result: str, depth: int) -> list[str]:
+        """Statements that set `result` to the record read from the JSON object `v`, reading
+        each field from `x{depth}` into `a{depth}_{index}`, or raise."""
+        x = f"x{int(depth)}"
+        count = f"n{int(depth)}"
+        body = [f"if _type({v}) is not _dict: raise _Fallback"]
         targets = []
         required = 0
         for index, field in enumerate(env.record_fields(record)):
-            target = f"a{index}"
+            target = f"a{int(depth)}_{int(index)}"
             targets.append(target)
             key = const(field.name)
             type_ = env.field_types[(record, field.name)]
@@ -636,14 +649,21 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
             checks = [f"if not ({limit_test(field, target)}): raise _Fallback"] if field.limits else []
             if default is _ABSENT:
                 required += 1
-                body += [f"x = v[{key}]", *value_code(type_, target), *checks]
+                body += [f"{x} = {v}[{key}]", *value_code(type_, target, depth), *checks]
             else:
-                body += [f"x = v.get({key}, _ABSENT)", f"if x is _ABSENT: {target} = {const(default)}", "else:", "    n += 1"]
-                body += ["    " + line for line in [*value_code(type_, target), *checks]]
-        body.insert(1, f"n = {required}")
-        body += ["if _len(v) != n: raise _Fallback", f"return ({', '.join(targets)},)"]  # n != len: an unknown field
+                body += [f"{x} = {v}.get({key}, _ABSENT)", f"if {x} is _ABSENT: {target} = {const(default)}", "else:", f"    {count} += 1"]
+                body += ["    " + line for line in [*value_code(type_, target, depth), *checks]]
+        body.insert(1, f"{count} = {required}")
+        body += [f"if _len({v}) != {count}: raise _Fallback", f"{result} = ({', '.join(targets)},)"]  # n != len: an unknown field
+        return body
+
+    def record_function(record: str | None) -> str:
+        if record in functions:
+            return functions[record]
+        name = functions[record] = f"f{len(functions)}"
+        body = record_body(record, "v", "r", 0)
         lines.append(f"def {name}(v):")
-        lines.extend("    " + line for line in body)
+        lines.extend("    " + line for line in [*body, "return r"])
         return name
 
     top = record_function(None)
