@@ -79,7 +79,23 @@ def read_field(program, batch, name: str) -> tuple:
 
 
 def _present(array) -> np.ndarray:
-    return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return _bools(array.is_valid())
+
+
+def _bools(array) -> np.ndarray:
+    """A boolean Arrow column without nulls as a NumPy bool array, by way of uint8: a boolean
+    column's own to_numpy imports pandas (a third of a second at the start of a run)."""
+    return _numpy(array.cast(pa.uint8())).astype(bool)
+
+
+def _numpy(array) -> np.ndarray:
+    """An Arrow column as a (writable) NumPy array: a numeric one without nulls by a copy of
+    its buffer, since `to_numpy(zero_copy_only=False)` imports pandas."""
+    if isinstance(array, pa.Array) and array.null_count == 0 and (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)):
+        dtype = np.dtype(array.type.to_pandas_dtype())
+        data = np.frombuffer(array.buffers()[1], dtype=dtype, count=array.offset + len(array))
+        return data[array.offset:].copy()
+    return array.to_numpy(zero_copy_only=False)
 
 
 def _field(program, array, type_, default, n: int, limits: tuple = ()):
@@ -135,7 +151,7 @@ def _list(program, array, type_, n: int):
     element = type_.element
     if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)) or not isinstance(element, t.RecordType):
         return _placeholder(program, type_, n), _present(array)
-    offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    offsets = np.asarray(_numpy(array.offsets), dtype=np.int64)
     start = offsets[0]
     values = array.values.slice(start, offsets[-1] - start)
     offsets = offsets - start
@@ -187,7 +203,7 @@ def _scalar(array, type_):
             return values, _present(array) & ~ok
     elif type_ == t.BOOL:
         if pa.types.is_boolean(kind):
-            return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool), np.zeros(n, dtype=bool)
+            return _bools(array.fill_null(False)), np.zeros(n, dtype=bool)
     elif isinstance(type_, t.EnumType):
         members = type_.members
         if text and all(isinstance(m, str) for m in members):
@@ -197,12 +213,21 @@ def _scalar(array, type_):
         else:
             index = None
         if index is not None:
-            codes = np.asarray(index.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            codes = np.asarray(_numpy(index.fill_null(-1)), dtype=np.int64)
             return np.maximum(codes, 0), _present(array) & (codes < 0)
     elif type_ == t.TEXT:
         if text:
-            return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object), np.zeros(n, dtype=bool)
+            return _texts(array), np.zeros(n, dtype=bool)
     return _placeholder(None, type_, n), _present(array)
+
+
+def _texts(array) -> np.ndarray:
+    """A text column as an object array (None for null), each distinct text made once."""
+    encoded = pc.dictionary_encode(array)
+    words = encoded.dictionary.to_pylist()
+    table = np.empty(len(words) + 1, dtype=object)
+    table[: len(words)] = words
+    return table[np.asarray(_numpy(encoded.indices.fill_null(len(words))), dtype=np.int64)]
 
 
 def _dates(array):
@@ -229,13 +254,13 @@ def _inside(values, pairs, type_) -> np.ndarray:
 
 
 def _true(mask) -> np.ndarray:
-    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return _bools(mask.fill_null(False))
 
 
 def _ints(array) -> np.ndarray:
     """An integer column as int64 (uint64 beyond int64 clipped: out of bounds anyway)."""
     if pa.types.is_uint64(array.type):
-        values = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False))
+        values = np.asarray(_numpy(array.fill_null(0)))
         return np.minimum(values, np.uint64(2**62)).astype(np.int64)
     return np.asarray(array.fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
