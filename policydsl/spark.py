@@ -64,6 +64,11 @@ def decide(df, policy, *, as_of: datetime.date | None = None, carry: bool = Fals
     person = date = None
     if carry:
         carrier = Carrier(loaded)  # UsageError when there is nothing to carry
+        if carrier.shared:
+            raise UsageError(
+                "policydsl.spark carries accumulators per one key field; these are keyed by "
+                + ", ".join(f"`{f}`" for f in carrier.per_fields) + " (a shared account): use `policydsl batch --carry`"
+            )
         person, date = carrier.person_field, carrier.date_field
     counts = df.select(F.spark_partition_id().alias("p")).groupBy("p").count().collect()
     offsets, total = {}, 0

@@ -4,8 +4,8 @@ An accumulator (`accumulator ytd_basic_paid: money per person_id opening 0 yuan 
 basic`) reads in rules as an input field, its value before the claim; the passes before
 this one typed it as one. Here: its type adds up (C260), its person field is a text or
 int field of the input (C261), its opening value is a number of its type (C262), what a
-claim adds has its type (C263), every accumulator of a policy is carried per the same
-person field (C264), the policy says which date field dates a claim (C265), and no output
+claim adds has its type (C263), each accumulator is carried per its own key field
+(C264 is no longer reported: a balance may be keyed by an account's owner, issue 18), the policy says which date field dates a claim (C265), and no output
 takes a name the decision record keeps for itself (C266). Warnings: an accumulator nothing
 adds to (W234) or no rule reads (W235).
 
@@ -45,7 +45,6 @@ def check_accumulators(env: CheckEnv) -> None:
     inferrer = _Inferrer(env)
     accumulator_names = {a.name for a in env.accumulators}
     own_fields = {f.name: f for f in (env.input.fields if env.input else ())}
-    first_per: n.AccumulatorDef | None = None
     for accumulator in env.accumulators:
         declared = env.field_types.get((None, accumulator.name), t.ERROR)
         if declared is not t.ERROR and declared not in ADDITIVE:
@@ -56,15 +55,6 @@ def check_accumulators(env: CheckEnv) -> None:
             )
             declared = t.ERROR
         _check_per(env, accumulator, own_fields, accumulator_names)
-        if first_per is None:
-            first_per = accumulator
-        elif accumulator.per != first_per.per:
-            env.error(
-                "C264",
-                f"accumulator `{accumulator.name}` is carried per `{accumulator.per}`, but `{first_per.name}` per `{first_per.per}`",
-                accumulator.per_span,
-                hint="carry every accumulator of a policy per the same person field",
-            )
         _check_opening(env, inferrer, accumulator, declared)
         if accumulator.adds is not None:
             got = inferrer.infer(accumulator.adds, {})

@@ -54,13 +54,18 @@ class Carrier:
         self.policy = policy
         self.accumulators = policy.accumulators
         self.names = policy.accumulator_names
-        self.person_field = self.accumulators[0].per  # the same for every accumulator (C264)
-        self.person_is_int = program.ir.field_types[(None, self.person_field)] == t.INT
+        self.person_field = self.accumulators[0].per  # the first accumulator's key field
+        self.per_fields = tuple(dict.fromkeys(a.per for a in self.accumulators))  # each key field once
+        self.shared = len(self.per_fields) > 1  # keyed by more than one field: claims grouped by components
+        self._is_int = {name: program.ir.field_types[(None, name)] == t.INT for name in self.per_fields}
+        self.person_is_int = self._is_int[self.person_field]
         self.date_field = program.ir.inputs[program.as_of_index][0]  # every policy with accumulators has one (C265)
         self.date_default = program.ir.defaults.get((None, self.date_field))
         self._starts: dict = {}  # day -> the period start of each accumulator (a cache)
-        listed = ", ".join(f"`{name}`" for name in self.names)
-        self._why = f"needed to carry accumulators ({listed} are carried per `{self.person_field}`)"
+        self._why = {}
+        for field in self.per_fields:
+            listed = ", ".join(f"`{a.name}`" for a in self.accumulators if a.per == field)
+            self._why[field] = f"needed to carry accumulators ({listed} are carried per `{field}`)"
 
     def place(self, claim) -> tuple[tuple[str, datetime.date] | None, object]:
         """((person, date), None) for a claim that is carried; else (None, what to decide alone
@@ -69,14 +74,34 @@ class Carrier:
         the claim with the opening values."""
         if not isinstance(claim, dict):
             return None, claim
-        person = claim.get(self.person_field)
-        if person is None or person == "":
-            what = "missing" if self.person_field not in claim else ("null" if person is None else "empty")
-            return None, FactsError([FactError(self.person_field, f"{what}: {self._why}", "F301")])
+        missing = []
+        for field in self.per_fields:
+            person = claim.get(field)
+            if person is None or person == "":
+                what = "missing" if field not in claim else ("null" if person is None else "empty")
+                missing.append(FactError(field, f"{what}: {self._why[field]}", "F301"))
+        if missing:
+            return None, FactsError(missing)
         day = read_date(claim.get(self.date_field, self.date_default))
         if day is None:
             return None, self.with_openings(claim)
-        return (self.person_text(person), day), None
+        return (self.person_text(claim[self.person_field]), day), None
+
+    def keys(self, claim: dict) -> tuple:
+        """The key of each accumulator's balance a carried claim draws on: (field, canonical
+        text of its value), one per key field, e.g. (("person_id", "=p1"), ("account_owner_id", "=p2"))."""
+        return tuple((field, self.key_text(field, claim[field])) for field in self.per_fields)
+
+    def key_text(self, field: str, value) -> str:
+        """`person_text` for the key field `field`."""
+        if self._is_int[field]:
+            if type(value) is int:
+                return f"={value}"
+            if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+                return f"={int(value)}"
+        elif type(value) is str:
+            return "=" + value
+        return "!" + repr(value)
 
     def person_text(self, value) -> str:
         """The canonical text of a person value: "=" and the value as the facts reader reads it
@@ -115,20 +140,26 @@ class Ledger:
     was not, nothing changes.
     """
 
-    __slots__ = ("carrier", "held", "periods")
+    __slots__ = ("carrier", "held", "periods", "slots")
 
     def __init__(self, carrier: Carrier):
         self.carrier = carrier
-        self.held: dict = {}  # name -> (period start, value after the last decided claim)
+        self.held: dict = {}  # name, or (name, key) when shared -> (period start, value after the last decided claim)
         self.periods: tuple = ()  # the period start of each accumulator for the claim last given
+        self.slots: tuple = ()  # where each accumulator of the claim last given is held
 
     def facts(self, claim: dict, day: datetime.date) -> dict:
         values = {}
         self.periods = starts = self.carrier.period_starts(day)
         held = self.held
-        for accumulator, start in zip(self.carrier.accumulators, starts):
+        carrier = self.carrier
+        if carrier.shared:  # a ledger holds a component's balances: each under its own key's value
+            self.slots = tuple((a.name, carrier.key_text(a.per, claim.get(a.per))) for a in carrier.accumulators)
+        else:
+            self.slots = carrier.names
+        for accumulator, start, slot in zip(carrier.accumulators, starts, self.slots):
             name = accumulator.name
-            carried = held.get(name)
+            carried = held.get(slot)
             if carried is not None and carried[0] == start:
                 values[name] = carried[1]
             elif claim.get(name) is None:
@@ -138,8 +169,8 @@ class Ledger:
     def decided(self, afters) -> None:
         """The claim last given to `facts` was decided: `afters` are its accumulators' values
         after it, in declaration order (Python values, or as a decision record writes them)."""
-        for accumulator, start, after in zip(self.carrier.accumulators, self.periods, afters):
-            self.held[accumulator.name] = (start, Decimal(after) if isinstance(after, str) else after)
+        for slot, start, after in zip(self.slots, self.periods, afters):
+            self.held[slot] = (start, Decimal(after) if isinstance(after, str) else after)
 
 
 def carry(policy, claims, as_of: datetime.date | None = None) -> list:
@@ -161,6 +192,11 @@ def carry(policy, claims, as_of: datetime.date | None = None) -> list:
             results[position] = alone if isinstance(alone, Exception) else _evaluate(policy, alone, as_of)
         else:
             order.append((key, position))
+    if carrier.shared:
+        groups = Components()
+        for _, position in order:
+            groups.join(carrier.keys(claims[position]))
+        order = [((groups.find(carrier.keys(claims[position])[0]), day), position) for (_, day), position in order]
     order.sort()
     person = ledger = None
     for (who, day), position in order:
@@ -173,6 +209,35 @@ def carry(policy, claims, as_of: datetime.date | None = None) -> list:
     return results
 
 
+class Components:
+    """Union-find over accumulator keys: claims that draw on one balance (a patient's own
+    year, or an account several relatives draw on) are in one component, carried together
+    in (date, input position) order. `find(key)` is the component's name: its least key's
+    text, so the order of components does not depend on the order claims came in."""
+
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, key) -> str:
+        root = self._root(key)
+        field, text = root
+        return f"{field}{text}"
+
+    def _root(self, key):
+        parent = self.parent
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    def join(self, keys) -> None:
+        roots = [self._root(key) for key in keys]
+        least = min(roots)
+        for root in roots:
+            self.parent[root] = least
+
+
 def _evaluate(policy, facts, as_of):
     try:
         return policy.evaluate(facts, as_of=as_of)
@@ -180,4 +245,4 @@ def _evaluate(policy, facts, as_of):
         return error
 
 
-__all__ = ["Carrier", "Ledger", "carry"]
+__all__ = ["Carrier", "Components", "Ledger", "carry"]

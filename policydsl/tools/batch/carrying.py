@@ -31,7 +31,7 @@ from policydsl.runtime import numbers
 from policydsl.tools.batch import pool
 from policydsl.tools.batch.spill import Spill
 from policydsl.tools.batch.worker import ChunkWorker, Spec
-from policydsl.tools.carry import Carrier
+from policydsl.tools.carry import Carrier, Components
 from policydsl.tools.claims_io import UsageError
 
 DEFAULT_RUN_SIZE = 50_000  # records sorted in memory at a time, per sort
@@ -52,7 +52,9 @@ def run_carry(policy, spec: Spec, tasks, jobs: int, main, errors_sink, totals, p
         claims = Spill(temporary, run_size, "claims")
         records = Spill(temporary, run_size, "records")
         with progress(total, unit) as reading:  # reading and sorting
-            _read(reader, carrier, tasks, claims, records, totals, zero, reading)
+            groups = _read(reader, carrier, tasks, claims, records, totals, zero, reading)
+        if carrier.shared:  # keyed by more than one field: regroup by connected components of the keys
+            claims = _components(groups, claims, Spill(temporary, run_size, "components"))
         chunks = _person_chunks(claims.sorted(), chunk_size)
         first = [next(chunks, None), next(chunks, None)]
         if first[1] is None:
@@ -81,6 +83,7 @@ def run_carry(policy, spec: Spec, tasks, jobs: int, main, errors_sink, totals, p
 
 def _read(reader: ChunkWorker, carrier: Carrier, tasks, claims: Spill, records: Spill, totals, zero, shown) -> None:
     position = 0
+    groups = Components()
     dumps, highest = pickle.dumps, pickle.HIGHEST_PROTOCOL
     for kind, payload, units in tasks:
         alone = errors = 0
@@ -95,12 +98,27 @@ def _read(reader: ChunkWorker, carrier: Carrier, tasks, claims: Spill, records: 
                     errors += 1
                 else:
                     money = [numbers.ROUNDING.add(total, outputs[name]) for total, name in zip(money, reader.money)]
+            elif carrier.shared:
+                groups.join(carrier.keys(claim))
+                claims.add((position, key[1]), dumps((carrier.keys(claim)[0], line, claim_id, claim), highest))
             else:
                 claims.add((*key, position), dumps((line, claim_id, claim), highest))
             position += 1
         if alone:
             totals.add(alone, errors, money)
         shown.advance(units, position)
+    return groups
+
+
+def _components(groups: Components, claims: Spill, regrouped: Spill) -> Spill:
+    """The claims again, under (component, date, position): every claim that draws on one
+    balance (an account relatives share) is carried with the others, in date order. The
+    union-find holds every key once (not the claims)."""
+    dumps, loads, highest = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
+    for (position, day), blob in claims.sorted():
+        first_key, line, claim_id, claim = loads(blob)
+        regrouped.add((groups.find(first_key), day, position), dumps((line, claim_id, claim), highest))
+    return regrouped
 
 
 class _Count:

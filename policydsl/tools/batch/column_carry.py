@@ -29,6 +29,7 @@ from policydsl.check import types as t
 from policydsl.tools.batch.columns import ColumnChunks
 from policydsl.tools.batch.formats import Unwritable
 from policydsl.tools.carry import Carrier
+from policydsl.tools.claims_io import UsageError
 from policydsl.tools.decide import decide, failure_record
 
 MAX_ROWS = 20_000_000
@@ -43,6 +44,11 @@ class ColumnCarry:
         self.worker = worker
         self.chunks: ColumnChunks = worker.columns
         self.carrier = Carrier(policy)
+        if self.carrier.shared:
+            raise UsageError(
+                f"{policy.name}: the columnar carry carries accumulators per one key field, these are keyed by "
+                + ", ".join(f"`{f}`" for f in self.carrier.per_fields) + ": use --engine row (or auto)"
+            )
         self.program = policy.program.ir
         self.accumulators = self.program.accumulators
         self.names = tuple(a.name for a in self.accumulators)

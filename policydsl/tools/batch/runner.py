@@ -196,6 +196,8 @@ def choose_engine(options: BatchOptions, formats: tuple[str, str], policy) -> tu
 
             if _parquet_rows(options.input) > column_carry.MAX_ROWS:
                 engine, why = "row", f"with --carry the columnar engine holds the input in memory: up to {column_carry.MAX_ROWS:,} claims"
+            elif Carrier(policy).shared:
+                engine, why = "row", "with --carry the columnar engine carries accumulators per one key field; these are keyed by several (a shared account)"
         if engine == "columnar":
             return engine, why
     if options.engine == "columnar":

@@ -1,0 +1,96 @@
+"""Family sharing of a personal account (issue 18): a balance keyed by the account's owner,
+shared in date order by every claim that draws on it (policies/example/worker-2025.policy)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from policydsl.api import load
+from policydsl.diagnostics.model import FactsError
+from policydsl.tools.carry import Carrier, carry
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = ROOT / "policies/example/worker-2025.policy"
+FAMILY = ROOT / "policies/example/worker-family.jsonl"
+
+
+def claims():
+    return [json.loads(line) for line in FAMILY.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load(str(POLICY))
+
+
+def test_two_key_fields_are_carried_by_components(policy):
+    carrier = Carrier(policy)
+    assert carrier.shared and carrier.per_fields == ("person_id", "account_owner_id")
+
+
+def test_shared_account_in_date_order(policy):
+    decisions = carry(policy, claims())
+    by_id = {c["claim_id"]: d for c, d in zip(claims(), decisions)}
+    balance = lambda d: (d.accumulators["account_balance"].before, d.accumulators["account_balance"].after)
+    # the father's own claim opens his account at 900 and draws 300
+    assert balance(by_id["w1"]) == (Decimal("900.00"), Decimal("600.00"))
+    # the son and the mother draw on it the same day: input order
+    assert balance(by_id["w2"]) == (Decimal("600.00"), Decimal("350.00"))
+    assert balance(by_id["w3"]) == (Decimal("350.00"), Decimal("110.00"))
+    # the son's own account is a balance of its own, exhausted by his claim
+    assert balance(by_id["w4"]) == (Decimal("50.00"), Decimal("0.00"))
+    assert by_id["w4"].outputs["patient_pays"] == Decimal("10.00")
+    # an account that has not bound the patient pays nothing and keeps its balance
+    assert by_id["w5"].outputs["account_paid"] == Decimal("0.00")
+    assert balance(by_id["w5"]) == (Decimal("110.00"), Decimal("110.00"))
+    for claim, d in zip(claims(), decisions):  # the layers add up to the bill (also an invariant of the policy)
+        o = d.outputs
+        assert o["patient_pays"] + o["account_paid"] + o["fund"] == sum(Decimal(i["amount"]) for i in claim["items"])
+
+
+def test_order_of_input_does_not_change_the_balances(policy):
+    forward = carry(policy, claims())
+    backward = carry(policy, list(reversed(claims())))[::-1]
+    # w2 and w3 are on one day: reversed input decides w3 first, so only they may differ
+    for one, two, claim in zip(forward, backward, claims()):
+        if claim["claim_id"] not in ("w2", "w3"):
+            assert one.outputs == two.outputs
+
+
+def test_batch_carry_matches_carry(policy, tmp_path):
+    out = tmp_path / "out.jsonl"
+    subprocess.run([sys.executable, "-m", "policydsl", "batch", str(POLICY), str(FAMILY), "--carry", "-o", str(out)],
+                   check=True, capture_output=True)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    for row, decision in zip(rows, carry(policy, claims())):
+        assert Decimal(row["accumulators"]["account_balance"]["after"]) == decision.accumulators["account_balance"].after
+        assert Decimal(row["account_paid"]) == decision.outputs["account_paid"]
+
+
+def test_relation_outside_the_set_names_the_field(policy):
+    claim = dict(claims()[1], account_relation="cousin", account_balance="100")
+    with pytest.raises(FactsError) as raised:
+        policy.evaluate(claim)
+    assert "account_relation" in str(raised.value)
+
+
+def test_missing_account_owner_names_the_field(policy):
+    claim = dict(claims()[1])
+    del claim["account_owner_id"]
+    (result,) = carry(policy, [claim])
+    assert isinstance(result, FactsError) and "account_owner_id" in str(result)
+
+
+def test_columnar_carry_refuses_shared_accounts(policy):
+    pytest.importorskip("pyarrow")
+    from policydsl.tools.batch.column_carry import ColumnCarry
+    from policydsl.tools.claims_io import UsageError
+
+    with pytest.raises(UsageError, match="account_owner_id"):
+        ColumnCarry(policy, worker=type("W", (), {"columns": None})())
