@@ -94,3 +94,13 @@ def test_columnar_carry_refuses_shared_accounts(policy):
 
     with pytest.raises(UsageError, match="account_owner_id"):
         ColumnCarry(policy, worker=type("W", (), {"columns": None})())
+
+
+def test_explanation_says_whose_account_paid_and_the_balances(policy):
+    decisions = carry(policy, claims())
+    text = decisions[2].explain()  # w3: the mother's claim, paid from the father's account
+    line = next(l for l in text.splitlines() if l.strip().startswith("account_balance ["))
+    assert "[account_owner_id = father]" in line
+    assert "350.00 + -240.00 (-account_paid) = 110.00" in line
+    data = decisions[2].explanation().to_dict()
+    assert data["accumulators"][1]["owner"] == "account_owner_id = father"

@@ -84,6 +84,7 @@ class Accrual:
     citations: tuple[str, ...]
     reason_codes: tuple[str, ...]
     location: str
+    owner: str = ""  # whose balance, when the policy keys accumulators by several fields: `account_owner_id = father`
 
 
 @attrs.frozen
@@ -102,7 +103,7 @@ class Explanation:
 
     def to_dict(self) -> dict:
         """JSON data: `policy` (the provenance object) first, then the rest."""
-        data = attrs.asdict(self, recurse=True)
+        data = attrs.asdict(self, recurse=True, filter=lambda field, value: not (field.name == "owner" and value == ""))
         return {"policy": data.pop("policy"), **data}
 
 
@@ -517,6 +518,7 @@ class _Builder:
         if carried is None:
             carried = self.carried()
         found = []
+        shared = len({a.per for a in self.accumulators}) > 1  # a balance keyed by its owner: say whose
         for accumulator in self.accumulators:
             held = carried[accumulator.name]
             definition = accumulator.ast
@@ -535,6 +537,7 @@ class _Builder:
                     citations=self.texts(definition.annotations, "cite"),
                     reason_codes=self.texts(definition.annotations, "reason"),
                     location=definition.span.location,
+                    owner=f"{accumulator.per} = {self.inputs[accumulator.per_index]}" if shared else "",
                 )
             )
         return tuple(found)

@@ -34,7 +34,8 @@ def render_accrual(accrual: Accrual, lang: str = "en") -> list[str]:
         how = ""
     else:
         how = f" ({accrual.adds})"
-    line = f"{accrual.name} ({start} {labels['to']} {end}): {accrual.before} + {accrual.added}{how} = {accrual.after}"
+    whose = f" [{accrual.owner}]" if accrual.owner else ""
+    line = f"{accrual.name}{whose} ({start} {labels['to']} {end}): {accrual.before} + {accrual.added}{how} = {accrual.after}"
     if accrual.reasons:
         line += " -- " + "; ".join(accrual.reasons)
     if accrual.citations:
