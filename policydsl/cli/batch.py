@@ -105,7 +105,10 @@ def summary_text(summary: Summary) -> str:
     lines.append(f"engine: {summary.engine} ({summary.engine_note})")
     if summary.carried_per is not None:
         persons = summary.persons
-        lines.append(f"accumulators carried per {summary.carried_per}: {persons:,} person{'s' if persons != 1 else ''}")
+        if "," in summary.carried_per:  # several key fields: claims sharing any key are carried together
+            lines.append(f"accumulators carried per {summary.carried_per}: {persons:,} group{'s' if persons != 1 else ''} of claims sharing a key")
+        else:
+            lines.append(f"accumulators carried per {summary.carried_per}: {persons:,} person{'s' if persons != 1 else ''}")
     if summary.lost:
         kinds = ", ".join(f"{count} {how}" if count > 1 else how for how, count in collections.Counter(summary.lost).items())
         count = len(summary.lost)

@@ -135,7 +135,7 @@ def run_batch(options: BatchOptions, progress=NoProgress) -> Summary:
     _refuse_overwrite(options.input, options.output, options.errors)
     started = time.perf_counter()
     policy = load(options.policy, root=options.root)
-    carried_per = Carrier(policy).person_field if options.carry else None  # no accumulators: UsageError
+    carried_per = ", ".join(Carrier(policy).per_fields) if options.carry else None  # no accumulators: UsageError
     csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
     engine, engine_note = choose_engine(options, formats, policy)
     chunk_size = options.chunk_size
