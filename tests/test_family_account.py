@@ -104,3 +104,24 @@ def test_explanation_says_whose_account_paid_and_the_balances(policy):
     assert "350.00 + -240.00 (-account_paid) = 110.00" in line
     data = decisions[2].explanation().to_dict()
     assert data["accumulators"][1]["owner"] == "account_owner_id = father"
+
+
+def test_the_layers_add_up_on_generated_claims(policy):
+    """fund + account + patient = the bill, on claims drawn from the policy's own schema (the
+    invariant `layers_add_up` is checked at each evaluation too: a break is an R406 error)."""
+    from policydsl.diagnostics.model import EvaluationError
+    from policydsl.tools.generate import generate
+
+    decided = paid_from_accounts = 0
+    for claim in generate(policy, 400, seed=11):
+        try:
+            outputs = policy.evaluate(claim).outputs
+        except EvaluationError as error:  # only a claim the policy cannot decide, never a broken invariant
+            assert "R406" not in str(error), error
+            continue
+        total = sum(Decimal(item["amount"]) for item in claim["items"])
+        assert outputs["fund"] + outputs["account_paid"] + outputs["patient_pays"] == total, claim
+        assert outputs["account_paid"] <= max(Decimal(0), Decimal(claim["account_balance"]))
+        decided += 1
+        paid_from_accounts += outputs["account_paid"] > 0
+    assert decided > 300 and paid_from_accounts > 50, (decided, paid_from_accounts)
