@@ -93,7 +93,9 @@ class Carrier:
         return tuple((field, self.key_text(field, claim[field])) for field in self.per_fields)
 
     def key_text(self, field: str, value) -> str:
-        """`person_text` for the key field `field`."""
+        """The canonical text of a value of the key field `field`: "=" and the value as the facts
+        reader reads it (an int field's 7 and 7.0 are one person), or "!" and its repr for a value
+        the reader refuses (its claims fail, and add nothing, whoever they are grouped with)."""
         if self._is_int[field]:
             if type(value) is int:
                 return f"={value}"
@@ -104,17 +106,8 @@ class Carrier:
         return "!" + repr(value)
 
     def person_text(self, value) -> str:
-        """The canonical text of a person value: "=" and the value as the facts reader reads it
-        (an int field's 7 and 7.0 are one person), or "!" and its repr for a value the reader
-        refuses (its claims fail, and add nothing, whoever they are grouped with)."""
-        if self.person_is_int:
-            if type(value) is int:
-                return f"={value}"
-            if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-                return f"={int(value)}"
-        elif type(value) is str:
-            return "=" + value
-        return "!" + repr(value)
+        """`key_text` of the person field (the first accumulator's key field)."""
+        return self.key_text(self.person_field, value)
 
     def period_starts(self, day: datetime.date) -> tuple:
         """The first day of the year that `day` falls in, for each accumulator."""
