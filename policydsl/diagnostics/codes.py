@@ -407,8 +407,10 @@ _ALL: tuple[Code, ...] = (
     ),
     Code(
         "C264", "accumulators per different people",
-        "The accumulators of one policy name different person fields; a policy's claims are carried per one person field.",
-        "use the same `per FIELD` for every accumulator",
+        "No longer given: accumulators of one policy may each be carried per their own key field (a person, "
+        "a shared account's owner) since claims are carried by connected components of their keys. "
+        "Kept so that the number is not given to another finding.",
+        reserved=True,
     ),
     Code(
         "C265", "accumulators without a claim date",
