@@ -43,7 +43,7 @@ from policydsl.syntax.parser import Skipped, parse
 from policydsl.link.files import read_policy_text, unreadable
 from policydsl.link.provenance import Provenance, policy_id, provenance_of
 from policydsl.check.periods import segment_index, unset
-from policydsl.runtime.helpers import FEN, InvariantViolation
+from policydsl.runtime.helpers import FEN, InvariantViolation, RequirementRefused
 
 from policydsl.syntax.source import SourceFile, Span
 
@@ -351,6 +351,8 @@ class Policy:
                 runtime.check_work(program.work[segment], inputs)
             try:
                 raw = program.runs[segment](inputs)
+            except RequirementRefused as refused:
+                raise self._requirement_error(refused, inputs) from None
             except InvariantViolation as violation:
                 raise self._invariant_error(violation, facts) from None
             except _FAILURES as error:
@@ -504,6 +506,18 @@ class Policy:
             span,
             code="R404",
         )
+
+    def _requirement_error(self, refused: RequirementRefused, inputs: tuple) -> FactsError:
+        """F304 at the field a `require` names: its condition, the values of the input fields
+        it reads, and its reason."""
+        require = self.env.requires[refused.number]
+        fields = [f.name for f in self.env.record_fields(None)]
+        read = sorted(name for name in self.env.deps.get(f"require {refused.number}", ()) if name in fields)
+        shown = ", ".join(f"{name} is {values.to_text(inputs[fields.index(name)], self.type_of(name))}" for name in read)
+        message = f"the policy requires {printer.expression(require.condition)}" + (f" ({shown})" if shown else "")
+        reason = n.annotation_texts(require.annotations, "because")
+        message += f": {reason[0]}" if reason else ""
+        return FactsError([FactError(require.field, message, code="F304")])
 
     def _invariant_error(self, violation: InvariantViolation, facts) -> EvaluationError:
         invariant = self.env.invariants[violation.number]

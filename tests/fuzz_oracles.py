@@ -13,6 +13,8 @@ prediction says F302 / F303 at that path and a decision came out).
   agree, the decision is writable as JSON and explainable;
 - a FactsError: F301/F302/F303 only, every path present in the claim (F302/F303) or missing
   from it (F301), every predicted problem reported and nothing reported that was predicted fine;
+  or a single F304 for facts the prediction found fine, at the field of the first `require` the
+  reference interpreter finds false (`broken_requirement`);
 - an EvaluationError with an expected code (R406 only when the policy's invariants may fail);
 - anything else -- another exception, a decision for bad facts -- is a failure.
 """
@@ -324,6 +326,20 @@ def _writable(record) -> None:
     json.loads(line)
 
 
+def broken_requirement(policy, claim) -> str | None:
+    """The field of the first `require` that the reference interpreter finds false on the
+    claim's facts, in the segment of its date (None: every requirement holds)."""
+    from policydsl.backends import interpreter
+
+    inputs = policy.read_facts(claim)
+    segment = policy.program.ir.segments[policy.segment_for(inputs)]
+    scope = interpreter.Scope(inputs=inputs, values=dict(segment.constants))
+    for requirement in segment.requirements:
+        if not interpreter.evaluate(requirement.condition, scope):
+            return requirement.field
+    return None
+
+
 def check_claim(policy, claim, *, invariants_hold: bool = True, explain: bool = False, predict: bool = True) -> str:
     """Evaluate `claim` and judge the outcome (see the module docstring): 'decision', 'facts'
     or 'evaluation'; an OracleFailure (or the unexpected exception itself) otherwise."""
@@ -332,6 +348,14 @@ def check_claim(policy, claim, *, invariants_hold: bool = True, explain: bool = 
     try:
         decision = policy.evaluate(claim)
     except FactsError as error:
+        if [problem.code for problem in error.errors] == ["F304"]:
+            if predict and problems:
+                fail(f"F304 for facts with problems {sorted(problems)}: requirements are checked on valid facts only", "numbers (facts.py)")
+            broken = broken_requirement(policy, claim)
+            if broken != error.errors[0].path:
+                fail(f"F304 at {error.errors[0].path!r}, but the interpreter finds the first broken requirement at {broken!r}", "requirements (runtime/compiler)")
+            _writable(error_record(error, "c", None))
+            return "facts"
         if not error.errors:
             fail("FactsError without errors", "numbers (facts.py)")
         reported = set()

@@ -46,10 +46,13 @@ def test_shared_account_in_date_order(policy):
     # the son's own account is a balance of its own, exhausted by his claim
     assert balance(by_id["w4"]) == (Decimal("50.00"), Decimal("0.00"))
     assert by_id["w4"].outputs["patient_pays"] == Decimal("10.00")
-    # an account that has not bound the patient pays nothing and keeps its balance
-    assert by_id["w5"].outputs["account_paid"] == Decimal("0.00")
-    assert balance(by_id["w5"]) == (Decimal("110.00"), Decimal("110.00"))
+    # an account that has not bound the patient: the claim is refused at that field, and the
+    # account's balance is untouched by it
+    refused = by_id["w5"]
+    assert isinstance(refused, FactsError) and [(e.code, e.path) for e in refused.errors] == [("F304", "account_bound")]
     for claim, d in zip(claims(), decisions):  # the layers add up to the bill (also an invariant of the policy)
+        if isinstance(d, FactsError):
+            continue
         o = d.outputs
         assert o["patient_pays"] + o["account_paid"] + o["fund"] == sum(Decimal(i["amount"]) for i in claim["items"])
 
@@ -60,15 +63,20 @@ def test_order_of_input_does_not_change_the_balances(policy):
     # w2 and w3 are on one day: reversed input decides w3 first, so only they may differ
     for one, two, claim in zip(forward, backward, claims()):
         if claim["claim_id"] not in ("w2", "w3"):
-            assert one.outputs == two.outputs
+            assert getattr(one, "outputs", str(one)) == getattr(two, "outputs", str(two))
 
 
 def test_batch_carry_matches_carry(policy, tmp_path):
     out = tmp_path / "out.jsonl"
-    subprocess.run([sys.executable, "-m", "policydsl", "batch", str(POLICY), str(FAMILY), "--carry", "-o", str(out)],
-                   check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "policydsl", "batch", str(POLICY), str(FAMILY), "--carry", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr  # findings: w5 is refused
     rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(claims())
     for row, decision in zip(rows, carry(policy, claims())):
+        if isinstance(decision, FactsError):
+            assert [(e["code"], e["path"]) for e in row["errors"]] == [("F304", "account_bound")], row
+            continue
         assert Decimal(row["accumulators"]["account_balance"]["after"]) == decision.accumulators["account_balance"].after
         assert Decimal(row["account_paid"]) == decision.outputs["account_paid"]
 
@@ -78,6 +86,44 @@ def test_relation_outside_the_set_names_the_field(policy):
     with pytest.raises(FactsError) as raised:
         policy.evaluate(claim)
     assert "account_relation" in str(raised.value)
+
+
+def refusal(policy, claim):
+    with pytest.raises(FactsError) as raised:
+        policy.evaluate(claim)
+    (error,) = raised.value.errors
+    return error.code, error.path, error.message
+
+
+def test_an_unbound_relatives_account_is_refused_at_account_bound(policy):
+    claim = dict(claims()[1], account_bound=False, account_balance="600")
+    assert refusal(policy, claim) == (
+        "F304", "account_bound",
+        'the policy requires account_owner_id = "" or account_relation = self or account_bound '
+        '(account_bound is false, account_owner_id is "father", account_relation is parent): '
+        "A relative's account pays only for a patient its owner has bound to it (spouse, parent or child)",
+    )
+    # bound, the same claim is decided and the father's account pays
+    assert policy.evaluate(dict(claim, account_bound=True)).outputs["account_paid"] == Decimal("250.00")
+
+
+def test_own_account_must_be_the_patients(policy):
+    own = dict(claims()[3], ytd_fund_paid="0")  # w4: the son's own account
+    assert policy.evaluate(own).outputs["account_paid"] == Decimal("50.00")
+    code, path, message = refusal(policy, dict(own, account_owner_id="father"))
+    assert (code, path) == ("F304", "account_owner_id")
+    assert message.startswith('the policy requires account_owner_id = "" or account_relation != self or account_owner_id = person_id')
+    assert '(account_owner_id is "father", account_relation is self, person_id is "son")' in message
+    # an account the patient owns named with a relative's relation: refused at the relation
+    code, path, _ = refusal(policy, dict(claims()[1], account_owner_id="son", account_balance="600"))
+    assert (code, path) == ("F304", "account_relation")
+
+
+def test_a_claim_naming_no_account_is_paid_by_the_fund_and_in_cash(policy):
+    claim = dict(claims()[1], account_relation="parent", account_bound=False, account_balance="600")
+    del claim["account_owner_id"]
+    outputs = policy.evaluate(claim).outputs
+    assert (outputs["fund"], outputs["account_paid"], outputs["patient_pays"]) == (Decimal("350.00"), Decimal("0.00"), Decimal("250.00"))
 
 
 def test_missing_account_owner_names_the_field(policy):

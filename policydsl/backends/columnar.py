@@ -17,7 +17,7 @@ computed here to the same digits.
 
 A row goes to the row engine (`fallback`) when its facts are not plainly valid, when it
 would fail as the row engine evaluates it (a table without the row, a date outside the
-calendar, an invariant that does not hold, a money output with fractions of a fen, a day
+calendar, an invariant or a requirement that does not hold, a money output with fractions of a fen, a day
 outside the segments in force), so that its result or error record is the row engine's
 exactly. Failures count only on rows where the row engine evaluates the node (`live`: the
 chosen arm of a `when`, the right side of an `and` whose left side held, the items a
@@ -125,6 +125,8 @@ class Columnar:
 
     def _analyse(self, segment: ir.Segment) -> None:
         rules = {}
+        for requirement in segment.requirements:
+            self._shape(requirement.condition, segment, rules)
         for rule in segment.rules:
             rules[rule.name] = self._shape(rule.body, segment, rules)
         for invariant in segment.invariants:
@@ -343,6 +345,9 @@ class _Run:
         self.bad = np.zeros(n, dtype=bool)
         self.rules: dict = {}
         self.locals: dict = {}  # a `Let`'s id -> its value's column, while its body is evaluated
+        for requirement in segment.requirements:  # a row that breaks one is the row engine's (F304)
+            holds = self.ev(requirement.condition, ROWS, rows)
+            self.fail(ROWS, rows, ~np.asarray(holds, dtype=bool))
         for rule in segment.rules:
             self.rules[rule.name] = self.ev(rule.body, ROWS, rows)
         for invariant in segment.invariants:

@@ -89,9 +89,9 @@ def evaluate(expr: ir.Expr, scope: Scope):
 
 def run(program: ir.Program, segment_index: int, inputs: tuple, check: Callable | None = None, rules: dict | None = None) -> tuple:
     """The outputs of a claim (its `inputs`, as `Policy.read_facts` gives them) with the
-    values of segment `segment_index`: every rule in order, each whole-number rule bounded
-    where it is assigned (R407), then every invariant (R406), as `Program.runs[i]` does;
-    then what the claim adds to each accumulator.
+    values of segment `segment_index`: every requirement (F304, `runtime.RequirementRefused`),
+    every rule in order, each whole-number rule bounded where it is assigned (R407), then every
+    invariant (R406), as `Program.runs[i]` does; then what the claim adds to each accumulator.
 
     `check`: the per-node hook (`Scope.check`); `rules`: a dict to receive every rule's
     value by name as it is computed (what a traced run records in its steps).
@@ -104,6 +104,9 @@ def run(program: ir.Program, segment_index: int, inputs: tuple, check: Callable 
         raise ValueError(f"the claim has {len(inputs)} inputs; the policy reads {len(program.inputs)}")
     with localcontext(numbers.EXACT):
         scope = Scope(inputs=inputs, values=dict(segment.constants), check=check)
+        for requirement in segment.requirements:
+            if not _evaluate(requirement.condition, scope):
+                runtime.requirement_refused(requirement.number)
         for rule in segment.rules:
             value = _evaluate(rule.body, scope)
             _bound_whole(rule.bound, value)

@@ -87,7 +87,8 @@ class Program:
         """The IR node with id `node_id` (None for None or an unknown id)."""
         if not self._nodes:
             for segment in self.ir.segments:
-                for expr in (*(rule.body for rule in segment.rules), *(i.condition for i in segment.invariants), *segment.accruals):
+                for expr in (*(r.condition for r in segment.requirements), *(rule.body for rule in segment.rules),
+                             *(i.condition for i in segment.invariants), *segment.accruals):
                     self._nodes.update((x.id, x) for x in ir.walk(expr))
         return self._nodes.get(node_id)
 
@@ -480,6 +481,7 @@ _RUNTIME = {
     "_lookup": runtime.traced_lookup,
     "_element": runtime.traced_element,
     "_violated": runtime.invariant_violated,
+    "_refused": runtime.requirement_refused,
     "_Branch": trace.Branch,
     "_Bound": trace.Bound,
     "_Step": trace.Step,
@@ -498,6 +500,10 @@ def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inpu
         writer.emit(header)
         if inputs:
             writer.emit(f"    ({', '.join(inputs)},) = inputs")
+        if traced and segment.requirements:
+            writer.emit("    _e = []")  # what a requirement's condition traces is not kept
+        for requirement in segment.requirements:
+            writer.emit(f"    if not {writer.expr(requirement.condition)}: _refused({int(requirement.number)})", requirement.condition)
         for rule in segment.rules:
             writer.rule = rule.name
             target = mangled[rule.name]
@@ -567,7 +573,8 @@ def _work_plan(segment: ir.Segment, every_list: tuple):
     the claim); else `(entries, every_list)` for `runtime.check_work`."""
     entries = []
     nested = False
-    named = [(rule.name, rule.ast.span, rule.body) for rule in segment.rules]
+    named = [(None, r.ast.span, r.condition) for r in segment.requirements]
+    named += [(rule.name, rule.ast.span, rule.body) for rule in segment.rules]
     named += [(None, invariant.ast.span, invariant.condition) for invariant in segment.invariants]
     for name, span, expr in named:
         chains: list[tuple] = []

@@ -40,6 +40,7 @@ class CheckEnv:
     outputs: list[n.OutputName] = attrs.Factory(list)
     variants: dict[str, list] = attrs.Factory(dict)  # param/rule/tiers name -> its dated definitions
     invariants: list[n.InvariantDef] = attrs.Factory(list)
+    requires: list[n.RequireDef] = attrs.Factory(list)  # checked on the facts before any rule
     accumulators: list[n.AccumulatorDef] = attrs.Factory(list)  # read like input fields after the input's own
     bounds: list = attrs.Factory(list)  # (overriding ParamDef, parent ParamDef with floor/ceiling)
     segments: list = attrs.Factory(list)  # periods.Segment, in date order

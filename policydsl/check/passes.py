@@ -29,7 +29,7 @@ def collect_definitions(env: CheckEnv) -> None:
     """Gather every definition by name; report duplicates (C201).
 
     Reads the policy's definitions; adds `symbols`, `enums`, `enum_of_member`, `records`,
-    `input`, `outputs`, `variants`, `invariants`, `accumulators` (each an input symbol after
+    `input`, `outputs`, `variants`, `invariants`, `requires`, `accumulators` (each an input symbol after
     the input's own fields).
     """
     first_span: dict[str, object] = {}
@@ -100,6 +100,8 @@ def collect_definitions(env: CheckEnv) -> None:
                 if any(i.name == name for i in env.invariants):
                     env.error("C201", f"invariant `{name}` is defined twice", env.name_span(definition))
                 env.invariants.append(definition)
+            case n.RequireDef():
+                env.requires.append(definition)
             case n.OutputDef(names=names):
                 env.outputs.extend(names)
             case n.FlowsDef():
@@ -313,6 +315,11 @@ def resolve_names(env: CheckEnv) -> None:
         visit(invariant.condition, frozenset(), deps)
         env.deps[f"invariant {invariant.name}"] = deps
         env.used |= deps
+    for number, require in enumerate(env.requires):
+        deps = set()
+        visit(require.condition, frozenset(), deps)
+        env.deps[f"require {number}"] = deps
+        env.used |= deps
     for record in env.records.values():
         for field in record.fields:
             if field.default is not None:
@@ -515,6 +522,21 @@ def check_required(env: CheckEnv) -> None:
         env.error("C268", f"{what} is required and this policy does not set it", at, hint=hint, related=(Related("required here", declared),))
 
 
+def check_requires(env: CheckEnv) -> None:
+    """C272: a `require` names no input field of the claim, or reads a rule (requirements
+    are checked on the facts before any rule is computed). Reads `requires`, `symbols`, `deps`."""
+    for number, require in enumerate(env.requires):
+        symbol = env.symbols.get(require.field)
+        if symbol is None or symbol.kind != "input" or env.input is None or symbol.index >= len(env.input.fields):
+            fields = [f.name for f in env.input.fields] if env.input is not None else []
+            env.error("C272", f"`require {require.field}`: `{require.field}` is not a field of the claim's input", require.name_span,
+                      hint=env.suggest(require.field, fields) or "name the input field a claim that breaks the requirement should be corrected at")
+        rules = sorted(name for name in env.deps.get(f"require {number}", ()) if name in env.symbols and env.symbols[name].kind == "rule")
+        if rules:
+            env.error("C272", f"`require {require.field}` reads rule `{rules[0]}`: a requirement is checked on the claim's facts before any rule",
+                      require.name_span, hint="write the condition over the input fields and the policy's constants")
+
+
 PASSES = (
     collect_definitions,
     resolve_field_types,
@@ -525,6 +547,7 @@ PASSES = (
     check_accumulators,
     check_tables,
     check_required,
+    check_requires,
     check_periods,
     compute_constants,
     check_outputs,

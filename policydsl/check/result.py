@@ -34,6 +34,7 @@ class Checked:
     outputs: tuple  # OutputName nodes
     variants: MappingProxyType  # param / rule / tiers name -> its dated definitions
     invariants: tuple
+    requires: tuple  # RequireDef nodes, in policy order
     accumulators: tuple  # AccumulatorDef nodes, in input-slot order
     segments: tuple  # periods.Segment, in date order
     cuts: tuple  # segments[i+1] starts on cuts[i]
@@ -61,6 +62,7 @@ class Checked:
             outputs=tuple(env.outputs),
             variants=_frozen({name: tuple(v) for name, v in env.variants.items()}),
             invariants=tuple(env.invariants),
+            requires=tuple(env.requires),
             accumulators=tuple(env.accumulators),
             segments=tuple(env.segments),
             cuts=tuple(env.cuts),

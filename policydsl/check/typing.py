@@ -461,6 +461,8 @@ def infer_definitions(env: CheckEnv) -> None:
                 env.ill_typed.add(f"{record.name}.{field.name}")
     for invariant in env.invariants:
         inferrer.expect(invariant.condition, {}, (t.BOOL,), f"invariant `{invariant.name}`")
+    for require in env.requires:
+        inferrer.expect(require.condition, {}, (t.BOOL,), f"`require {require.field}`")
     before = len(env.diagnostics)  # a parent's floor/ceiling value: typed, judged in the parent
     kept = {name: list(slips) for name, slips in inferrer.slips.items()}
     for _child, parent in env.bounds:

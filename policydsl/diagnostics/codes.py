@@ -456,6 +456,14 @@ _ALL: tuple[Code, ...] = (
         "the patient): impact reports sum them, and only them.",
         "list in `flows` money outputs: `flows basic, major, patient patient_pays`",
     ),
+    Code(
+        "C272", "bad requirement",
+        "A `require FIELD: CONDITION` whose FIELD is not a field of the claim's input, or whose condition reads a "
+        "rule. A requirement is checked on the claim's facts before any rule is computed, and a claim that breaks "
+        "it is refused at that field (F304).",
+        "name an input field, and write the condition over input fields and constants: "
+        "`require account_bound: account_relation = self or account_bound`",
+    ),
     # ---- W: warnings ---------------------------------------------------------------------
     Code(
         "W230", "unused constant",
@@ -523,7 +531,7 @@ _ALL: tuple[Code, ...] = (
     Code(
         "F300", "invalid facts",
         "The code of a facts problem whose maker gives none (the default of `FactError`). "
-        "policydsl itself always gives F301, F302 or F303.",
+        "policydsl itself always gives F301, F302, F303 or F304.",
         reserved=True,
     ),
     Code(
@@ -541,6 +549,13 @@ _ALL: tuple[Code, ...] = (
         "F303", "unknown field",
         "A field the schema does not declare: a misspelt field must not fall back to a default.",
         "check the field's name against the policy's `input`",
+    ),
+    Code(
+        "F304", "facts break a requirement",
+        "The claim's fields are each valid but together break one of the policy's `require` conditions (an account "
+        "that may not pay for this patient, a date before another). The error is at the field the requirement "
+        "names, with the requirement's reason.",
+        "correct the field, or the fields the requirement's condition reads",
     ),
     # ---- R: evaluation -------------------------------------------------------------------
     Code(

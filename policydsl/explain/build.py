@@ -524,6 +524,7 @@ class _Builder:
             definition = accumulator.ast
             adds = definition.adds
             type_ = accumulator.type
+            key = self.inputs[accumulator.per_index]
             found.append(
                 Accrual(
                     name=accumulator.name,
@@ -537,7 +538,7 @@ class _Builder:
                     citations=self.texts(definition.annotations, "cite"),
                     reason_codes=self.texts(definition.annotations, "reason"),
                     location=definition.span.location,
-                    owner=f"{accumulator.per} = {self.inputs[accumulator.per_index]}" if shared else "",
+                    owner=f"{accumulator.per} = {key if key != '' else '(none)'}" if shared else "",
                 )
             )
         return tuple(found)

@@ -255,7 +255,7 @@ def expression(env, ast) -> ir.Expr:
 
 def from_checked(env) -> ir.Program:
     """The IR of a checked policy without errors: definitions with provenance, and each
-    time segment's rules and invariants with every operation resolved."""
+    time segment's requirements, rules and invariants with every operation resolved."""
     builder = _Builder(env)
     rule_order = [name for name in env.order if env.symbols[name].kind == "rule"]
     outputs = tuple(o.name for o in env.outputs)
@@ -291,10 +291,15 @@ def from_checked(env) -> ir.Program:
             for number, invariant in enumerate(env.invariants)
         )
         accruals = tuple(builder.accrual(accumulator) for accumulator in env.accumulators)
+        requirements = tuple(
+            ir.Requirement(require.field, env.symbols[require.field].index, number, builder.expr(require.condition),
+                           reasons=n.annotation_texts(require.annotations, "because"), ast=require)
+            for number, require in enumerate(env.requires)
+        )
         segments.append(
             ir.Segment(
                 index, segment.start, segment.end, tuple(rules), invariants, dict(segment.constants), dict(segment.active), dict(segment.rows),
-                period=segment.describe(), accruals=accruals,
+                period=segment.describe(), accruals=accruals, requirements=requirements,
             )
         )
     as_of = env.policy.header.as_of

@@ -126,6 +126,9 @@ def _segment(program: ir.Program, segment: ir.Segment, lines: list[str]) -> None
         for name, value in segment.constants.items():
             kind = program.definitions[name].kind if name in program.definitions else "constant"
             lines.append(f"{_INDENT * 2}{kind} {name} = {_constant(value, kind)}")
+    for requirement in segment.requirements:
+        lines.append(f"{_INDENT}require {requirement.number} {requirement.field} (input {requirement.index}) at {_at(requirement.ast)}")
+        _tree(requirement.condition, 2, "", lines)
     for rule in segment.rules:
         flags = " output" if rule.is_output else ""
         validity = f" {rule.validity.describe()}" if rule.validity is not None else ""

@@ -329,6 +329,19 @@ class Invariant:
 
 
 @node
+class Requirement:
+    """`require field: condition`, checked on a claim's inputs before any rule: when
+    `condition` is false the claim is refused at input slot `index` (`field`), F304."""
+
+    field: str
+    index: int
+    number: int
+    condition: Expr
+    reasons: tuple[str, ...] = ()
+    ast: object = _ast()  # the RequireDef
+
+
+@node
 class Accumulator:
     """A value carried from claim to claim of one person over a year.
 
@@ -381,6 +394,7 @@ class Segment:
     outside: bool = False
     period: str = ""
     accruals: tuple[Expr, ...] = ()  # what a claim adds to each of `Program.accumulators`
+    requirements: tuple[Requirement, ...] = ()  # checked on the inputs before the rules
 
     @property
     def in_force(self) -> bool:

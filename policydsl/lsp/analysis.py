@@ -29,7 +29,7 @@ from policydsl.syntax.source import SourceFile, Span
 
 KEYWORDS = (
     "policy", "version", "region", "effective", "from", "until", "as", "of", "implements", "number", "issued", "extends",
-    "enum", "record", "input", "param", "table", "tiers", "rule", "function", "output", "invariant", "accumulator",
+    "enum", "record", "input", "param", "table", "tiers", "rule", "function", "output", "flows", "invariant", "require", "accumulator",
     "override", "final", "drop", "required", "default", "band", "above", "to", "per", "over", "year", "opening", "adds",
     "when", "then", "otherwise", "let", "in", "not", "and", "or", "for", "where", "true", "false", "unlimited",
     "because", "cite", "reason", "list",
@@ -115,7 +115,7 @@ def _expressions(definition):
             return [x for b in bands for x in (b.lower, b.upper, b.rate) if x is not None]
         case n.RuleDef(body=body) | n.FunctionDef(body=body):
             return [body]
-        case n.InvariantDef(condition=condition):
+        case n.InvariantDef(condition=condition) | n.RequireDef(condition=condition):
             return [condition]
         case n.AccumulatorDef(opening=opening, adds=adds):
             return [x for x in (opening, adds) if x is not None]

@@ -215,6 +215,19 @@ def invariant_violated(number: int):
     raise InvariantViolation(number)
 
 
+class RequirementRefused(EvaluationError):
+    """A claim's facts broke the policy's requirement #number (`require FIELD: ...`): the
+    caller (api.Policy) turns it into the facts error F304 at that field."""
+
+    def __init__(self, number: int):
+        self.number = number
+        super().__init__(f"requirement #{number} does not hold", code="F304")
+
+
+def requirement_refused(number: int):
+    raise RequirementRefused(number)
+
+
 # ---- the work a claim takes: estimated before running (R409) ---------------------
 
 EACH = -1  # a step of a list path: every element of the list reached so far

@@ -42,7 +42,7 @@ _COMMENT = r"#[^\n]*"
 _TOKENS = re.compile(rf"{_STRING}|({_COMMENT})|\d{{4}}-\d{{2}}-\d{{2}}|\d[\w.]*%?|[^\W\d]\w*|[!<>=]=|\S")
 _BRACKETS = re.compile(rf"{_STRING}|{_COMMENT}|[()\[\]{{}}]")
 # A definition starts a line with its keyword, followed by its name (or `{` for input).
-_KEYWORDS = "enum|record|input|param|table|tiers|rule|function|output|flows|invariant|accumulator"
+_KEYWORDS = "enum|record|input|param|table|tiers|rule|function|output|flows|invariant|require|accumulator"
 _DEFINITION_START = re.compile(rf"^[ \t]*(?:(?:override|final|drop)\s+)*(?:{_KEYWORDS})\b(?=\s*(?:[^\W\d]|\{{))", re.M)
 _AGGREGATES = frozenset({"sum_agg", "count_agg", "any_agg", "all_agg"})
 

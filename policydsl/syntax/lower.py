@@ -479,6 +479,12 @@ class _Lower(Transformer):
         return n.InvariantDef(str(name), condition, annotations, span=self._span(meta), name_span=self._tspan(name))
 
     @v_args(meta=True)
+    def require_def(self, meta, children):
+        rest, annotations = self._split(children)
+        field, condition = rest
+        return n.RequireDef(str(field), condition, annotations, span=self._span(meta), name_span=self._tspan(field))
+
+    @v_args(meta=True)
     def accumulator_def(self, meta, children):
         rest, annotations = self._split(children)
         name, type_ref, per, period, opening, adds = rest

@@ -97,7 +97,7 @@ class Mistake:
 
 # The keywords a definition starts with (after any `override`/`final`), and the words after
 # `drop` that start one; tests/test_recovery.py checks them against the grammar.
-DEFINITION_KEYWORDS = ("enum", "record", "input", "param", "table", "tiers", "rule", "function", "output", "flows", "invariant", "accumulator")
+DEFINITION_KEYWORDS = ("enum", "record", "input", "param", "table", "tiers", "rule", "function", "output", "flows", "invariant", "require", "accumulator")
 DROPPED = ("output", "flows")
 THEN_HINT = "missing `then` after the condition: write `when CONDITION then VALUE`"
 OTHERWISE_HINT = "a conditional needs an `otherwise` branch: `when ... then ... otherwise VALUE`"

@@ -491,6 +491,20 @@ class InvariantDef:
 
 
 @node
+class RequireDef:
+    """`require field: condition`: what a claim's facts must satisfy together, checked before
+    any rule. A claim that breaks it is a facts error (F304) at the input field `field` (its
+    span is `name_span`), with the requirement's reason."""
+
+    field: str
+    condition: "Expr"
+    annotations: tuple[Annotation, ...]
+    span: Span = _span()
+    nid: int = _nid()
+    name_span: Span | None = _name_span()
+
+
+@node
 class AccumulatorDef:
     """`accumulator NAME: TYPE per FIELD [over year [from MM-DD]] opening VALUE [adds EXPR]`:
     a value carried from claim to claim of one person (named by the input field `per`)
@@ -516,7 +530,7 @@ class AccumulatorDef:
     year_span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)  # where `from MM-DD` is written
 
 
-Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | FlowsDef | InvariantDef | AccumulatorDef | FunctionDef
+Definition = EnumDef | RecordDef | InputDef | ParamDef | TableDef | TiersDef | RuleDef | OutputDef | FlowsDef | InvariantDef | RequireDef | AccumulatorDef | FunctionDef
 
 
 @node

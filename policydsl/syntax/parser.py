@@ -4,7 +4,7 @@
 that parses costs one Lark parse and nothing more. After an error the text is parsed again
 piece by piece: a piece starts where a definition does (its keyword at the start of a line:
 `enum`, `record`, `input`, `param`, `table`, `tiers`, `rule`, `function`, `output`, `flows`,
-`drop output`, `drop flows`, `invariant`, `accumulator`, after any `override`/`final`), each
+`drop output`, `drop flows`, `invariant`, `require`, `accumulator`, after any `override`/`final`), each
 is parsed alone, and
 a piece that does not parse is one diagnostic (its first error; nothing that follows from it
 inside the same definition) and is skipped, so the tree holds every definition that parsed.
@@ -493,7 +493,7 @@ def _skipped(source: SourceFile, text: str, start: int, end: int, first: bool) -
         names = set(_FIELD_NAME.findall(piece)) | ({name} if keyword == "record" and name else set())
     elif keyword == "enum":
         names = set(_WORD.findall(piece)) - {"enum", "override", "final"}
-    elif keyword in ("output", "flows", "policy") or keyword.startswith("drop "):
+    elif keyword in ("output", "flows", "require", "policy") or keyword.startswith("drop "):
         names = set()
     else:
         names = {name} if name else set()

@@ -504,6 +504,9 @@ class Printer:
             case n.InvariantDef(name=name, condition=condition):
                 main = self.value(f"{words}invariant {name}:", condition)
                 return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
+            case n.RequireDef(field=field, condition=condition):
+                main = self.value(f"require {field}:", condition)
+                return [main, self.head(d), nest(self.annotation_lines(d.annotations)), self.trail(d)]
             case n.AccumulatorDef():
                 # `accumulator NAME: TYPE per FIELD over year [from MM-DD] opening VALUE`, then
                 # `adds EXPR` on the same line, or on the next one two spaces in

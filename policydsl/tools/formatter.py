@@ -391,7 +391,7 @@ class _Anchors:
                     extra = {"open": self.last_code_before(lets[0].span.start)}
                 else:
                     children += self.nested(body, kids)
-            case n.InvariantDef():
+            case n.InvariantDef() | n.RequireDef():
                 children += self.nested(d.condition, kids)
             case n.AccumulatorDef():
                 children += self.nested(d.opening, kids) + self.nested(d.adds, kids)

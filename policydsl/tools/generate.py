@@ -16,8 +16,11 @@ effective period, its `as of` date field and its accumulators) and draws values 
 - ints and months small, inside the field's declared limits;
 - the `as of` date inside the policy's effective period (or the year 2025 when the policy
   declares none); birth dates in the past, enrolment and other dates before it;
-- lists of 1-5 elements; the accumulators' person field drawn from a pool, so persons repeat;
-  `claim_id` unique.
+- lists of 1-5 elements; the accumulators' person field drawn from a pool, so persons repeat
+  (a second person field, such as an account's owner, is the first one's person half the time);
+  `claim_id` unique;
+- a policy's `require` conditions kept: a claim that breaks one is drawn again (up to
+  `_REDRAWS` times; after that it is given as it is, and the policy refuses it, F304).
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ from typing import Iterator
 
 from policydsl.check import types as t
 from policydsl.check.typing import limit_pairs
+from policydsl.backends import interpreter
+from policydsl.diagnostics.model import PolicydslError
 from policydsl.tools.claims_io import OutputError, UsageError
 
+_REDRAWS = 50
 _FALLBACK_START = datetime.date(2025, 1, 1)
 _FALLBACK_END = datetime.date(2025, 12, 31)
 
@@ -143,6 +149,8 @@ class Generator:
         self.accumulators = {a.name: a for a in policy.accumulators}
         self.persons = {a.per for a in policy.accumulators}
         self.fields = self._record(None, top=True)
+        self._policy = policy
+        self._requires = any(segment.requirements for segment in program.segments)
 
     # -- the schema ------------------------------------------------------------------
 
@@ -186,9 +194,27 @@ class Generator:
         for number in range(n):
             service = start + datetime.timedelta(days=rng.randint(0, span))
             ctx = {"service": service, "number": number, "seed": seed, "pool": pool}
-            yield self._fill(self.fields, rng, ctx, top=True)
+            claim = self._fill(self.fields, rng, ctx, top=True)
+            for _ in range(_REDRAWS if self._requires else 0):
+                if self._admitted(claim):
+                    break
+                claim = self._fill(self.fields, rng, ctx, top=True)
+            yield claim
+
+    def _admitted(self, claim: dict) -> bool:
+        """The claim keeps every `require` of the segment it falls in (a claim the policy
+        refuses for another reason is not the requirements' to judge: admitted)."""
+        try:
+            inputs = self._policy.read_facts(claim)
+            segment = self._program.segments[self._policy.segment_for(inputs)]
+            scope = interpreter.Scope(inputs=inputs, values=dict(segment.constants))
+            return all(interpreter.evaluate(r.condition, scope) for r in segment.requirements)
+        except (PolicydslError, ArithmeticError):
+            return True
 
     def _fill(self, fields, rng, ctx, top=False) -> dict:
+        if top:
+            ctx.pop("person", None)
         out = {}
         for field in fields:  # every field, those with a default too: one set of columns for CSV
             out[field.name] = self._value(field, rng, ctx)
@@ -213,11 +239,13 @@ class Generator:
             return values
         if kind == "claim_id":
             return f"C{ctx['seed']}-{ctx['number'] + 1:09d}"
-        if kind == "person":
-            if type_ == t.TEXT:
-                return f"P{rng.randrange(ctx['pool']):08d}"
-            if type_ in t.WHOLE:
-                return rng.randrange(ctx["pool"])
+        if kind == "person" and (type_ == t.TEXT or type_ in t.WHOLE):
+            drawn = ctx.get("person")
+            if drawn is not None and drawn[0] == type_ and rng.random() < 0.5:
+                return drawn[1]  # a second person field (an account's owner): often the same person
+            value = f"P{rng.randrange(ctx['pool']):08d}" if type_ == t.TEXT else rng.randrange(ctx["pool"])
+            ctx["person"] = (type_, value)
+            return value
         if kind == "as_of":
             return ctx["service"].isoformat()
         if kind == "accumulator":

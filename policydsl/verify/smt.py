@@ -420,6 +420,9 @@ class Encoding:
         self.parts: dict = {}  # (rule, path) -> the value of a sum or difference inside a rule (`_spine`)
         self._watch: dict = {}
         top = Ctx(z3.BoolVal(True))
+        # the claim's requirements (`require`): a claim that breaks one is refused (F304) before
+        # any rule, so what the engine decides keeps them all
+        self.requirements = [to_bool(self.expr(requirement.condition, top)) for requirement in segment.requirements]
         for rule in segment.rules:
             self._watch = {id(node): (rule.name, path) for node, path in _spine(rule.body)}
             value = self.expr(rule.body, top)
@@ -454,8 +457,9 @@ class Encoding:
         return b_or(*[f.condition for f in failures])
 
     def rules_evaluate(self):
-        """Every rule evaluates without an error (the invariants are then checked)."""
-        return b_not(self.any_failure(self.rule_failures))
+        """Every requirement holds and every rule evaluates without an error (the invariants
+        are then checked)."""
+        return b_and(*self.requirements, b_not(self.any_failure(self.rule_failures)))
 
     def invariants_evaluate(self, upto: int | None = None):
         """Invariants 0..upto (all by default) evaluate without an error where reached."""
