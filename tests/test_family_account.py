@@ -171,3 +171,27 @@ def test_the_layers_add_up_on_generated_claims(policy):
         decided += 1
         paid_from_accounts += outputs["account_paid"] > 0
     assert decided > 300 and paid_from_accounts > 50, (decided, paid_from_accounts)
+
+
+def test_diff_carry_shares_an_account_between_relatives(policy, tmp_path, capsys):
+    """`diff --carry` carries a shared account as `carry` does: the father's balance, drawn on by
+    his son and his wife, is one balance on each side. With the fund at 60%, the father's own
+    claim draws 400 (not 300), so the son's and the wife's claims find less in the account."""
+    from policydsl.cli.main import main
+
+    lower = tmp_path / "worker-2025-60.policy"
+    lower.write_text(POLICY.read_text(encoding="utf-8").replace("param fund_ratio = 70%", "param fund_ratio = 60%"), encoding="utf-8")
+    status = main(["diff", "--json", "--carry", str(POLICY), str(lower), str(FAMILY)])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert report["claims"]["carried"] == {"per": "person_id, account_owner_id", "persons": 1}  # the son joins his account to his father's
+    new = carry(load(str(lower)), claims())
+    old = carry(policy, claims())
+    paid = lambda decisions: sum(d.outputs["account_paid"] for d in decisions if not isinstance(d, FactsError))
+    # old: 300 + 250 + 240 + 50; new: the father's 900 pays 400, 300 (the son's 300), 200 left of 320 for the wife
+    assert (paid(old), paid(new)) == (Decimal("840.00"), Decimal("950.00"))
+    assert Decimal(report["totals"]["patient_pays"]["after"]) - Decimal(report["totals"]["patient_pays"]["before"]) == Decimal(report["totals"]["patient_pays"]["difference"])
+    assert Decimal(report["funds"]["difference"]) == sum(d.outputs["fund"] for d in new if not isinstance(d, FactsError)) - sum(
+        d.outputs["fund"] for d in old if not isinstance(d, FactsError))
+    # the account's payments are the patients' own money: counted with them (flows `patient account_paid`)
+    assert report["totals"]["account_paid"]["difference"] == "+110.00"

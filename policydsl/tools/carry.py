@@ -185,14 +185,8 @@ def carry(policy, claims, as_of: datetime.date | None = None) -> list:
             results[position] = alone if isinstance(alone, Exception) else _evaluate(policy, alone, as_of)
         else:
             order.append((key, position))
-    if carrier.shared:
-        groups = Components()
-        for _, position in order:
-            groups.join(carrier.keys(claims[position]))
-        order = [((groups.find(carrier.keys(claims[position])[0]), day), position) for (_, day), position in order]
-    order.sort()
     person = ledger = None
-    for (who, day), position in order:
+    for (who, day), position in carrying_order(carrier, claims, order):
         if who != person:
             person, ledger = who, Ledger(carrier)
         decision = _evaluate(policy, ledger.facts(claims[position], day), as_of)
@@ -200,6 +194,20 @@ def carry(policy, claims, as_of: datetime.date | None = None) -> list:
             ledger.decided([decision.accumulators[name].after for name in carrier.names])
         results[position] = decision
     return results
+
+
+def carrying_order(carrier: Carrier, claims: list, order: list) -> list:
+    """`order`, the ((person, date), position) of each carried claim of `claims` (as
+    `Carrier.place` gives them), sorted into the order they are decided in: by person, then
+    date, then position; for a policy keyed by several fields (`Carrier.shared`), by the
+    component of keys the claim draws on (`Components`) in place of the person. A new
+    component (or person) starts a new `Ledger`."""
+    if carrier.shared:
+        groups = Components()
+        for _, position in order:
+            groups.join(carrier.keys(claims[position]))
+        order = [((groups.find(carrier.keys(claims[position])[0]), day), position) for (_, day), position in order]
+    return sorted(order)
 
 
 class Components:

@@ -268,8 +268,9 @@ class Decider:
     # -- carried person-years
     def carry_sides(self, claims: list[Claim]) -> tuple[list, int]:
         """Every claim decided with its person's accumulators carried (tools/carry.py), in
-        input order, and the number of persons."""
-        from policydsl.tools.carry import Carrier, Ledger
+        input order, and the number of persons (of groups of claims sharing a key, for a
+        policy keyed by several fields)."""
+        from policydsl.tools.carry import Carrier, Ledger, carrying_order
 
         carrier = Carrier(self.policy)  # no accumulators: UsageError
         results: list = [None] * len(claims)
@@ -280,10 +281,9 @@ class Decider:
                 results[index] = self.row(claim, facts=alone)
             else:
                 order.append((key, index))
-        order.sort()
         person = ledger = None
         persons = 0
-        for (who, day), index in order:
+        for (who, day), index in carrying_order(carrier, [claim.facts for claim in claims], order):
             if who != person:
                 person, ledger = who, Ledger(carrier)
                 persons += 1
@@ -374,7 +374,7 @@ def decide_both(old_policy, new_policy, spec: str, as_of=None, carry: bool = Fal
     if carry:
         from policydsl.tools.carry import Carrier
 
-        run.carried_per = Carrier(new_policy).person_field
+        run.carried_per = ", ".join(Carrier(new_policy).per_fields)
         Carrier(old_policy)
         run.engines = {side: ("row", "person-years are carried claim by claim (tools/carry.py)") for side in ("old", "new")}
 

@@ -31,7 +31,8 @@ def claims_line(impact) -> str:
     if total.decided != total.claims:
         text += f", {count(total.decided)} decided under both versions"
     if impact.run.carried_per is not None:
-        text += f"; person-years carried per {impact.run.carried_per} ({count(impact.run.persons)} persons)"
+        groups = "groups of claims sharing a key" if "," in impact.run.carried_per else "persons"
+        text += f"; person-years carried per {impact.run.carried_per} ({count(impact.run.persons)} {groups})"
     return text
 
 
