@@ -195,3 +195,33 @@ def test_diff_carry_shares_an_account_between_relatives(policy, tmp_path, capsys
         d.outputs["fund"] for d in old if not isinstance(d, FactsError))
     # the account's payments are the patients' own money: counted with them (flows `patient account_paid`)
     assert report["totals"]["account_paid"]["difference"] == "+110.00"
+
+
+def test_batch_carry_spilling_to_disk_shares_accounts_as_carry_does(policy, tmp_path):
+    """600 generated claims of families drawing on each other's accounts, sorted on disk in
+    runs of 3 records (both external sorts spill many runs): the same bytes as sorting in
+    memory, and every balance as `carry` (all claims in memory) gives it."""
+    from policydsl.tools.batch import BatchOptions, run_batch
+    from policydsl.tools.generate import generate, write_claims
+
+    source = tmp_path / "family.jsonl"
+    generated = list(generate(policy, 600, seed=5))
+    write_claims(generated, str(source))
+    spills = tmp_path / "spills"
+    spills.mkdir()
+    tiny = run_batch(BatchOptions(str(POLICY), str(source), str(tmp_path / "tiny.jsonl"), jobs=2, chunk_size=50, carry=True, run_size=3, temporary=str(spills)))
+    whole = run_batch(BatchOptions(str(POLICY), str(source), str(tmp_path / "whole.jsonl"), jobs=1, carry=True))
+    assert (tmp_path / "tiny.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    assert list(spills.iterdir()) == []
+    assert tiny.carried_per == "person_id, account_owner_id" and tiny.claims == 600 and tiny.persons == whole.persons
+    rows = [json.loads(line) for line in (tmp_path / "tiny.jsonl").read_text().splitlines()]
+    shared = 0
+    for row, claim, decision in zip(rows, generated, carry(policy, generated), strict=True):
+        assert row["claim_id"] == claim["claim_id"]
+        if isinstance(decision, Exception):
+            assert "error" in row
+            continue
+        held = decision.accumulators["account_balance"]
+        assert (row["accumulators"]["account_balance"]["before"], row["accumulators"]["account_balance"]["after"]) == (str(held.before), str(held.after))
+        shared += claim["account_owner_id"] != claim["person_id"] and held.before > 0
+    assert shared > 50  # relatives' accounts with money in them were drawn on
