@@ -74,9 +74,10 @@ def test_decisions_snapshot(policy_path, snapshot):
     snapshot.assert_match(snapshot_text(policy_path), relative.with_suffix(".txt").name)
 
 
-def test_the_example_snapshot_covers_its_14_claims():
+def test_the_example_snapshot_covers_every_test_beside_it():
     text = snapshot_text(POLICIES / "example" / "resident-2025.policy")
-    assert text.count("\n=== ") == 14
+    tests = json.loads((POLICIES / "example" / "resident-2025.tests.json").read_text(encoding="utf-8"))["tests"]
+    assert len(tests) == 16 and text.count("\n=== ") == len(tests)
     assert '  basic: "8625.00"' in text
 
 

@@ -36,11 +36,16 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 
 def test_the_example_tests_file_holds_the_14_claims_and_their_expected_outputs():
+    """The 14 claims of claims.jsonl with expected.jsonl's outputs, then the edge cases (rounding
+    at half a fen and below, tests/test_audit_mutations.py), which claims.jsonl leaves out."""
     tests = testing.read_tests(EXAMPLE / "resident-2025.tests.json")
-    assert [case.claim for case in tests.cases] == json.loads(json.dumps(example_claims(), default=str))
+    claims = example_claims()
+    shared, edges = tests.cases[: len(claims)], tests.cases[len(claims):]
+    assert [case.claim for case in shared] == json.loads(json.dumps(claims, default=str))
     expected = [{k: v for k, v in e.items() if k != "claim_id"} for e in example_expected()]
-    assert [case.expect for case in tests.cases] == expected
-    assert [case.name for case in tests.cases] == [c["claim_id"] for c in example_claims()]
+    assert [case.expect for case in shared] == expected
+    assert [case.name for case in shared] == [c["claim_id"] for c in claims]
+    assert [case.name for case in edges] == ["ex-15-half-a-fen-rounds-up", "ex-16-fractions-of-a-fen"]
     assert all(case.note for case in tests.cases)
 
 
@@ -48,7 +53,7 @@ def test_policydsl_test_passes_on_the_example(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     status, out, _ = run(capsys, "test", "policies/example")
     assert status == 0, out
-    assert "ok   policies/example/resident-2025.tests.json: 14 tests" in out
+    assert "ok   policies/example/resident-2025.tests.json: 16 tests" in out
     assert "ok   policies/example/resident-2025-v2.tests.json" in out
     assert out.rstrip().endswith("0 failed")
 
