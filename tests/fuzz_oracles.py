@@ -9,13 +9,14 @@ prediction says F302 / F303 at that path and a decision came out).
 
 `check_claim` judges one evaluation:
 - a decision: accepted facts (the prediction found no problem), money outputs whole fen
-  Decimals, the traced run gives the same outputs, the fast and the checking facts readers
+  Decimals, the traced run and the reference interpreter give the same outputs, the fast and the checking facts readers
   agree, the decision is writable as JSON and explainable;
 - a FactsError: F301/F302/F303 only, every path present in the claim (F302/F303) or missing
   from it (F301), every predicted problem reported and nothing reported that was predicted fine;
   or a single F304 for facts the prediction found fine, at the field of the first `require` the
   reference interpreter finds false (`broken_requirement`);
-- an EvaluationError with an expected code (R406 only when the policy's invariants may fail);
+- an EvaluationError with an expected code (R406 only when the policy's invariants may fail),
+  the reference interpreter failing with the same code where it computes that failure itself;
 - anything else -- another exception, a decision for bad facts -- is a failure.
 """
 
@@ -326,6 +327,36 @@ def _writable(record) -> None:
     json.loads(line)
 
 
+# Errors the reference interpreter raises itself (R404 and R408 are the outputs' writing, R405
+# the choice of segment and R409 the work bound, all before or after it: the same code there).
+_INTERPRETER_CODES = {"R401", "R402", "R403", "R406", "R407"}
+
+
+def _interpreted(policy, inputs: tuple, segment: int) -> dict:
+    """The outputs of the reference interpreter (backends/interpreter.py) on the claim's inputs,
+    written to the fen as `Policy.evaluate` writes them."""
+    from decimal import localcontext
+
+    from policydsl.backends import interpreter
+    from policydsl.runtime import numbers
+
+    raw = interpreter.run(policy.program.ir, segment, inputs)
+    with localcontext(numbers.EXACT):
+        return policy._finish(raw[: len(policy.output_names)])
+
+
+def _interpreter_refuses(policy, claim, code: str) -> None:
+    """The compiled program refused the claim with `code`: the interpreter refuses it alike."""
+    inputs = policy.read_facts(claim)
+    try:
+        outputs = _interpreted(policy, inputs, policy.segment_for(inputs))
+    except EvaluationError as error:
+        if getattr(error, "code", None) != code:
+            fail(f"the compiled program says {code}, the reference interpreter {getattr(error, 'code', None)}: {error}", "numbers (compiler)")
+        return
+    fail(f"the compiled program says {code}, the reference interpreter decides {_short(outputs)}", "numbers (compiler)")
+
+
 def broken_requirement(policy, claim) -> str | None:
     """The field of the first `require` that the reference interpreter finds false on the
     claim's facts, in the segment of its date (None: every requirement holds)."""
@@ -380,6 +411,8 @@ def check_claim(policy, claim, *, invariants_hold: bool = True, explain: bool = 
         return "facts"
     except EvaluationError as error:
         code = getattr(error, "code", None)
+        if isinstance(claim, dict) and code in _INTERPRETER_CODES:
+            _interpreter_refuses(policy, claim, code)
         if code == "R406":
             if invariants_hold:
                 fail(f"invariant failed on facts the reader accepted: {error}", "numbers (runtime/compiler)")
@@ -411,6 +444,9 @@ def check_claim(policy, claim, *, invariants_hold: bool = True, explain: bool = 
     traced, _ = policy.run_traced(decision.inputs, decision.segment)
     if traced != decision.outputs:
         fail(f"traced outputs {_short(traced)} != untraced {_short(decision.outputs)}", "numbers (compiler)")
+    reference = _interpreted(policy, decision.inputs, decision.segment)
+    if reference != decision.outputs:
+        fail(f"the reference interpreter gives {_short(reference)}, the compiled program {_short(decision.outputs)}", "numbers (compiler)")
     if explain:
         for lang in ("en", "zh"):
             decision.explain(lang).encode("utf-8")
