@@ -129,3 +129,29 @@ def test_a_money_output_without_its_round_is_warned_at_check():
     with pytest.raises(policydsl.EvaluationError) as raised:
         policy.evaluate({"a": "0.01"})
     assert raised.value.code == "R404"
+
+
+@pytest.mark.parametrize(
+    "text,word,line,column,hint",
+    [
+        ("input { a: money }\nrulex: money = a\noutput a\n", "rulex", 2, 1, "`rule x`"),
+        ("input { a: money }\nrule r: money = a\noutputr\n", "outputr", 3, 1, "`output r`"),
+        ("input { a: money }\nparamp = 1 yuan\nrule r: money = a + p\noutput r\n", "paramp", 2, 1, "`param p`"),
+        ("input { a: money }\nrule r: money = a\n  becausex\noutput r\n", None, None, None, None),  # a name there: another error
+    ],
+)
+def test_a_keyword_run_into_a_word_is_an_error_not_two_words(text, word, line, column, hint):
+    """Where only a keyword can come, the lexer took `rule` out of `rulex` and the policy checked
+    as `rule x` (or, after a syntax error, `outputr` recovered as `output r`) without a word."""
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.loads(text, name="x.policy")
+    found = [(d.code, d.message, d.span.line, d.span.column, d.hint) for d in raised.value.diagnostics]
+    if word is None:
+        assert found and all("is not a keyword" not in message for _, message, *_ in found), found
+        return
+    assert ("P100", f"`{word}` is not a keyword", line, column, f"a space goes after the keyword: {hint}") in found, found
+
+
+def test_names_and_numbers_that_start_a_word_are_not_cut():
+    policy = policydsl.loads("input { rules: money  output_a: money }\nrule r2: money = rules + output_a\noutput r2\n")
+    assert policy.evaluate({"rules": "1", "output_a": "2"}).outputs["r2"] == 3

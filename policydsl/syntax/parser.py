@@ -183,10 +183,41 @@ def parse(source: SourceFile) -> Parsed:
     definition is reported, and the definitions that parse are kept (`Parsed.tree`).
     """
     try:
-        return Parsed(_lark().parse(source.text))
+        tree = _lark().parse(source.text)
     except UnexpectedInput as error:
         first = _error_offset(error)
-    return _recover(source, len(source.text) if first is None else first)
+        return _recover(source, len(source.text) if first is None else first)
+    return Parsed(tree, tuple(_split_words(source, tree)))
+
+
+_SPLIT_TOKENS = frozenset({"NAME", "NUMBER", "PERCENT", "DATE"})
+_WORD_CHAR = re.compile(r"\w")
+_WORD_BEFORE = re.compile(r"\w+\Z")
+
+
+def _split_words(source: SourceFile, tree: lark.Tree) -> list[Diagnostic]:
+    """P100 for a word the lexer cut after a keyword (`rulex: money = ...` read as `rule x`,
+    `outputa` as `output a`): where only a keyword can come, Lark's contextual lexer takes the
+    keyword out of the front of a longer word. In text as written a name or number never starts
+    right after a letter, digit or `_`, so such a token is the rest of a cut word."""
+    text = source.text
+    found = []
+    stack = [tree]  # iteratively: a long chain of `+` is a deep tree
+    while stack:
+        node = stack.pop()
+        if isinstance(node, lark.Tree):
+            stack.extend(child for child in node.children if child is not None)
+            continue
+        if not isinstance(node, lark.Token) or node.type not in _SPLIT_TOKENS:
+            continue
+        token = node
+        start = token.start_pos
+        if start and _WORD_CHAR.match(text, start - 1):
+            keyword = _WORD_BEFORE.search(text, 0, start).group()
+            word = keyword + str(token)
+            found.append(Diagnostic("P100", f"`{word}` is not a keyword", _span(source, start - len(keyword), token.end_pos),
+                                    hint=f"a space goes after the keyword: `{keyword} {token}`"))
+    return sorted(found, key=lambda d: d.span.start)
 
 
 def parse_tree(source: SourceFile) -> lark.Tree | Diagnostic:
@@ -239,7 +270,9 @@ def _recover(source: SourceFile, first_error: int) -> Parsed:
             if resume is None:
                 break
             start = resume
-    return Parsed(lark.Tree("start", children), tuple(diagnostics), tuple(skipped))
+    tree = lark.Tree("start", children)
+    diagnostics += _split_words(source, tree)
+    return Parsed(tree, tuple(sorted(diagnostics, key=lambda d: d.span.start if d.span else 0)), tuple(skipped))
 
 
 def _has_header(tree: lark.Tree) -> bool:
