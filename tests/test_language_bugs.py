@@ -155,3 +155,23 @@ def test_a_keyword_run_into_a_word_is_an_error_not_two_words(text, word, line, c
 def test_names_and_numbers_that_start_a_word_are_not_cut():
     policy = policydsl.loads("input { rules: money  output_a: money }\nrule r2: money = rules + output_a\noutput r2\n")
     assert policy.evaluate({"rules": "1", "output_a": "2"}).outputs["r2"] == 3
+
+
+@pytest.mark.parametrize(
+    "call,written,count,column",
+    [("min(400,000 yuan, cap)", "400,000", 2, 21), ("max(cap, 1,500,000 yuan)", "1,500,000", 3, 26)],
+)
+def test_thousands_with_commas_inside_a_call_are_an_error(call, written, count, column):
+    """`min(400,000 yuan, cap)` parsed as min(400, 000 yuan, cap) and checked only when the
+    types happened to clash; a number with a leading zero right after `digit,` is the mark."""
+    text = f"input {{ a: money }}\nparam cap = 5 yuan\nrule r: money = {call}\noutput r\n"
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.loads(text, name="x.policy")
+    first = next(d for d in raised.value.diagnostics if d.code == "P100")
+    assert (first.code, first.message, first.span.line, first.span.column) == ("P100", f"`{written}` reads as {count} numbers: a comma separates arguments", 3, column)
+    assert first.hint == f"thousands are separated with `_`, not `,`: write `{written.replace(',', '_')}`"
+
+
+def test_numbers_separated_by_commas_without_spaces_are_arguments():
+    policy = policydsl.loads("input { a: money }\nrule r: money = clamp(a,100 yuan,200 yuan)\noutput r\n")
+    assert policy.evaluate({"a": "500"}).outputs["r"] == 200

@@ -110,7 +110,7 @@ _LITERAL_VALUE = re.compile(r'\s*-?\s*(?:[0-9][0-9_.,]*\s*(?:%|yuan|元|months?|
 # Chinese multipliers written after digits (`40万`, `1.5万元`): the amount in yuan.
 CHINESE_MULTIPLIERS = {"十": 10, "百": 100, "千": 1_000, "万": 10_000, "十万": 100_000, "百万": 1_000_000, "千万": 10_000_000, "亿": 100_000_000}
 _CHINESE_AMOUNT = re.compile("(" + "|".join(sorted(CHINESE_MULTIPLIERS, key=len, reverse=True)) + ")(元?)")
-_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")  # `400,000`: also parser._split_words
 _UNIT_AFTER = re.compile(r"\s*(yuan\b|元|months?\b|个月|%)?")
 
 # Characters no token starts with that are another language's operator.
@@ -158,7 +158,7 @@ def _thousands(ctx: Context) -> str | None:
     previous = ctx.previous
     if ctx.token.text != "," or previous is None or previous.type != "NUMBER" or not ctx.adjacent():
         return None
-    match = _THOUSANDS.match(ctx.text, previous.start)
+    match = THOUSANDS.match(ctx.text, previous.start)
     if match is None or match.end() <= ctx.token.end:
         return None
     unit = _UNIT_AFTER.match(ctx.text, match.end()).group(1)

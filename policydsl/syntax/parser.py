@@ -193,13 +193,17 @@ def parse(source: SourceFile) -> Parsed:
 _SPLIT_TOKENS = frozenset({"NAME", "NUMBER", "PERCENT", "DATE"})
 _WORD_CHAR = re.compile(r"\w")
 _WORD_BEFORE = re.compile(r"\w+\Z")
+_LEADING_ZERO = re.compile(r"0\d")  # no number is written so, but the thousands of `400,000` are
+_DIGITS_BEFORE = re.compile(r"[\d,]*\d\Z")
 
 
 def _split_words(source: SourceFile, tree: lark.Tree) -> list[Diagnostic]:
     """P100 for a word the lexer cut after a keyword (`rulex: money = ...` read as `rule x`,
     `outputa` as `output a`): where only a keyword can come, Lark's contextual lexer takes the
     keyword out of the front of a longer word. In text as written a name or number never starts
-    right after a letter, digit or `_`, so such a token is the rest of a cut word."""
+    right after a letter, digit or `_`, so such a token is the rest of a cut word. And for
+    thousands written with commas where a comma separates arguments (`min(400,000 yuan, cap)`
+    is min(400, 000 yuan, cap)): a number with a leading zero right after `digit,`."""
     text = source.text
     found = []
     stack = [tree]  # iteratively: a long chain of `+` is a deep tree
@@ -212,6 +216,13 @@ def _split_words(source: SourceFile, tree: lark.Tree) -> list[Diagnostic]:
             continue
         token = node
         start = token.start_pos
+        if token.type == "NUMBER" and _LEADING_ZERO.match(str(token)) and start >= 2 and text[start - 1] == "," and text[start - 2].isdigit():
+            first = _DIGITS_BEFORE.search(text, 0, start - 1).start()
+            written = mistakes.THOUSANDS.match(text, first).group()
+            found.append(Diagnostic("P100", f"`{written}` reads as {written.count(',') + 1} numbers: a comma separates arguments",
+                                    _span(source, first, first + len(written)),
+                                    hint=f"thousands are separated with `_`, not `,`: write `{written.replace(',', '_')}`"))
+            continue
         if start and _WORD_CHAR.match(text, start - 1):
             keyword = _WORD_BEFORE.search(text, 0, start).group()
             word = keyword + str(token)
