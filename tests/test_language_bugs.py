@@ -175,3 +175,17 @@ def test_thousands_with_commas_inside_a_call_are_an_error(call, written, count, 
 def test_numbers_separated_by_commas_without_spaces_are_arguments():
     policy = policydsl.loads("input { a: money }\nrule r: money = clamp(a,100 yuan,200 yuan)\noutput r\n")
     assert policy.evaluate({"a": "500"}).outputs["r"] == 200
+
+
+@pytest.mark.parametrize(
+    "value,code,hint",
+    [
+        ("三千 yuan", "P100", "numbers are written in digits: `3_000 yuan` for `三千 yuan`"),
+        ("一万五千元", "C200", "numbers are written in digits: `15_000 yuan` for `一万五千元`"),
+        ("四十万", "C200", "numbers are written in digits: `400_000` for `四十万`"),
+    ],
+)
+def test_numbers_in_chinese_numerals_get_the_number_in_digits(value, code, hint):
+    text = f"input {{ a: money }}\nparam cap = {value}\nrule r: money = min(a, cap)\noutput r\n"
+    found = [(c, h) for c, _, h in diagnostics(text)]
+    assert (code, hint) in found, found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from policydsl.runtime.helpers import DATE_FUNCTIONS
 from policydsl.syntax import nodes as n
+from policydsl.syntax.mistakes import chinese_number
 from policydsl.check import types as t
 from policydsl.syntax.source import Span
 from policydsl.check.constants import compute_constants
@@ -241,7 +242,10 @@ def resolve_names(env: CheckEnv) -> None:
                 else:
                     candidates = [s for s, sym in env.symbols.items() if sym.kind not in ("enum", "record")]
                     candidates += [*scope, *(m for m in env.enum_of_member if isinstance(m, str))]
-                    env.error("C200", f"undefined name `{name}`", expr.span, hint=env.suggest(name, candidates))
+                    number = chinese_number(name)
+                    hint = (f"numbers are written in digits: `{number:_}{' yuan' if name.endswith('元') else ''}` for `{name}`"
+                            if number is not None else env.suggest(name, candidates))
+                    env.error("C200", f"undefined name `{name}`", expr.span, hint=hint)
             case n.Attr(obj=n.Name(id=enum_name), field=member) if (
                 enum_name not in scope and enum_name in env.enums and env.symbols[enum_name].kind == "enum"
             ):

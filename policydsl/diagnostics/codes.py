@@ -105,8 +105,10 @@ _ALL: tuple[Code, ...] = (
         "The text does not follow the grammar here. The message names what was found; the hint says what was expected, "
         "or the likely mistake, wherever in the file it is: a missing `then` or `otherwise`, `==` for `=`, `if`/`else` "
         "for `when ... then ... otherwise`, a definition without its keyword (`basic: money = ...` for "
-        "`rule basic: money = ...`), a thousands separator (`400,000 yuan` for `400_000 yuan`), a Chinese multiplier "
-        "(`40万` for `400_000 yuan`), a closing bracket of the wrong kind.",
+        "`rule basic: money = ...`), a thousands separator (`400,000 yuan` for `400_000 yuan`, also inside a call, "
+        "where `min(400,000 yuan, cap)` would be three arguments), a Chinese multiplier (`40万` for `400_000 yuan`) or "
+        "Chinese numerals (`三千 yuan` for `3_000 yuan`), a keyword run into a word (`rulex` for `rule x`), a closing "
+        "bracket of the wrong kind.",
         "the mistake is often just before the caret: an unclosed bracket, or a keyword missing at the end of the previous line",
     ),
     Code(

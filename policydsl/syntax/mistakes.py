@@ -127,6 +127,30 @@ OPERATOR_CHARACTERS = {
 }
 
 
+_CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CHINESE_UNITS = {"十": 10, "百": 100, "千": 1_000}
+_CHINESE_SECTIONS = {"万": 10_000, "亿": 100_000_000}
+
+
+def chinese_number(word: str) -> int | None:
+    """The value of a whole number in Chinese numerals (`三千` 3000, `一万五千` 15000, `十二`
+    12), a trailing `元` allowed; None for anything else. For hints only."""
+    word = word.removesuffix("元")
+    if not word or any(c not in _CHINESE_DIGITS and c not in _CHINESE_UNITS and c not in _CHINESE_SECTIONS for c in word):
+        return None
+    total = section = digit = 0
+    for char in word:
+        if char in _CHINESE_DIGITS:
+            digit = _CHINESE_DIGITS[char]
+        elif char in _CHINESE_UNITS:
+            section += (digit or 1) * _CHINESE_UNITS[char]
+            digit = 0
+        else:
+            total = (total + section + digit) * _CHINESE_SECTIONS[char]
+            section = digit = 0
+    return total + section + digit
+
+
 def _amount_text(value: Decimal) -> str:
     """400000 -> `400_000`, 15000.5 -> `15_000.5`."""
     value = value.normalize()
@@ -151,6 +175,18 @@ def _chinese_amount(ctx: Context) -> str | None:
         return None
     written = ctx.text[previous.start : ctx.token.end]
     return f"`{written}` is {_amount_text(amount).replace('_', ',')} yuan: write the amount in digits with `yuan`, `{_amount_text(amount)} yuan`"
+
+
+def _chinese_numerals(ctx: Context) -> str | None:
+    """`三千 yuan`: a number in Chinese numerals, then a unit."""
+    previous = ctx.previous
+    if previous is None or previous.type != "NAME" or ctx.token.text not in ("yuan", "元", "months", "month", "个月", "%"):
+        return None
+    number = chinese_number(previous.text)
+    if number is None:
+        return None
+    unit = "%" if ctx.token.text == "%" else f" {ctx.token.text}"
+    return f"numbers are written in digits: `{number:_}{unit}` for `{previous.text}{unit}`"
 
 
 def _thousands(ctx: Context) -> str | None:
@@ -329,6 +365,7 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("bracket", ("rule x: money = min(a, b]", "rule x: money = min(a, b\nrule y: money = a"), _brackets),
     Mistake("thousands separator", ("param cap = 400,000 yuan", "param cap = 1,500,000.50 yuan"), _thousands),
     Mistake("Chinese multiplier", ("param cap = 40万", "param cap = 40万元", "param cap = 1.5万 yuan"), _chinese_amount),
+    Mistake("Chinese numerals", ("param cap = 三千 yuan", "param wait = 三 months"), _chinese_numerals),
     Mistake("double equals", ("rule x: bool = a == b", "rule x = a == b", "rule x: bool = a => b"), _double_equals),
     Mistake("if and else", ("rule x = if a then b else c", "rule x: money = if (a) b", "rule x = when a then b else c"), _if_else),
     Mistake("definition without its keyword", ("basic: money = amount", "cap = 150_000 yuan", "rul basic: money = amount"), _keywordless),
