@@ -84,3 +84,49 @@ def test_bundled_policy_keeps_its_invariants(path):
         assert decided["decisions"] == 0 and decided["refused as a frame"] > 0, decided
         return
     assert decided["decisions"] > 0, "no generated claim was decided"
+
+
+def _paid_in_tests(policy_path: Path, flows) -> set[str]:
+    """The fund flows some test beside the policy expects to pay more than 0."""
+    from policydsl.tools import testing
+
+    tests = testing.tests_path_for(policy_path)
+    if not tests.is_file():
+        return set()
+    paid = set()
+    for case in testing.read_tests(tests).cases:
+        for name, value in (case.expect or {}).items():
+            if name in flows and isinstance(value, str) and value not in ("0", "0.00") and not value.startswith("-"):
+                paid.add(name)
+    return paid
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=[str(p.relative_to(ROOT)) for p in POLICIES])
+def test_realistic_claims_reach_the_paying_layers_and_keep_the_invariants(path):
+    """Claims drawn like real ones (`policydsl generate`: bills of every size, persons with
+    years to date, dates in the policy's period) rather than the strategies' valid extremes: most
+    are decided, no invariant breaks, and every fund layer that a test beside the policy sees pay
+    is paid on some of them (so the invariants are checked where the money is)."""
+    from policydsl.tools.generate import generate
+    from policydsl.tools.impact.flows import flows_of
+
+    policy = _loadable(path)
+    if any(w.code == "W237" for w in policy.warnings):
+        pytest.skip("a frame decides no claim; its invariants are kept by each region that extends it")
+    flows = flows_of(policy)
+    wanted = _paid_in_tests(path, flows.fund)
+    decided, paid = 0, set()
+    claims_drawn = list(generate(policy, 400, seed=3))
+    for claim in claims_drawn:
+        try:
+            outputs = policy.evaluate(claim).outputs
+        except policydsl.FactsError as error:
+            assert [e.code for e in error.errors] == ["F304"], str(error)  # drawn claims are valid but for a `require`
+            continue
+        except policydsl.EvaluationError as error:
+            assert error.code != "R406", str(error)
+            continue
+        decided += 1
+        paid |= {name for name in flows.fund if outputs[name] > 0}
+    assert decided >= len(claims_drawn) // 2, f"only {decided} of {len(claims_drawn)} decided"
+    assert wanted <= paid, f"layers paid in the tests but on none of {decided} drawn claims: {sorted(wanted - paid)}"
