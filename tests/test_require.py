@@ -132,6 +132,12 @@ def test_a_child_policy_keeps_its_parents_requirements_and_adds_its_own(tmp_path
     assert refused(policy, {"amount": "1", "insured": False})[:2] == ("F304", "insured")
     assert refused(policy, {"amount": "1000.01", "insured": True})[:2] == ("F304", "amount")
     assert policy.evaluate({"amount": "1000", "insured": True}).outputs["paid"] == Decimal("500.00")
+    # what the child changes is its own requirement, not the parent's two
+    from policydsl.tools.show import diff_parent_text
+
+    diff = diff_parent_text(policy)
+    assert "@@ own require amount  " in diff and "+ require amount: amount <= 1_000 yuan" in diff
+    assert "insured" not in diff and diff.rstrip().endswith("# 1 definition changed or added")
 
 
 def test_fmt_writes_a_requirement_that_parses_back_the_same(policy):

@@ -22,11 +22,14 @@ from policydsl.syntax import printer
 
 def _label(definition) -> str:
     kind = type(definition).__name__.removesuffix("Def").lower()
-    name = getattr(definition, "name", None)
+    name = definition.field if isinstance(definition, n.RequireDef) else getattr(definition, "name", None)
     return f"{kind} {name}" if name else kind
 
 
 def _same(a, b) -> bool:
+    """One definition (or the dated values of one name); a requirement has no name: itself only."""
+    if isinstance(a, n.RequireDef) or isinstance(b, n.RequireDef):
+        return a is b
     return type(a) is type(b) and getattr(a, "name", None) == getattr(b, "name", None)
 
 
