@@ -77,7 +77,7 @@ def test_decisions_snapshot(policy_path, snapshot):
 def test_the_example_snapshot_covers_every_test_beside_it():
     text = snapshot_text(POLICIES / "example" / "resident-2025.policy")
     tests = json.loads((POLICIES / "example" / "resident-2025.tests.json").read_text(encoding="utf-8"))["tests"]
-    assert len(tests) == 16 and text.count("\n=== ") == len(tests)
+    assert len(tests) == 24 and text.count("\n=== ") == len(tests)
     assert '  basic: "8625.00"' in text
 
 

@@ -37,7 +37,8 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 def test_the_example_tests_file_holds_the_14_claims_and_their_expected_outputs():
     """The 14 claims of claims.jsonl with expected.jsonl's outputs, then the edge cases (rounding
-    at half a fen and below, tests/test_audit_mutations.py), which claims.jsonl leaves out."""
+    at half a fen and below, tests/test_audit_mutations.py; the waiting, tier, cap and assistance
+    edges tests/mutate_policies.py found untested), which claims.jsonl leaves out."""
     tests = testing.read_tests(EXAMPLE / "resident-2025.tests.json")
     claims = example_claims()
     shared, edges = tests.cases[: len(claims)], tests.cases[len(claims):]
@@ -45,7 +46,13 @@ def test_the_example_tests_file_holds_the_14_claims_and_their_expected_outputs()
     expected = [{k: v for k, v in e.items() if k != "claim_id"} for e in example_expected()]
     assert [case.expect for case in shared] == expected
     assert [case.name for case in shared] == [c["claim_id"] for c in claims]
-    assert [case.name for case in edges] == ["ex-15-half-a-fen-rounds-up", "ex-16-fractions-of-a-fen"]
+    assert [case.name for case in edges] == [
+        "ex-15-half-a-fen-rounds-up", "ex-16-fractions-of-a-fen",
+        "ex-17-lapse-of-exactly-4-years", "ex-18-lapse-of-5-years-waits-past-the-floor",
+        "ex-19-major-tiers-across-100000", "ex-20-major-half-a-fen-rounds-up",
+        "ex-21-zero-claim-years-add-to-the-continuity-raise", "ex-22-assistance-at-its-cap",
+        "ex-23-low-income-exactly-at-the-threshold", "ex-24-one-fen-for-an-assistance-object",
+    ]
     assert all(case.note for case in tests.cases)
 
 
@@ -53,7 +60,7 @@ def test_policydsl_test_passes_on_the_example(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     status, out, _ = run(capsys, "test", "policies/example")
     assert status == 0, out
-    assert "ok   policies/example/resident-2025.tests.json: 16 tests" in out
+    assert "ok   policies/example/resident-2025.tests.json: 24 tests" in out
     assert "ok   policies/example/resident-2025-v2.tests.json" in out
     assert out.rstrip().endswith("0 failed")
 
