@@ -95,6 +95,13 @@ MUTATIONS = [
         "unregistered cross-province treatment is paid 10 points less",
     ),
     Mutation(
+        "example-year-opens-above-zero", EXAMPLE,
+        (("accumulator ytd_basic_paid: money per person_id over year opening 0 yuan adds basic",
+          "accumulator ytd_basic_paid: money per person_id over year opening 1 yuan adds basic"),),
+        ("tests/test_carry.py::test_the_readme_person_year_example",),
+        "a person's year starts with nothing paid (no test beside a policy can see it: a single claim gives every value before it)",
+    ),
+    Mutation(
         "impact-counts-parts-of-a-flow", "policydsl/tools/impact/flows.py",
         (("    return Flows(fund, patient, parts_of(policy, fund + patient), \"declared\"",
           "    return Flows(fund + tuple(p for p, _ in parts_of(policy, fund + patient)), patient, parts_of(policy, fund + patient), \"declared\""),),
