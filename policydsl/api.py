@@ -45,7 +45,7 @@ from policydsl.link.provenance import Provenance, policy_id, provenance_of
 from policydsl.check.periods import segment_index, unset
 from policydsl.runtime.helpers import FEN, InvariantViolation, RequirementRefused
 
-from policydsl.syntax.source import SourceFile, Span
+from policydsl.syntax.source import SourceFile
 
 _EXACT = numbers.EXACT
 _ROUNDING = numbers.ROUNDING
@@ -184,7 +184,7 @@ def _fen_warnings(env, program) -> list[Diagnostic]:
                     "W239",
                     f"money output `{rule.name}` can have {rule.body.scale} decimals: a claim where it has fractions of a fen fails (R404)",
                     env.symbols[rule.name].node.span if rule.name in env.symbols else None,
-                    hint=f"round it to the fen, e.g. `round(..., half_up)`",
+                    hint="round it to the fen, e.g. `round(..., half_up)`",
                     severity=Severity.WARNING,
                 )
     return list(found.values())

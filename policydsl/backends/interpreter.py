@@ -28,7 +28,6 @@ from typing import Callable
 
 import attrs
 
-from policydsl.check import types as t
 from policydsl.diagnostics.model import EvaluationError
 from policydsl.ir import nodes as ir
 from policydsl.runtime import helpers as runtime

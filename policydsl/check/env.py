@@ -11,7 +11,7 @@ import difflib
 import attrs
 
 from policydsl.syntax import nodes as n
-from policydsl.diagnostics.model import Diagnostic, Related, Severity
+from policydsl.diagnostics.model import Diagnostic, Severity
 from policydsl.syntax.source import SourceFile, Span
 
 

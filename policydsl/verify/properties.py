@@ -72,7 +72,6 @@ def verify(request: Request) -> Report:
     policies = []
     if request.policy is not None:
         policies.append(request.policy)
-        program = request.policy.program.ir
         if request.invariants:
             outcomes += [_invariant(request, name) for name in _invariant_names(request.policy)]
         for output in _nonnegative_outputs(request):
