@@ -15,7 +15,9 @@ not -- in this process. It is
   (`policydsl.tools.generate`, `--claims` of them, the same for both): a claim on which some
   output or error code differs shows the mutant changes behaviour (a test is missing; the claim
   is the start of one); when no generated claim tells them apart the survivor is listed as
-  possibly equivalent (to be argued, or shown otherwise by a hand case).
+  possibly equivalent (to be argued, or shown otherwise by a hand case);
+- equivalent when it is argued so in tests/mutation_equivalents.py (and no generated claim tells
+  it apart: one that does is reported as wrongly listed). The score leaves equivalents out.
 
     python -m tests.mutate_policies                 # every mutant, a report on stdout
     python -m tests.mutate_policies --sample 30     # a seeded sample
@@ -41,6 +43,8 @@ import attrs
 import policydsl
 from policydsl.diagnostics.model import PolicydslError
 from policydsl.tools import testing
+
+from tests.mutation_equivalents import EQUIVALENT
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -79,7 +83,7 @@ class Mutant:
 @attrs.frozen
 class Outcome:
     mutant: Mutant
-    status: str  # killed, survived, stillborn
+    status: str  # killed, survived, equivalent, stillborn
     by: str = ""  # the test that killed it
     witness: dict | None = None  # a survivor: a generated claim the mutant decides otherwise
     differs: str = ""  # what differs on the witness
@@ -160,7 +164,8 @@ def judge(mutant: Mutant, copy: Path, descendants: dict[Path, list[Path]], claim
                 if not testing.run_case(policy, tests, case).passed:
                     return Outcome(mutant, "killed", f"{path.relative_to(POLICIES.resolve()).with_suffix('')}.tests.json :: {case.name}")
         witness, differs = _distinguishing_claim(mutant, copy, target, original, claims)
-        return Outcome(mutant, "survived", witness=witness, differs=differs)
+        listed = mutant.describe() in EQUIVALENT
+        return Outcome(mutant, "equivalent" if listed and witness is None else "survived", witness=witness, differs=differs)
     finally:
         target.write_text(original, encoding="utf-8")
 
@@ -213,13 +218,20 @@ def run(paths: list[Path] | None = None, sample: int | None = None, seed: int = 
         return [judge(mutant, copy, descendants, claims) for mutant in mutants]
 
 
+def score(outcomes: list[Outcome]) -> tuple[int, int]:
+    """(killed, counted): counted leaves out stillborn and equivalent mutants."""
+    counted = [o for o in outcomes if o.status in ("killed", "survived")]
+    return sum(o.status == "killed" for o in counted), len(counted)
+
+
 def report(outcomes: list[Outcome], seconds: float, markdown: bool = False) -> str:
-    counted = [o for o in outcomes if o.status != "stillborn"]
-    killed = [o for o in counted if o.status == "killed"]
-    score = len(killed) / len(counted) if counted else 1.0
-    lines = [f"{len(outcomes)} mutants: {len(killed)} killed, {len(counted) - len(killed)} survived, "
-             f"{len(outcomes) - len(counted)} stillborn (the checker refused them); score {score:.1%} "
-             f"of {len(counted)} counted ({seconds:.0f} s)"]
+    killed, counted_n = score(outcomes)
+    equivalent = [o for o in outcomes if o.status == "equivalent"]
+    stillborn = sum(o.status == "stillborn" for o in outcomes)
+    lines = [f"{len(outcomes)} mutants: {killed} killed, {counted_n - killed} survived, {len(equivalent)} equivalent "
+             f"(tests/mutation_equivalents.py), {stillborn} stillborn (the checker refused them); "
+             f"score {killed / counted_n if counted_n else 1:.1%} of {counted_n} counted ({seconds:.0f} s)"]
+    counted = [o for o in outcomes if o.status in ("killed", "survived")]
     by_policy: dict[Path, list[Outcome]] = {}
     for outcome in counted:
         by_policy.setdefault(outcome.mutant.path, []).append(outcome)
@@ -236,8 +248,11 @@ def report(outcomes: list[Outcome], seconds: float, markdown: bool = False) -> s
         lines += ["", f"Survivors that a generated claim tells apart ({len(told)}: a test is missing):", ""]
         lines += [f"- {o.mutant.describe()}: claim {o.witness.get('claim_id')} of {o.witness['policy']}: {o.differs}" for o in told]
     if untold:
-        lines += ["", f"Survivors no generated claim tells apart ({len(untold)}: possibly equivalent):", ""]
+        lines += ["", f"Survivors no generated claim tells apart ({len(untold)}: possibly equivalent, not argued yet):", ""]
         lines += [f"- {o.mutant.describe()}" for o in untold]
+    if equivalent and markdown:
+        lines += ["", f"Equivalent mutants ({len(equivalent)}), with the argument:", ""]
+        lines += [f"- {o.mutant.describe()}: {EQUIVALENT[o.mutant.describe()]}" for o in equivalent]
     return "\n".join(lines) + "\n"
 
 
