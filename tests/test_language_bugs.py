@@ -189,3 +189,36 @@ def test_numbers_in_chinese_numerals_get_the_number_in_digits(value, code, hint)
     text = f"input {{ a: money }}\nparam cap = {value}\nrule r: money = min(a, cap)\noutput r\n"
     found = [(c, h) for c, _, h in diagnostics(text)]
     assert (code, hint) in found, found
+
+
+def test_a_record_cycle_of_any_length_is_c203_not_a_crash():
+    """A record holding itself through two others crashed loading (RecursionError in the
+    compiler); only a record holding itself directly or through one other was C203."""
+    text = "record A { b: B }\nrecord B { c: list of C }\nrecord C { a: A }\ninput { r: A  m: money }\nrule x: money = m\noutput x\n"
+    found = [(code, message) for code, message, _ in diagnostics(text)]
+    assert found == [("C203", "record `A` contains itself (A -> B -> C -> A)"), ("C203", "record `B` contains itself (B -> C -> A -> B)"),
+                     ("C203", "record `C` contains itself (C -> A -> B -> C)")]
+
+
+def test_a_record_used_by_two_fields_at_every_level_loads_in_linear_work():
+    """Fifteen levels of records each held by two fields built 2**15 converters and inlined the
+    fast reader 2**12 times (5 s, 770 kB of source); each record is now built and written once."""
+    import time
+
+    from policydsl.backends import facts
+
+    levels = 15
+    records = [f"record R{i} {{ a: R{i + 1}  b: R{i + 1} }}" for i in range(levels)] + [f"record R{levels} {{ x: money }}"]
+    text = "\n".join(records) + "\ninput { r: R0  m: money }\nrule y: money = m\noutput y\n"
+    started = time.perf_counter()
+    policy = policydsl.loads(text)
+    assert time.perf_counter() - started < 2
+    source, _ = facts.reader_source(policy.program.ir, policy.program.ir.defaults)
+    assert len(source) < 20_000
+    leaf = {"x": "1.00"}
+    claim = {"m": "3"}
+    value = leaf
+    for _ in range(levels):
+        value = {"a": value, "b": value}
+    claim["r"] = value
+    assert policy.evaluate(claim).outputs["y"] == 3

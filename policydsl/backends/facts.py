@@ -449,8 +449,12 @@ def claim_id_of(claim) -> str | int | None:
 def build_reader(env, defaults: dict[tuple[str | None, str], object]):
     """A function facts(dict) -> tuple of input values, raising `Invalid` on bad facts.
 
-    `defaults` maps (record or None, field) to the already-evaluated default value.
+    `defaults` maps (record or None, field) to the already-evaluated default value. Each
+    record's converter is built once, however many fields hold that record (else a record
+    used by two fields at each of n levels would cost 2**n converters).
     """
+    built: dict[str, object] = {}
+
     def converter(type_):
         if type_ in _SCALARS:
             return _SCALARS[type_]
@@ -459,7 +463,9 @@ def build_reader(env, defaults: dict[tuple[str | None, str], object]):
         if isinstance(type_, t.ListType):
             return _list(converter(type_.element))
         if isinstance(type_, t.RecordType):  # records never contain themselves (checked)
-            return record(type_.name, f"a {type_.name} object")
+            if type_.name not in built:
+                built[type_.name] = record(type_.name, f"a {type_.name} object")
+            return built[type_.name]
         raise AssertionError(type_)
 
     def record(name: str | None, what: str):
@@ -572,6 +578,19 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
         namespace[_CONVERTER_NAMES[scalar]] = convert
     lines: list[str] = []
     functions: dict[str | None, str] = {}
+    # A record held by more than one field is read by a function of its own: inlined at each
+    # use, a record used twice at each of n levels would be written 2**n times.
+    uses: dict[str, int] = {}
+    for record in (None, *env.records):
+        for field in env.record_fields(record):
+            type_ = env.field_types[(record, field.name)]
+            while isinstance(type_, t.ListType):
+                type_ = type_.element
+            if isinstance(type_, t.RecordType):
+                uses[type_.name] = uses.get(type_.name, 0) + 1
+
+    def inlined(record: str, depth: int) -> bool:
+        return depth < _INLINE_DEPTH and uses.get(record, 0) <= 1
 
     def const(value) -> str:
         name = f"c{len(namespace)}"
@@ -599,7 +618,7 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
                 return [f"{target} = {x} if _type({x}) is {kind} and {x} in {members} else {convert}({x})"]
             return [f"{target} = {convert}({x})"]
         if isinstance(type_, t.ListType):
-            if isinstance(type_.element, t.RecordType) and depth < _INLINE_DEPTH:
+            if isinstance(type_.element, t.RecordType) and inlined(type_.element.name, depth):
                 inner = f"x{int(depth) + 1}"
                 item = f"y{int(depth)}"
                 body = record_body(type_.element.name, inner, item, depth + 2)
@@ -609,7 +628,7 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
             element = callable_for(type_.element)
             return [f"if _type({x}) is not _list: raise _Fallback", f"{target} = _tuple([{element}(e) for e in {x}])"]
         if isinstance(type_, t.RecordType):
-            if depth < _INLINE_DEPTH:
+            if inlined(type_.name, depth):
                 return record_body(type_.name, x, target, depth + 1)
             return [f"{target} = {record_function(type_.name)}({x})"]
         raise AssertionError(type_)

@@ -161,18 +161,37 @@ def resolve_field_types(env: CheckEnv) -> None:
         _check_record_nesting(env, record)
 
 
-def _check_record_nesting(env: CheckEnv, record: n.RecordDef, path=()) -> None:
-    if record.name in path:
-        env.error("C203", f"record `{record.name}` contains itself", record.span, hint="records cannot nest themselves; use a list")
-        return
-    for field in record.fields:
-        field_type = env.field_types.get((record.name, field.name))
+def _contained_records(env: CheckEnv, record: str) -> list[str]:
+    """The records a record's fields hold, directly or as list elements, in field order."""
+    found = []
+    for field in env.records[record].fields:
+        field_type = env.field_types.get((record, field.name))
         while isinstance(field_type, t.ListType):
             field_type = field_type.element
-        if isinstance(field_type, t.RecordType) and not path:
-            _check_record_nesting(env, env.records[field_type.name], (*path, record.name))
-        elif isinstance(field_type, t.RecordType) and field_type.name == path[0]:
-            env.error("C203", f"record `{path[0]}` contains itself", env.records[path[0]].span)
+        if isinstance(field_type, t.RecordType) and field_type.name in env.records and field_type.name not in found:
+            found.append(field_type.name)
+    return found
+
+
+def _check_record_nesting(env: CheckEnv, record: n.RecordDef) -> None:
+    """C203 for a record that contains itself, directly or through other records and lists,
+    however long the chain (a reader of such facts, and the compiler, would never end)."""
+    chain = {record.name: None}  # record -> the record it was reached from
+    stack = [record.name]
+    while stack:
+        current = stack.pop()
+        for inner in _contained_records(env, current):
+            if inner == record.name:
+                path = [current]
+                while chain[path[-1]] is not None:
+                    path.append(chain[path[-1]])
+                shown = " -> ".join([record.name, *reversed(path[:-1]), record.name]) if len(path) > 1 else f"{record.name} -> {record.name}"
+                env.error("C203", f"record `{record.name}` contains itself ({shown})", record.span,
+                          hint="a record cannot hold itself, even through lists or other records: hold the other's id instead (e.g. `parent_id: text`)")
+                return
+            if inner not in chain:
+                chain[inner] = current
+                stack.append(inner)
 
 
 def _resolve_function(env: CheckEnv, function: n.FunctionDef, visit, deps: set[str]) -> None:
