@@ -351,7 +351,6 @@ def test_c215_above_a_floor_and_below_a_ceiling_are_allowed(policies):
 # ---- C215: floors the checker does not hold yet (found by this audit; not fixed here) -----
 
 
-@pytest.mark.xfail(strict=True, reason="the link (link/inherit.py _override) binds an override only to the parent's first dated value of a floor param")
 def test_c215_a_later_dated_floor_holds_too(tmp_path):
     root = tmp_path / "policies"
     root.mkdir()
@@ -364,6 +363,12 @@ def test_c215_a_later_dated_floor_holds_too(tmp_path):
     )
     child = 'policy "child"\n  extends "base"\noverride param step = 1_500 yuan\n'  # below 2,000 from 1 July
     assert "C215" in codes(child, str(root / "child.policy"), root)
+    # a dated override holds the floor of its own days only: 1,500 until June is above 1,000
+    dated = ('policy "child"\n  extends "base"\noverride param step = 1_500 yuan from 2025-01-01 until 2025-06-30\n'
+             "override param step = 2_000 yuan from 2025-07-01\n")
+    assert "C215" not in codes(dated, str(root / "child.policy"), root)
+    lowered = dated.replace("2_000 yuan from 2025-07-01", "1_999 yuan from 2025-07-01")
+    assert "C215" in codes(lowered, str(root / "child.policy"), root)
 
 
 @pytest.mark.xfail(strict=True, reason="check/constants.py _check_bounds computes the parent's floor with the child's constants")

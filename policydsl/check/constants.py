@@ -301,6 +301,8 @@ def _check_bounds(env: CheckEnv, segment, report) -> None:
     for child, parent in env.bounds:
         if segment.active.get(child.name) is not child or child.name not in segment.constants:
             continue  # not in force here, or not computed (its error is reported)
+        if parent.validity is not None and not _overlaps(parent.validity, segment):
+            continue  # a dated bound holds on its own days only
         try:
             floor = evaluate(parent.value, env, segment.constants)
         except Exception:  # noqa: BLE001 - the parent's value is checked in the parent
@@ -313,6 +315,13 @@ def _check_bounds(env: CheckEnv, segment, report) -> None:
             report("C215", f"`{child.name}` may not be lowered below {shown}, the floor set at {n.name_span(parent).location}", child.value)
         if parent.bound == "ceiling" and mine > floor:
             report("C215", f"`{child.name}` may not be raised above {shown}, the ceiling set at {n.name_span(parent).location}", child.value)
+
+
+def _overlaps(validity, segment) -> bool:
+    """Whether the days of `validity` (both ends included) meet the segment's [start, end)."""
+    if validity.end is not None and segment.start is not None and validity.end < segment.start:
+        return False
+    return not (validity.start is not None and segment.end is not None and validity.start >= segment.end)
 
 
 def _same_kind(a, b) -> bool:

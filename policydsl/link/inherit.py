@@ -300,6 +300,7 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
         replaced.add(name)
         return
     position = indexes[0]
+    replaced_values = [definitions[index] for index in indexes]  # every dated value of the name
     for index in reversed(indexes):
         del definitions[index]
     definitions.insert(position, definition)
@@ -308,8 +309,10 @@ def _override(definition, definitions, origins, by_name, replaced, source, diagn
     if isinstance(definition, n.ParamDef):
         # `floor` / `ceiling` are compared once the values are known (the checker's constants pass).
         # A bound set higher up still holds when a middle policy overrode the value in between.
+        # Each dated value with a bound binds the override on its own days (checker, per segment).
         inherited = [bounded for child, bounded in bounds if child.name == name]
-        for bounded in ([first] if first.bound is not None else []) + inherited:
+        own = [value for value in replaced_values if isinstance(value, n.ParamDef) and value.bound is not None]
+        for bounded in own + inherited:
             bounds.append((definition, bounded))
 
 
