@@ -604,3 +604,23 @@ def test_the_deepest_nesting_and_where_it_crosses_100_levels(text, expected):
 )
 def test_a_claim_id_is_text_or_a_whole_number(value, expected):
     assert facts.claim_id_of(value) == expected and type(facts.claim_id_of(value)) is type(expected)
+
+
+def test_a_record_held_by_one_field_is_read_inline_and_one_held_by_two_by_one_function():
+    """The fast reader writes a record's reading where its one field is; a record that several
+    fields hold (here directly and as list elements) is read by one function of its own, so the
+    source grows with the schema, not with the number of paths through it (2**n for n levels)."""
+    text = ("record Leaf { x: money }\nrecord Once { y: money }\n"
+            "input { once: Once  a: Leaf  b: list of Leaf  m: money }\nrule r: money = m\noutput r\n")
+    policy = policydsl.loads(text)
+    source, _ = facts.reader_source(policy.program.ir, policy.program.ir.defaults)
+    functions = sorted(line for line in source.splitlines() if line.startswith("def f"))
+    assert functions == ["def f0(v):", "def f1(v):"]  # the claim, and Leaf once for both its fields
+    assert source.count("f1(") == 3  # its definition, and a call for `a` and for each element of `b`
+    claim = {"once": {"y": "1"}, "a": {"x": "2"}, "b": [{"x": "3"}, {"x": "4"}], "m": "5"}
+    slow = checking_reader(policy)
+    assert fast_reader(policy, _no_fallback)(claim) == slow(claim)
+    # one field each: every record inline, no function but the claim's
+    single = policydsl.loads("record Leaf { x: money }\nrecord Once { y: money }\ninput { once: Once  a: Leaf  m: money }\nrule r: money = m\noutput r\n")
+    source, _ = facts.reader_source(single.program.ir, single.program.ir.defaults)
+    assert [line for line in source.splitlines() if line.startswith("def f")] == ["def f0(v):"]

@@ -581,7 +581,7 @@ def reader_source(env, defaults: dict) -> tuple[str, dict]:
     # A record held by more than one field is read by a function of its own: inlined at each
     # use, a record used twice at each of n levels would be written 2**n times.
     uses: dict[str, int] = {}
-    for record in (None, *env.records):
+    for record in env.records:  # the claim's input (None) and every record
         for field in env.record_fields(record):
             type_ = env.field_types[(record, field.name)]
             while isinstance(type_, t.ListType):
