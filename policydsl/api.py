@@ -33,7 +33,7 @@ from policydsl.syntax import printer
 from policydsl.check import types as t
 from policydsl.runtime import values
 from policydsl.check import Checked, check
-from policydsl.backends.python import Program, compile_program, compile_reader
+from policydsl.backends.python import Program, compile_outputs, compile_program, compile_reader
 from policydsl.ir.build import from_checked
 from policydsl.diagnostics.model import Diagnostic, Related, EvaluationError, FactError, FactsError, PolicyError, Severity, sort_key
 from policydsl.backends.facts import claim_id_of, Invalid, build_reader, problems_to_errors
@@ -306,7 +306,7 @@ class Policy:
         # money outputs are quantized to the fen by `_finish` (exactly: two decimals), so they are
         # written as they are; every other type by its writer
         self._json_writers = [(name, _fen_text if ty == t.MONEY else values.json_writer(ty)) for name, ty in zip(self.output_names, self.output_types)]
-        self._finish_fast = _outputs_builder(self.output_names, self.output_types)
+        self._finish_fast = compile_outputs(self.output_names, self.output_types)
         self.explain_cache: dict = {}  # explain.py keeps what does not depend on the claim here
         self._one_segment = len(program.runs) == 1 and program.runs[0] is not None  # what `segment_for` would say for every claim
         self._has_work = any(plan is not None for plan in program.work)  # nested aggregates to bound (R409)
@@ -575,23 +575,6 @@ class Policy:
             )
             return EvaluationError(message + message_suffix, rule, span, code="R408")
         return EvaluationError(f"cannot compute: {type(error).__name__}" + message_suffix, rule, span, code="R400")
-
-
-def _outputs_builder(names: list[str], types: list):
-    """`raw -> {name: value}` for a program's outputs, each money output quantized to the fen,
-    as one generated expression (no loop, no dict built twice): what `Policy._finish` gives for
-    a claim whose money outputs are all whole fen, or ArithmeticError (under `numbers.EXACT`)
-    for any other, which `_finish` then names. Output names sit in constant slots, never in the
-    source."""
-    namespace: dict = {"__builtins__": {}, "_FEN": FEN}
-    entries = []
-    for index, (name, type_) in enumerate(zip(names, types)):
-        namespace[f"k{index}"] = name
-        value = f"raw[{index}]"
-        entries.append(f"k{index}: {value}.quantize(_FEN)" if type_ == t.MONEY else f"k{index}: {value}")
-    source = "def build(raw):\n    return {" + ", ".join(entries) + "}\n"
-    exec(compile(source, "<policydsl outputs>", "exec"), namespace)  # noqa: S102 - built from slot numbers only
-    return namespace["build"]
 
 
 def _fen_text(value: Decimal) -> str:
