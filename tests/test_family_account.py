@@ -225,3 +225,18 @@ def test_batch_carry_spilling_to_disk_shares_accounts_as_carry_does(policy, tmp_
         assert (row["accumulators"]["account_balance"]["before"], row["accumulators"]["account_balance"]["after"]) == (str(held.before), str(held.after))
         shared += claim["account_owner_id"] != claim["person_id"] and held.before > 0
     assert shared > 50  # relatives' accounts with money in them were drawn on
+
+
+def test_the_family_claims_explanations_golden(policy, snapshot):
+    """What an author or a settlement engineer reads for the five family claims carried together:
+    each decision's explanation (whose account paid, how much, its balance before and after) or
+    the refusal, in input order. A change shows here as a diff; `--snapshot-update` after review."""
+    blocks = []
+    for claim, decision in zip(claims(), carry(policy, claims())):
+        head = f"=== {claim['claim_id']}: {claim['person_id']}, account of {claim['account_owner_id']}"
+        if isinstance(decision, FactsError):
+            blocks.append(f"{head}\nrefused: " + "; ".join(f"[{e.code}] {e.path}: {e.message}" for e in decision.errors) + "\n")
+        else:
+            blocks.append(f"{head}\n{decision.explain()}\n")
+    snapshot.snapshot_dir = ROOT / "tests" / "snapshots" / "family"
+    snapshot.assert_match("\n".join(blocks), "worker-family.txt")
