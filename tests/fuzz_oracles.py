@@ -364,11 +364,8 @@ def broken_requirement(policy, claim) -> str | None:
 
     inputs = policy.read_facts(claim)
     segment = policy.program.ir.segments[policy.segment_for(inputs)]
-    scope = interpreter.Scope(inputs=inputs, values=dict(segment.constants))
-    for requirement in segment.requirements:
-        if not interpreter.evaluate(requirement.condition, scope):
-            return requirement.field
-    return None
+    broken = interpreter.broken_requirement(segment, interpreter.Scope(inputs=inputs, values=dict(segment.constants)))
+    return broken.field if broken is not None else None
 
 
 def check_claim(policy, claim, *, invariants_hold: bool = True, explain: bool = False, predict: bool = True) -> str:

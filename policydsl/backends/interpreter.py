@@ -103,9 +103,9 @@ def run(program: ir.Program, segment_index: int, inputs: tuple, check: Callable 
         raise ValueError(f"the claim has {len(inputs)} inputs; the policy reads {len(program.inputs)}")
     with localcontext(numbers.EXACT):
         scope = Scope(inputs=inputs, values=dict(segment.constants), check=check)
-        for requirement in segment.requirements:
-            if not _evaluate(requirement.condition, scope):
-                runtime.requirement_refused(requirement.number)
+        broken = broken_requirement(segment, scope)
+        if broken is not None:
+            runtime.requirement_refused(broken.number)
         for rule in segment.rules:
             value = _evaluate(rule.body, scope)
             _bound_whole(rule.bound, value)
@@ -117,6 +117,16 @@ def run(program: ir.Program, segment_index: int, inputs: tuple, check: Callable 
                 runtime.invariant_violated(invariant.number)
         outputs = tuple(_output(program, scope, name) for name in program.outputs)
         return outputs + tuple(_evaluate(accrual, scope) for accrual in segment.accruals)
+
+
+def broken_requirement(segment: ir.Segment, scope: Scope) -> ir.Requirement | None:
+    """The first of the segment's requirements that is false in `scope` (None: all hold),
+    computed under `numbers.EXACT`."""
+    with localcontext(numbers.EXACT):
+        for requirement in segment.requirements:
+            if not _evaluate(requirement.condition, scope):
+                return requirement
+    return None
 
 
 def _output(program: ir.Program, scope: Scope, name: str):

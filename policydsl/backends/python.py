@@ -87,8 +87,7 @@ class Program:
         """The IR node with id `node_id` (None for None or an unknown id)."""
         if not self._nodes:
             for segment in self.ir.segments:
-                for expr in (*(r.condition for r in segment.requirements), *(rule.body for rule in segment.rules),
-                             *(i.condition for i in segment.invariants), *segment.accruals):
+                for expr in segment.expressions:
                     self._nodes.update((x.id, x) for x in ir.walk(expr))
         return self._nodes.get(node_id)
 

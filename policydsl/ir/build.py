@@ -292,8 +292,7 @@ def from_checked(env) -> ir.Program:
         )
         accruals = tuple(builder.accrual(accumulator) for accumulator in env.accumulators)
         requirements = tuple(
-            ir.Requirement(require.field, env.symbols[require.field].index, number, builder.expr(require.condition),
-                           reasons=n.annotation_texts(require.annotations, "because"), ast=require)
+            ir.Requirement(require.field, env.symbols[require.field].index, number, builder.expr(require.condition), ast=require)
             for number, require in enumerate(env.requires)
         )
         segments.append(

@@ -337,8 +337,7 @@ class Requirement:
     index: int
     number: int
     condition: Expr
-    reasons: tuple[str, ...] = ()
-    ast: object = _ast()  # the RequireDef
+    ast: object = _ast()  # the RequireDef (its reasons)
 
 
 @node
@@ -399,6 +398,13 @@ class Segment:
     @property
     def in_force(self) -> bool:
         return not self.missing and not self.outside
+
+    @property
+    def expressions(self) -> tuple[Expr, ...]:
+        """Every expression the segment evaluates, in order: requirements, rules, invariants,
+        what a claim adds to each accumulator."""
+        return (*(r.condition for r in self.requirements), *(rule.body for rule in self.rules),
+                *(i.condition for i in self.invariants), *self.accruals)
 
     def describe(self) -> str:
         return self.period

@@ -207,8 +207,7 @@ class Generator:
         try:
             inputs = self._policy.read_facts(claim)
             segment = self._program.segments[self._policy.segment_for(inputs)]
-            scope = interpreter.Scope(inputs=inputs, values=dict(segment.constants))
-            return all(interpreter.evaluate(r.condition, scope) for r in segment.requirements)
+            return interpreter.broken_requirement(segment, interpreter.Scope(inputs=inputs, values=dict(segment.constants))) is None
         except (PolicydslError, ArithmeticError):
             return True
 

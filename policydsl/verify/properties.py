@@ -668,7 +668,7 @@ def _claim_id(program, enc: Encoding, wanted: str) -> str | None:
 
 def _has_aggregate(program: ir.Program) -> bool:
     for segment in program.segments:
-        for expr in [*(r.condition for r in segment.requirements), *(r.body for r in segment.rules), *(i.condition for i in segment.invariants), *segment.accruals]:
+        for expr in segment.expressions:
             if any(isinstance(node, ir.Aggregate) for node in ir.walk(expr)):
                 return True
     return False
