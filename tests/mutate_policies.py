@@ -139,21 +139,19 @@ def _tested(policy_paths) -> list[Path]:
     return [p for p in policy_paths if testing.tests_path_for(p).is_file()]
 
 
-_DESCENDANTS: dict[Path, list[Path]] = {}
-
-
 def judge(mutant: Mutant, copy: Path, descendants: dict[Path, list[Path]], claims: int = 300) -> Outcome:
     """Write the mutant into the copy of the policies folder, run the tests it can fail."""
     relative = mutant.path.resolve().relative_to(POLICIES.resolve())
     target = copy / relative
     original = target.read_text(encoding="utf-8")
+    reached = [mutant.path.resolve(), *descendants[mutant.path.resolve()]]  # the policies the mutant changes
     target.write_text(mutant.apply(original), encoding="utf-8")
     try:
         try:
             policydsl.load(target, root=copy)
         except PolicydslError:
             return Outcome(mutant, "stillborn")
-        for path in _tested([mutant.path.resolve(), *descendants[mutant.path.resolve()]]):
+        for path in _tested(reached):
             mirrored = copy / path.relative_to(POLICIES.resolve())
             tests = testing.read_tests(testing.tests_path_for(mirrored))
             try:
@@ -163,7 +161,7 @@ def judge(mutant: Mutant, copy: Path, descendants: dict[Path, list[Path]], claim
             for case in tests.cases:
                 if not testing.run_case(policy, tests, case).passed:
                     return Outcome(mutant, "killed", f"{path.relative_to(POLICIES.resolve()).with_suffix('')}.tests.json :: {case.name}")
-        witness, differs = _distinguishing_claim(mutant, copy, target, original, claims)
+        witness, differs = _distinguishing_claim(reached, copy, target, original, claims)
         listed = mutant.describe() in EQUIVALENT
         return Outcome(mutant, "equivalent" if listed and witness is None else "survived", witness=witness, differs=differs)
     finally:
@@ -177,11 +175,10 @@ def _outcome(policy, claim) -> tuple:
         return ("refused", testing.error_code(error))
 
 
-def _distinguishing_claim(mutant: Mutant, copy: Path, target: Path, original: str, claims: int):
+def _distinguishing_claim(reached: list[Path], copy: Path, target: Path, original: str, claims: int):
     """(a generated claim some policy the mutant reaches decides otherwise, what differs), or (None, "")."""
     from policydsl.tools.generate import generate
 
-    reached = [mutant.path.resolve(), *_DESCENDANTS[mutant.path.resolve()]]
     mutated_text = target.read_text(encoding="utf-8")
     for path in reached:
         mirrored = copy / path.relative_to(POLICIES.resolve())
@@ -211,7 +208,6 @@ def run(paths: list[Path] | None = None, sample: int | None = None, seed: int = 
     if sample is not None and sample < len(mutants):
         mutants = sorted(random.Random(seed).sample(mutants, sample), key=lambda m: (str(m.path), m.start))
     descendants = _extends_graph()
-    _DESCENDANTS.update(descendants)
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / "policies"
         shutil.copytree(POLICIES, copy)
