@@ -67,6 +67,28 @@ def test_benchmark_smoke_mode_runs(tmp_path):
         assert needle in result.stdout
 
 
+def test_integer_fen_versions_agree_with_the_yardstick_and_refuse_what_the_engine_refuses():
+    import ceiling
+
+    claims = list(generate_claims.generate(1_000, seed=5)) + example_claims()
+    for claim in claims:
+        expected = as_text(handwritten.evaluate(claim))
+        assert as_text(ceiling.checked(claim)) == expected == as_text(ceiling.lean(claim)), claim["claim_id"]
+    claim = example_claims()[0]
+    for bad in ({"ytd_basic_paid": "-1.00"}, {"ytd_basic_paid": "1.005"}, {"ytd_basic_paid": " 1"}, {"hospital_level": "1"}, {"extra": 1}):
+        with pytest.raises(ceiling.Refused):
+            ceiling.checked({**claim, **bad})
+    with pytest.raises(ceiling.Refused):
+        ceiling.lean({**claim, "ytd_basic_paid": "-1.00"})
+
+
+def test_ceiling_smoke_mode_runs():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "ceiling.py"), "--smoke"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "agree with the yardstick on 300 of 300 claims" in result.stdout
+    assert "int fen, the engine's checks" in result.stdout and "yardstick / it:" in result.stdout
+
+
 # ---- the load cache -------------------------------------------------------------------------
 
 
