@@ -12,8 +12,10 @@ compiler pass would emit):
   (every value's type, money as `\\d{1,15}(\\.\\d{1,2})?` text, ints and months in range,
   enum members, no unknown field) and the policy's invariants;
 - `lean`: the yardstick's checks only (known categories and levels, no negative money).
-Both must give the yardstick's outputs on every claim. The ratio of `checked` to the
-yardstick is the ceiling of an engine that checks what this one checks.
+And `checked_decimal`: the engine's checks with `Decimal` money, as the engine computes. Each
+must give the yardstick's outputs on every claim. `checked_decimal` against the engine shows
+what is left to gain by better generated code; `checked` what integer fen adds; `checked`
+against the yardstick is the ceiling of an engine that checks what this one checks.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ sys.path.insert(0, str(HERE))
 
 import generate_claims  # noqa: E402
 import handwritten  # noqa: E402
+import handwritten as h  # noqa: E402  (its constants, in checked_decimal)
 from machine import cpu_name  # noqa: E402
 
 EXCLUDED = handwritten.EXCLUDED
@@ -202,6 +205,78 @@ def checked(claim) -> dict:
     return _decision(*out)
 
 
+def _money(x) -> Decimal:
+    if type(x) is not str or not MONEY_TEXT(x):
+        _refuse()
+    return Decimal(x)
+
+
+def checked_decimal(claim) -> dict:
+    """The engine's fast-path checks, money as Decimal (the yardstick's arithmetic)."""
+    if type(claim) is not dict or len(claim) != 9 or type(claim["claim_id"]) is not str:
+        _refuse()
+    person = claim["person"]
+    if type(person) is not dict or len(person) != 7:
+        _refuse()
+    category = person["category"]
+    if type(category) is not str or category not in PERSON_CATEGORIES:
+        _refuse()
+    concentrated = person["enrolled_in_concentrated_period"]
+    if concentrated is not True and concentrated is not False:
+        _refuse()
+    enrolled = _day(person["enrollment_date"])
+    gap, repaired = _whole(person["gap_years"]), _whole(person["repaired_months"])
+    continuous, zero_years = _whole(person["continuous_years"]), _whole(person["zero_claim_years"])
+    service = _day(claim["service_date"])
+    level = claim["hospital_level"]
+    if type(level) is not int or level not in DEDUCTIBLE:
+        _refuse()
+    cross = claim["cross_province_unregistered"]
+    if cross is not True and cross is not False:
+        _refuse()
+    items = claim["items"]
+    if type(items) is not list:
+        _refuse()
+    total = excluded = h.ZERO
+    for item in items:
+        if type(item) is not dict or len(item) != 2:
+            _refuse()
+        kind = item["category"]
+        if type(kind) is not str or kind not in ITEM_CATEGORIES:
+            _refuse()
+        x = item["amount"]
+        amount = Decimal(x) if type(x) is str and MONEY_TEXT(x) else _refuse()
+        total += amount
+        if kind in EXCLUDED:
+            excluded += amount
+    ytd_basic, ytd_major, ytd_base = _money(claim["ytd_basic_paid"]), _money(claim["ytd_major_paid"]), _money(claim["ytd_major_base"])
+    eligible = total - excluded
+    waits = False if category in WAITING_EXEMPT else (not concentrated or gap > 0)
+    variable = max(0, gap - 1 - repaired)
+    wait = 0 if not waits else (max(h.LONG_GAP_MIN_WAIT, h.FIXED_WAIT + variable) if gap >= h.LONG_GAP_YEARS else h.FIXED_WAIT + variable)
+    start = _add_months(enrolled, wait)
+    in_waiting = service < start
+    if in_waiting:
+        basic = major = assistance = h.ZERO
+    else:
+        ratio = h.LEVEL_RATIO[level] - h.CROSS_PROVINCE_CUT if cross else h.LEVEL_RATIO[level]
+        room = max(h.ZERO, h.BASIC_ANNUAL_CAP - ytd_basic)
+        basic = min(max(h.ZERO, eligible - h.DEDUCTIBLE[level]) * ratio, room).quantize(h.FEN, h.ROUND_HALF_UP)
+        by_tiers = h.major_tiers(max(ytd_base, h.MAJOR_THRESHOLD), ytd_base + eligible - basic)
+        incentive = min(h.INCENTIVE_STEP * max(0, continuous - h.INCENTIVE_AFTER_YEARS) + h.INCENTIVE_STEP * zero_years, h.INCENTIVE_LIMIT)
+        major = min(by_tiers, max(h.ZERO, h.MAJOR_BASE_CAP + incentive - ytd_major)).quantize(h.FEN, h.ROUND_HALF_UP)
+        threshold = h.ASSISTANCE_THRESHOLD.get(category)
+        if threshold is None:
+            assistance = h.ZERO
+        else:
+            assistance = min(max((eligible - basic - major - threshold) * h.ASSISTANCE_RATIO, h.ZERO), h.ASSISTANCE_CAP).quantize(h.FEN, h.ROUND_HALF_UP)
+    patient = total - basic - major - assistance
+    if basic + major + assistance + patient != total or min(basic, major, assistance, patient) < 0:  # the invariants
+        _refuse()
+    return {"eligible": eligible.quantize(h.FEN), "excluded": excluded.quantize(h.FEN), "in_waiting": in_waiting, "benefit_start": start,
+            "basic": basic.quantize(h.FEN), "major": major.quantize(h.FEN), "assistance": assistance.quantize(h.FEN), "patient_pays": patient.quantize(h.FEN)}
+
+
 def lean(claim) -> dict:
     """The yardstick's checks only, money as int fen."""
     person = claim["person"]
@@ -249,18 +324,18 @@ def main(argv: list[str] | None = None) -> int:
     claims = list(generate_claims.generate(count, seed=args.seed))
     for claim in claims:
         expected = {key: str(value) for key, value in handwritten.evaluate(claim).items()}
-        for version in (checked, lean):
+        for version in (checked, checked_decimal, lean):
             got = {key: str(value) for key, value in version(claim).items()}
             if got != expected:
                 print(f"{version.__name__} disagrees with the yardstick on {claim['claim_id']}: {got} != {expected}", file=sys.stderr)
                 return 1
     print(f"machine: {cpu_name()}, Python {sys.version.split()[0]}")
     print(f"workload: example province policy, {count:,} generated claims (seed {args.seed}), facts as dicts, {rounds} interleaved rounds, CPU time")
-    print(f"checked and lean agree with the yardstick on {count:,} of {count:,} claims")
+    print(f"checked, checked_decimal and lean agree with the yardstick on {count:,} of {count:,} claims")
     gc.collect()
     gc.freeze()
     versions = {"engine (policy.evaluate)": policy.evaluate, "yardstick (handwritten.py)": handwritten.evaluate,
-                "int fen, the engine's checks": checked, "int fen, the yardstick's checks": lean}
+                "Decimal, the engine's checks": checked_decimal, "int fen, the engine's checks": checked, "int fen, the yardstick's checks": lean}
     times: dict[str, list[float]] = {name: [] for name in versions}
     for _ in range(rounds):
         for name, function in versions.items():

@@ -73,11 +73,12 @@ def test_integer_fen_versions_agree_with_the_yardstick_and_refuse_what_the_engin
     claims = list(generate_claims.generate(1_000, seed=5)) + example_claims()
     for claim in claims:
         expected = as_text(handwritten.evaluate(claim))
-        assert as_text(ceiling.checked(claim)) == expected == as_text(ceiling.lean(claim)), claim["claim_id"]
+        assert as_text(ceiling.checked(claim)) == expected == as_text(ceiling.lean(claim)) == as_text(ceiling.checked_decimal(claim)), claim["claim_id"]
     claim = example_claims()[0]
     for bad in ({"ytd_basic_paid": "-1.00"}, {"ytd_basic_paid": "1.005"}, {"ytd_basic_paid": " 1"}, {"hospital_level": "1"}, {"extra": 1}):
-        with pytest.raises(ceiling.Refused):
-            ceiling.checked({**claim, **bad})
+        for version in (ceiling.checked, ceiling.checked_decimal):
+            with pytest.raises(ceiling.Refused):
+                version({**claim, **bad})
     with pytest.raises(ceiling.Refused):
         ceiling.lean({**claim, "ytd_basic_paid": "-1.00"})
 
@@ -85,7 +86,7 @@ def test_integer_fen_versions_agree_with_the_yardstick_and_refuse_what_the_engin
 def test_ceiling_smoke_mode_runs():
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "ceiling.py"), "--smoke"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "agree with the yardstick on 300 of 300 claims" in result.stdout
+    assert "agree with the yardstick on 300 of 300 claims" in result.stdout and "Decimal, the engine's checks" in result.stdout
     assert "int fen, the engine's checks" in result.stdout and "yardstick / it:" in result.stdout
 
 
