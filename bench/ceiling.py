@@ -76,7 +76,7 @@ def _day(text) -> datetime.date:
 
 
 def _fen(x) -> int:
-    """Checked money text to int fen (`checked` reads it inline like this)."""
+    """Checked money text to int fen."""
     if type(x) is not str or not MONEY_TEXT(x):
         _refuse()
     point = x.find(".")
@@ -159,8 +159,9 @@ def _decision(eligible, excluded, in_waiting, start, basic, major, assistance, p
     }
 
 
-def checked(claim) -> dict:
-    """The engine's fast-path checks, money as int fen."""
+def _read_checked(claim, money, zero) -> tuple:
+    """The claim's values, with the checks the engine's fast reader makes; `money` converts
+    a money text (checked) to fen or Decimal, `zero` is that kind's 0."""
     if type(claim) is not dict or len(claim) != 9 or type(claim["claim_id"]) is not str:
         _refuse()
     person = claim["person"]
@@ -185,23 +186,31 @@ def checked(claim) -> dict:
     items = claim["items"]
     if type(items) is not list:
         _refuse()
-    total = excluded = 0
+    total = excluded = zero
     for item in items:
         if type(item) is not dict or len(item) != 2:
             _refuse()
         kind = item["category"]
         if type(kind) is not str or kind not in ITEM_CATEGORIES:
             _refuse()
-        x = item["amount"]
-        amount = (int(x) * 100 if (point := x.find(".")) < 0 else int(x.replace(".", "")) * (10 if len(x) - point == 2 else 1)) if type(x) is str and MONEY_TEXT(x) else _refuse()
+        amount = money(item["amount"])
         total += amount
         if kind in EXCLUDED:
             excluded += amount
-    out = _rules(category, concentrated, enrolled, gap, repaired, continuous, zero_years, service, level, cross, total, excluded,
-                 _fen(claim["ytd_basic_paid"]), _fen(claim["ytd_major_paid"]), _fen(claim["ytd_major_base"]))
-    eligible, excluded, in_waiting, start, basic, major, assistance, patient = out
-    if basic + major + assistance + patient != total or min(basic, major, assistance, patient) < 0:  # the invariants
+    return (category, concentrated, enrolled, gap, repaired, continuous, zero_years, service, level, cross, total, excluded,
+            money(claim["ytd_basic_paid"]), money(claim["ytd_major_paid"]), money(claim["ytd_major_base"]))
+
+
+def _invariants(total, basic, major, assistance, patient) -> None:
+    if basic + major + assistance + patient != total or min(basic, major, assistance, patient) < 0:
         _refuse()
+
+
+def checked(claim) -> dict:
+    """The engine's fast-path checks, money as int fen."""
+    values = _read_checked(claim, _fen, 0)
+    out = _rules(*values)
+    _invariants(values[10], *out[4:])
     return _decision(*out)
 
 
@@ -213,43 +222,8 @@ def _money(x) -> Decimal:
 
 def checked_decimal(claim) -> dict:
     """The engine's fast-path checks, money as Decimal (the yardstick's arithmetic)."""
-    if type(claim) is not dict or len(claim) != 9 or type(claim["claim_id"]) is not str:
-        _refuse()
-    person = claim["person"]
-    if type(person) is not dict or len(person) != 7:
-        _refuse()
-    category = person["category"]
-    if type(category) is not str or category not in PERSON_CATEGORIES:
-        _refuse()
-    concentrated = person["enrolled_in_concentrated_period"]
-    if concentrated is not True and concentrated is not False:
-        _refuse()
-    enrolled = _day(person["enrollment_date"])
-    gap, repaired = _whole(person["gap_years"]), _whole(person["repaired_months"])
-    continuous, zero_years = _whole(person["continuous_years"]), _whole(person["zero_claim_years"])
-    service = _day(claim["service_date"])
-    level = claim["hospital_level"]
-    if type(level) is not int or level not in DEDUCTIBLE:
-        _refuse()
-    cross = claim["cross_province_unregistered"]
-    if cross is not True and cross is not False:
-        _refuse()
-    items = claim["items"]
-    if type(items) is not list:
-        _refuse()
-    total = excluded = h.ZERO
-    for item in items:
-        if type(item) is not dict or len(item) != 2:
-            _refuse()
-        kind = item["category"]
-        if type(kind) is not str or kind not in ITEM_CATEGORIES:
-            _refuse()
-        x = item["amount"]
-        amount = Decimal(x) if type(x) is str and MONEY_TEXT(x) else _refuse()
-        total += amount
-        if kind in EXCLUDED:
-            excluded += amount
-    ytd_basic, ytd_major, ytd_base = _money(claim["ytd_basic_paid"]), _money(claim["ytd_major_paid"]), _money(claim["ytd_major_base"])
+    values = _read_checked(claim, _money, h.ZERO)
+    category, concentrated, enrolled, gap, repaired, continuous, zero_years, service, level, cross, total, excluded, ytd_basic, ytd_major, ytd_base = values
     eligible = total - excluded
     waits = False if category in WAITING_EXEMPT else (not concentrated or gap > 0)
     variable = max(0, gap - 1 - repaired)
@@ -271,8 +245,7 @@ def checked_decimal(claim) -> dict:
         else:
             assistance = min(max((eligible - basic - major - threshold) * h.ASSISTANCE_RATIO, h.ZERO), h.ASSISTANCE_CAP).quantize(h.FEN, h.ROUND_HALF_UP)
     patient = total - basic - major - assistance
-    if basic + major + assistance + patient != total or min(basic, major, assistance, patient) < 0:  # the invariants
-        _refuse()
+    _invariants(total, basic, major, assistance, patient)
     return {"eligible": eligible.quantize(h.FEN), "excluded": excluded.quantize(h.FEN), "in_waiting": in_waiting, "benefit_start": start,
             "basic": basic.quantize(h.FEN), "major": major.quantize(h.FEN), "assistance": assistance.quantize(h.FEN), "patient_pays": patient.quantize(h.FEN)}
 
