@@ -268,10 +268,10 @@ def test_table_lookups_and_their_trace():
 
 def test_a_missing_row_names_the_lookup_of_the_table_in_the_message():
     policy = policydsl.loads(TABLES, "t.policy")
-    # two lookups of `fee` on one line: the rule's whole expression
+    # two lookups of `fee` on one line: the one that failed (the traced lookup names its node)
     for error in (evaluation_error(policy, {"kind": "a", "level": 2}), traced_error(policy, {"kind": "a", "level": 2})):
-        assert (error.code, error.rule, error.span.text) == ("R403", "both", "fee[level] + fee[level + 1]")
-        assert str(error) == "table `fee` has no row for `3` (rule `both` at t.policy:11:20)"
+        assert (error.code, error.rule, error.span.text) == ("R403", "both", "fee[level + 1]")
+        assert str(error) == "table `fee` has no row for `3` in `fee[level + 1]` (rule `both` at t.policy:11:33)"
     # lookups of two tables on one line: the one of the table named
     policy = policydsl.loads(TABLES.replace("rule both: money = fee[level] + fee[level + 1]\n", "").replace("r, both, two", "r, two"), "t.policy")
     error = evaluation_error(policy, {"kind": "a", "level": 2})

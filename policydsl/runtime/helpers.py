@@ -177,7 +177,10 @@ class Table(dict):
 
 
 def traced_lookup(events: list, node_id: int, table: Table, key):
-    value = table[key]
+    try:
+        value = table[key]
+    except EvaluationError as error:  # R403: named by this lookup's node, even beside another of the same table
+        raise _at(error, node_id) from None
     events.append(new(Lookup, (node_id, key, value)))
     return value
 
