@@ -107,6 +107,7 @@ def test_a_function_with_a_built_in_name_is_c201(name):
     d = only(text, "C201")
     assert (where(d.span), d.message, d.hint) == (f"5:10-5:{10 + len(name)}", f"`{name}` is a built-in function", "choose another name for the function")
     assert not any(code == "W230" for code, _, _ in found(text))  # not defined, so not "never used"
+    assert [code for code, _, _ in errors(text)] == ["C201"]  # and what follows it is still collected
 
 
 def test_an_invariant_defined_twice_is_c201_and_both_are_kept():
@@ -913,3 +914,46 @@ def test_a_required_table_after_one_with_a_default_row_is_still_checked():
             "table t: K -> money required { default: 2 yuan }\ntable u: K -> money required { x: 1 yuan }\n"
             "rule r: money = a + t[K.y] + u[K.x]\noutput r\n")
     assert [m for code, _, m in errors(text) if code == "C268"] == ["a row of table `u` for y is required and this policy does not set it"]
+
+
+def test_an_accumulator_defined_twice_points_at_the_first_and_one_after_a_clash_is_kept():
+    text = ACC_HEAD + ("accumulator s1: money per pid over year opening 0 yuan adds amount\n"
+                       "accumulator s1: money per pid over year opening 0 yuan adds amount\n"
+                       "accumulator amount: money per pid over year opening 0 yuan adds amount\n"
+                       "accumulator s2: int per pid over year opening 0 adds 1\n"
+                       "rule r: money = s1 + amount\nrule k: int = s2\noutput r, k\n")
+    found_ = [(where(d.span), d.message, [where(r.span) for r in d.related]) for d in diagnostics(text) if d.code == "C201"]
+    assert found_ == [("9:13-9:15", "`s1` is defined twice", ["8:13-8:15"]), ("10:13-10:19", "`amount` is defined twice", ["6:3-6:9"])]
+    env, _ = check_source(SourceFile("t.policy", text))
+    assert [a.name for a in env.accumulators] == ["s1", "s2"] and env.symbols["s2"].index == 4
+
+
+def test_an_undefined_name_is_never_suggested_a_record_and_an_enum_member_resolves_to_its_attr():
+    text = "record Item { v: int }\n" + H + "rule r: int = Items\noutput r\n"
+    assert [(span, m) for code, span, m in errors(text)] == [("6:15-6:20", "undefined name `Items`")]
+    assert only(text, "C200").hint is None
+    env = checked("enum K { x }\n" + H + "rule r: K = K.x\noutput r\n")
+    attr = env.symbols["r"].node.body
+    symbol = env.resolved[n.key(attr)]
+    assert (symbol.kind, symbol.name, symbol.value) == ("member", "x", "x") and symbol.node is attr
+
+
+def test_the_extra_values_of_round_are_bound_and_recorded():
+    env, found_ = check_source(SourceFile("t.policy", H + "rule r: money = round(a * 50%, down, b)\noutput r\n"))
+    assert env.deps["r"] == {"a", "b"}
+    assert [(d.code, where(d.span), d.message) for d in found_] == [("C203", "5:38-5:39", "the step of `round` must be a money written out, like 10 yuan")]
+
+
+def test_a_missing_band_names_every_band_and_the_values_around_it_are_still_checked():
+    text = (H + "tiers s { band low: from 0 yuan to 10 yuan: 10%  band top: above 10 yuan: 20% }\n"
+            "rule r: money = s(from 0 yuan to zz, band mid)\noutput r\n")
+    found_ = [(where(d.span), d.message, d.hint) for d in diagnostics(text) if d.code == "C200"]
+    assert found_ == [("6:17-6:47", "tier schedule `s` has no band `mid`", "its bands: low, top"),
+                      ("6:34-6:36", "undefined name `zz`", None)]
+
+
+def test_what_an_aggregates_body_and_where_read_are_dependencies():
+    text = "input {\n  a: money\n  xs: list of int\n}\nparam p: int = 3\nparam q: int = 1\nrule r: int = sum(v * p for v in xs where v > q)\noutput r\n"
+    env = checked(text)
+    assert env.deps["r"] == {"xs", "p", "q"} and env.order.index("p") < env.order.index("r")
+    assert policydsl.loads(text).evaluate({"a": "1", "xs": [1, 2, 3]}).outputs["r"] == 15
