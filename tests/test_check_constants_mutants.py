@@ -173,6 +173,16 @@ def test_no_answer_is_not_a_number_at_the_operation():
     assert found(text) == [("C224", "7:28-7:49", "`unlimited - unlimited` is not a number")]
 
 
+def test_an_underflow_is_too_small_to_compute_at_the_product():
+    t32 = " * ".join(["t"] * 32)
+    text = HEAD + (
+        "param t: number = 0.00000000000000000000000000000000000001\n"
+        f"param u: number = 1 + {t32}\n"
+        "rule r: money = cost * u\noutput r\n"
+    )
+    assert found(text) == [("C224", f"8:23-8:{23 + len(t32)}", f"`{t32}` is too large or too small to compute")]
+
+
 def test_a_whole_product_beyond_range_is_refused_at_the_product():
     text = HEAD + (
         "param e = 1 + 2 * 500_000_000_000_000_000 * 2\n"

@@ -80,10 +80,10 @@ def _beyond_whole(node) -> str:
 
 def _inexact(node, error: ArithmeticError) -> _Refused:
     """C224 at the AST `node` whose own operation raised the decimal signal `error`."""
+    if isinstance(error, (decimal.Overflow, decimal.Underflow)):  # before Inexact: both are subclasses of it
+        return _Refused(node, f"`{node.span.text}` is too large or too small to compute")
     if isinstance(error, decimal.Inexact):
         return _Refused(node, f"`{node.span.text}` cannot be computed exactly (it needs more than {numbers.PRECISION} significant digits)")
-    if isinstance(error, (decimal.Overflow, decimal.Underflow)):
-        return _Refused(node, f"`{node.span.text}` is too large or too small to compute")
     return _Refused(node, f"`{node.span.text}` is not a number")
 
 
