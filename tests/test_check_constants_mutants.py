@@ -756,3 +756,22 @@ def test_w231_lists_text_and_number_members_together_and_reads_sets_inside_or():
         ("W231", "17:3-17:34", "this branch can never be taken: `m` cannot be 1, a here"),
         ("W231", "18:3-18:17", "this `otherwise` can never be reached: the branches before it cover every case"),
     ]
+
+
+def test_the_default_row_is_named_default_in_c208_and_c210():
+    text = 'policy "t"\n  as of day\n' + PINPUT + (
+        "table t: Kind -> money { default: 1 yuan  default: 2 yuan }\n"
+        "table u: Kind -> money { default: 1 yuan until 2025-01-31  default: 2 yuan from 2025-02-02 }\n"
+        "rule r: money = cost + t[kind] + u[kind]\noutput r\n"
+    )
+    got = found(text)
+    assert [(code, message) for code, _, message in got] == [
+        ("C208", "table `t` has key `default` twice"),
+        ("C223", "table `u` has no row for `a`, `b` of Kind"),  # none is in force on 1 February
+        ("C210", "the dated values of row `default` of table `u` leave a gap from 2025-02-01 to 2025-02-01"),
+    ]
+
+
+def test_a_number_accumulator_may_not_add_money():
+    text = AHEAD + "accumulator a1: number per person_id opening 0 adds cost\nrule r: money = cost * a1\noutput r\n"
+    assert [(code, message) for code, _, message in found(text)] == [("C263", "accumulator `a1` adds up number, but its `adds` is money")]
