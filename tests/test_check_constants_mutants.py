@@ -775,3 +775,11 @@ def test_the_default_row_is_named_default_in_c208_and_c210():
 def test_a_number_accumulator_may_not_add_money():
     text = AHEAD + "accumulator a1: number per person_id opening 0 adds cost\nrule r: money = cost * a1\noutput r\n"
     assert [(code, message) for code, _, message in found(text)] == [("C263", "accumulator `a1` adds up number, but its `adds` is money")]
+
+
+def test_w231_reads_a_set_param_on_the_left_of_or():
+    text = HEAD + "param ks = {a, b}\nrule r: money =\n  when kind in ks or kind = c then 1 yuan\n  when kind = a then 2 yuan\n  otherwise cost\noutput r\n"
+    assert found(text) == [
+        ("W231", "10:3-10:28", "this branch can never be taken: `kind` cannot be a here"),
+        ("W231", "11:3-11:17", "this `otherwise` can never be reached: the branches before it cover every case"),
+    ]
