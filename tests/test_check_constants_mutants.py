@@ -423,6 +423,9 @@ def test_a_policy_in_force_until_further_notice_needs_values_to_the_end():
 def test_which_date_picks_the_values():
     w236 = found('policy "t"\n  effective from 2025-01-01\n' + PINPUT + "param p = 1 yuan\nrule r: money = cost + p\noutput r\n")
     assert w236 == [("W236", "2:13-2:28", "this policy is in force only for a period (`effective`) but does not say which date of a claim decides it")]
+    (hint,) = [d.hint for d in diagnostics('policy "t"\n  effective from 2025-01-01\n' + PINPUT + "param p = 1 yuan\nrule r: money = cost + p\noutput r\n")]
+    assert hint == ("add `as of FIELD` to the policy header, naming the claim's date field (e.g. `as of service_date`); "
+                    "without it every claim needs an evaluation date (`--as-of DATE`)")
     c216 = diagnostics('policy "t"\n' + PINPUT + "param p = 1 yuan from 2025-01-01\nrule r: money = cost + p\noutput r\n")
     assert [(d.code, _span(d.span), d.message) for d in c216] == [("C216", "8:18-8:33", "this policy has dated values but does not say which date picks them")]
     assert c216[0].hint == "add `as of FIELD` to the policy header, naming the claim's date field (e.g. `as of service_date`)"
