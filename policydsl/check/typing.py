@@ -651,15 +651,18 @@ def _check_limits(env: CheckEnv, field: n.Field, declared) -> None:
                   hint="limits are for int, months, money, ratio, number and date fields")
         return
     values = []
+    kinds = (declared, *((t.INT,) if declared == t.NUMBER else ()))  # the literals a limit (or a default) of it may be
     for op, bound in field.limits:
         value = limit_value(bound)
-        if value is None or _literal_type(bound) not in (declared, *((t.INT,) if declared == t.NUMBER else ())):
+        if value is None or _literal_type(bound) not in kinds:
             env.error("C267", f"a limit of `{field.name}` must be written out as {declared}, like {_EXAMPLE[declared]}", bound.span or field.span)
             return
         values.append((op, value))
     if len(values) == 2 and values[0][1] > values[1][1]:
         env.error("C267", f"the limits of `{field.name}` admit no value: {values[0][1]} is above {values[1][1]}", field.limits[0][1].span or field.span)
-    if isinstance(field.default, n.Literal) and not limits_hold(values, field.default.value):
+    # a default of another type is C203 (`_check_default`); a negated literal (`= -1`) is checked too
+    default = limit_value(field.default) if field.default is not None else None
+    if default is not None and _literal_type(field.default) in kinds and not limits_hold(values, default):
         env.error("C267", f"the default of `{field.name}` is outside its limits", field.default.span or field.span)
 
 
