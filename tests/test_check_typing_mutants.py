@@ -89,3 +89,17 @@ def test_a_default_against_the_limits_negated_or_of_another_type():
         ("C203", "1:54-1:57", "field `b` is int but its default is text", None),
         ("C267", "1:106-1:108", "the default of `d` is outside its limits", None),
     ]
+
+
+# ---- regression: a function's argument must be of its parameter's type -------------------------
+def test_a_number_is_no_argument_for_an_int_parameter():
+    # `comparable` (an int for an enum of whole numbers) accepted any pair that unifies, so
+    # `f(1.5)` passed for `x: int`, and an int rule gave Decimal('3.0')
+    text = (
+        "function f(x: int): int = x * 2\nenum L { 1, 2 }\nfunction h(x: L): int = 1\nfunction g(x: int): int = x\n"
+        "function k(x: number): number = x\ninput { l: L }\nrule r = f(1.5) + h(1) + h(3) + g(l) + k(1) + f(2)\noutput r\n"
+    )
+    assert found(text) == [
+        ("C203", "7:12-7:15", "parameter `x` of `f` is int, not number", None),
+        ("C203", "7:28-7:29", "parameter `x` of `h` is L, not int", None),
+    ]

@@ -392,7 +392,10 @@ class _Inferrer:
         for arg, got, (param, kind) in zip(args, types, wanted):
             if t.ERROR in (got, kind):
                 continue
-            if not (t.unify(kind, got) == kind or _int_is_number(kind, got) or self.comparable(kind, got, None, arg)):
+            # `comparable` only for what does not unify (an int for an enum of whole numbers): a number
+            # unifies with an int, but is no value for an int parameter
+            common = t.unify(kind, got)
+            if not (common == kind or _int_is_number(kind, got) or (common is None and self.comparable(kind, got, None, arg))):
                 self.unit_error(f"parameter `{param.name}` of `{function.name}` is {kind}, not {got}", arg, uses=[(arg, kind)])
         return resolve_type(self.env, function.type)
 
