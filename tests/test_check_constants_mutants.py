@@ -786,3 +786,85 @@ def test_w231_reads_a_set_param_on_the_left_of_or():
         ("W231", "10:3-10:28", "this branch can never be taken: `kind` cannot be a here"),
         ("W231", "11:3-11:17", "this `otherwise` can never be reached: the branches before it cover every case"),
     ]
+
+
+# ---- survivors of the third pass: the loops that skip one item and go on ------------------
+def test_defaults_after_a_dated_or_an_ill_typed_default_are_still_computed():
+    head = 'policy "t"\n  as of day\nrecord Item {\n  late: money = dated\n  bad: money = true\n  amount: money = base * 2\n}\n'
+    tail = "  e: money = base\n  item: Item\n}\nparam base = 10 yuan\nparam dated = 1 yuan from 2025-01-01\nrule r: money = d + e + item.amount + item.late + item.bad\noutput r\n"
+    env, got = check(head + "input {\n  day: date\n  d: money = dated\n" + tail)
+    assert [d[:2] for d in got if d[0] != "C203"] == [("C218", "4:17-4:22"), ("C218", "10:14-10:19")]
+    assert ("C218", "4:17-4:22", "the default of `late` uses `dated`, which has dated values") in got
+    assert [d[:2] for d in got if d[0] == "C203"] == [("C203", "5:16-5:20")]
+    assert dict(env.defaults) == {(None, "e"): Decimal("10"), ("Item", "amount"): Decimal("20")}
+    env, got = check(head + "input {\n  day: date\n  d: money = true\n" + tail)
+    assert dict(env.defaults) == {(None, "e"): Decimal("10"), ("Item", "amount"): Decimal("20")}
+
+
+def test_table_rows_after_a_dropped_row_are_still_range_checked():
+    text = HEAD + "table t: Kind -> ratio { drop a  b: 150%  default: 10% }\nrule r: money = cost * t[kind]\noutput r\n"
+    assert errors(text) == [
+        ("C208", "7:26-7:32", "`drop` removes a parent's row: only in an `override table`, not in table `t`"),
+        ("C220", "7:37-7:41", "table `t` is 150%; a ratio must be between 0% and 100%"),
+    ]
+
+
+def test_a_value_until_the_last_day_of_the_calendar_cuts_no_segment():
+    text = 'policy "t"\n  as of day\ninput {\n  day: date\n  cost: money\n}\nparam p = 1 yuan until 9999-12-31\nparam q = 2 yuan from 2025-01-01\nrule r: money = cost + p + q\noutput r\n'
+    env, got = check(text)
+    assert got == []
+    assert list(env.cuts) == [datetime.date(2025, 1, 1)]
+    assert [(s.start, s.end) for s in env.segments] == [(None, datetime.date(2025, 1, 1)), (datetime.date(2025, 1, 1), None)]
+    assert env.segments[1].constants == {"p": Decimal("1"), "q": Decimal("2")}
+
+
+def test_accumulators_in_a_policy_without_input_are_still_checked():
+    text = 'policy "t"\n  as of day\naccumulator x: money per person_id opening 0 yuan adds 1 yuan\nrule r: money = x\noutput r\n'
+    assert errors(text) == [
+        ("C209", "0:0-0:0", "the policy declares no input"),
+        ("C217", "2:9-2:12", "`as of day`: the input has no field `day`"),
+        ("C261", "3:26-3:35", "`per person_id`: the input has no field `person_id`"),
+    ]
+
+
+def test_w231_with_no_constant_computed_anywhere():
+    text = HEAD + "param ks = {a, 1}\nrule r: money =\n  when kind in ks then 1 yuan\n  when kind = a then 2 yuan\n  when kind in {a, b} then 3 yuan\n  when kind = b then 4 yuan\n  otherwise cost\noutput r\n"
+    env, got = check(text)
+    assert all(not s.constants for s in env.segments)
+    assert got == [
+        ("C203", "7:16-7:17", "a set mixes Kind and int"),
+        ("W231", "12:3-12:28", "this branch can never be taken: `kind` cannot be b here"),
+    ]
+
+
+def test_an_input_field_named_like_an_enum_does_not_stop_the_defaults():
+    text = 'policy "t"\nenum Kind { a, b, c }\ninput {\n  cost: money\n  kind: Kind\n  Kind: money = 1 yuan\n  n: int = 2\n}\nrule r: money = cost * n\noutput r\n'
+    env, got = check(text)
+    assert got == [("C201", "6:3-6:7", "`Kind` is defined twice")]
+    assert dict(env.defaults)[(None, "n")] == 2
+
+
+def test_a_param_in_a_cycle_is_not_computed_even_where_its_value_reads_no_cycle():
+    text = 'policy "t"\n  as of day\ninput {\n  day: date\n  cost: money\n}\nparam b = a\nparam a = 50% from 2025-01-01\nparam a = b until 2024-12-31\nparam c = 20%\nrule r: money = cost * a * b * c\noutput r\n'
+    env, got = check(text)
+    assert got == [("C202", "7:7-7:8", "`b` depends on itself: b -> a -> b")]
+    assert [s.constants for s in env.segments] == [{"c": Decimal("0.20")}, {"c": Decimal("0.20")}]
+
+
+@pytest.fixture
+def accumulator_root(tmp_path):
+    (tmp_path / "base.policy").write_text(
+        'policy "base"\n  as of day\ninput {\n  day: date\n  person_id: int\n  cost: money\n}\n'
+        "accumulator paid: money per person_id opening 0 yuan adds r\nrule r: money = cost\noutput r\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_w234_and_w235_for_a_childs_own_accumulator_after_an_inherited_one(accumulator_root):
+    child = str(accumulator_root / "child.policy")
+    got = found('policy "child"\n  extends "base"\naccumulator extra: money per person_id opening 0 yuan\n', child, accumulator_root)
+    assert [d for d in got if d[0] in ("W234", "W235")] == [
+        ("W234", "3:13-3:18", "accumulator `extra` has nothing added to it"),
+        ("W235", "3:13-3:18", "accumulator `extra` is read by no rule"),
+    ]
