@@ -647,6 +647,13 @@ def test_an_unknown_key_type_of_a_table_is_reported_once():
         assert errors(text) == [("C206", "5:11-5:15", "unknown type `Nope`")]
 
 
+def test_an_unknown_parameter_type_of_a_function_is_reported_once():
+    """The typing pass resolves a function's parameter types twice (for its body and for each
+    call); the checked result keeps one finding once (`Checked.from_env`)."""
+    text = H + "function f(x: Nope): int = 1\nrule r: int = f(b)\noutput r\n"
+    assert errors(text) == [("C206", "5:15-5:19", "unknown type `Nope`")]
+
+
 # --- check.check and Checked.from_env ------------------------------------------------------------
 
 FULL = ('policy "full"\n  as of day\nenum K { x, y }\nrecord R { v: int = 2  w: money }\n'

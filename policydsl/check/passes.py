@@ -475,15 +475,6 @@ def check_flows(env: CheckEnv) -> None:
                 env.error("C271", f"flow `{flow.name}` is a {type_}; a flow is money paid", flow.span)
 
 
-def _key_type(env: CheckEnv, table: n.TableDef):
-    """A table's key type, resolved again without a second C206: the typing pass has
-    already reported an unknown key type once."""
-    before = len(env.diagnostics)
-    key_type = resolve_type(env, table.key_type)
-    del env.diagnostics[before:]
-    return key_type
-
-
 def check_tables(env: CheckEnv) -> None:
     """Table keys belong to the key's domain, once each (C208).
 
@@ -493,7 +484,7 @@ def check_tables(env: CheckEnv) -> None:
         if symbol.kind != "table":
             continue
         table: n.TableDef = symbol.node
-        key_type = _key_type(env, table)
+        key_type = resolve_type(env, table.key_type)
         if key_type is not t.ERROR and not isinstance(key_type, t.EnumType) and key_type != t.INT:
             env.error("C203", f"table `{table.name}` is keyed by {key_type}; keys must be an enum or int", table.key_type.span)
             continue
@@ -533,7 +524,7 @@ def check_required(env: CheckEnv) -> None:
         if symbol.kind != "table" or not symbol.node.required:
             continue
         table: n.TableDef = symbol.node
-        key_type = _key_type(env, table)
+        key_type = resolve_type(env, table.key_type)
         if not isinstance(key_type, t.EnumType) or any(row.key is None for row in table.rows):
             continue
         given = {row.key for row in table.rows}

@@ -54,7 +54,7 @@ class Checked:
             source=env.source,
             policy=env.policy,
             linked=linked,
-            diagnostics=tuple(env.diagnostics),
+            diagnostics=tuple(dict.fromkeys(env.diagnostics)),  # a finding two passes reach is reported once
             symbols=_frozen(env.symbols),
             enums=_frozen(env.enums),
             records=_frozen(env.records),
