@@ -1,5 +1,5 @@
-"""What issue 13's per-claim goal would take: two hand-written integer-fen versions of the
-example rules, timed against the yardstick (bench/handwritten.py) and the engine in one run.
+"""What issue 13's per-claim goal would take: the example rules written by hand three more ways,
+timed against the yardstick (bench/handwritten.py) and the engine in one run.
 
     python bench/ceiling.py            # ~1 minute: 10,000 generated claims, 7 interleaved rounds
     python bench/ceiling.py --smoke    # a few seconds
@@ -36,7 +36,6 @@ sys.path.insert(0, str(HERE))
 
 import generate_claims  # noqa: E402
 import handwritten  # noqa: E402
-import handwritten as h  # noqa: E402  (its constants, in checked_decimal)
 from machine import cpu_name  # noqa: E402
 
 EXCLUDED = handwritten.EXCLUDED
@@ -222,32 +221,32 @@ def _money(x) -> Decimal:
 
 def checked_decimal(claim) -> dict:
     """The engine's fast-path checks, money as Decimal (the yardstick's arithmetic)."""
-    values = _read_checked(claim, _money, h.ZERO)
+    values = _read_checked(claim, _money, handwritten.ZERO)
     category, concentrated, enrolled, gap, repaired, continuous, zero_years, service, level, cross, total, excluded, ytd_basic, ytd_major, ytd_base = values
     eligible = total - excluded
     waits = False if category in WAITING_EXEMPT else (not concentrated or gap > 0)
     variable = max(0, gap - 1 - repaired)
-    wait = 0 if not waits else (max(h.LONG_GAP_MIN_WAIT, h.FIXED_WAIT + variable) if gap >= h.LONG_GAP_YEARS else h.FIXED_WAIT + variable)
+    wait = 0 if not waits else (max(handwritten.LONG_GAP_MIN_WAIT, handwritten.FIXED_WAIT + variable) if gap >= handwritten.LONG_GAP_YEARS else handwritten.FIXED_WAIT + variable)
     start = _add_months(enrolled, wait)
     in_waiting = service < start
     if in_waiting:
-        basic = major = assistance = h.ZERO
+        basic = major = assistance = handwritten.ZERO
     else:
-        ratio = h.LEVEL_RATIO[level] - h.CROSS_PROVINCE_CUT if cross else h.LEVEL_RATIO[level]
-        room = max(h.ZERO, h.BASIC_ANNUAL_CAP - ytd_basic)
-        basic = min(max(h.ZERO, eligible - h.DEDUCTIBLE[level]) * ratio, room).quantize(h.FEN, h.ROUND_HALF_UP)
-        by_tiers = h.major_tiers(max(ytd_base, h.MAJOR_THRESHOLD), ytd_base + eligible - basic)
-        incentive = min(h.INCENTIVE_STEP * max(0, continuous - h.INCENTIVE_AFTER_YEARS) + h.INCENTIVE_STEP * zero_years, h.INCENTIVE_LIMIT)
-        major = min(by_tiers, max(h.ZERO, h.MAJOR_BASE_CAP + incentive - ytd_major)).quantize(h.FEN, h.ROUND_HALF_UP)
-        threshold = h.ASSISTANCE_THRESHOLD.get(category)
+        ratio = handwritten.LEVEL_RATIO[level] - handwritten.CROSS_PROVINCE_CUT if cross else handwritten.LEVEL_RATIO[level]
+        room = max(handwritten.ZERO, handwritten.BASIC_ANNUAL_CAP - ytd_basic)
+        basic = min(max(handwritten.ZERO, eligible - handwritten.DEDUCTIBLE[level]) * ratio, room).quantize(handwritten.FEN, handwritten.ROUND_HALF_UP)
+        by_tiers = handwritten.major_tiers(max(ytd_base, handwritten.MAJOR_THRESHOLD), ytd_base + eligible - basic)
+        incentive = min(handwritten.INCENTIVE_STEP * max(0, continuous - handwritten.INCENTIVE_AFTER_YEARS) + handwritten.INCENTIVE_STEP * zero_years, handwritten.INCENTIVE_LIMIT)
+        major = min(by_tiers, max(handwritten.ZERO, handwritten.MAJOR_BASE_CAP + incentive - ytd_major)).quantize(handwritten.FEN, handwritten.ROUND_HALF_UP)
+        threshold = handwritten.ASSISTANCE_THRESHOLD.get(category)
         if threshold is None:
-            assistance = h.ZERO
+            assistance = handwritten.ZERO
         else:
-            assistance = min(max((eligible - basic - major - threshold) * h.ASSISTANCE_RATIO, h.ZERO), h.ASSISTANCE_CAP).quantize(h.FEN, h.ROUND_HALF_UP)
+            assistance = min(max((eligible - basic - major - threshold) * handwritten.ASSISTANCE_RATIO, handwritten.ZERO), handwritten.ASSISTANCE_CAP).quantize(handwritten.FEN, handwritten.ROUND_HALF_UP)
     patient = total - basic - major - assistance
     _invariants(total, basic, major, assistance, patient)
-    return {"eligible": eligible.quantize(h.FEN), "excluded": excluded.quantize(h.FEN), "in_waiting": in_waiting, "benefit_start": start,
-            "basic": basic.quantize(h.FEN), "major": major.quantize(h.FEN), "assistance": assistance.quantize(h.FEN), "patient_pays": patient.quantize(h.FEN)}
+    return {"eligible": eligible.quantize(handwritten.FEN), "excluded": excluded.quantize(handwritten.FEN), "in_waiting": in_waiting, "benefit_start": start,
+            "basic": basic.quantize(handwritten.FEN), "major": major.quantize(handwritten.FEN), "assistance": assistance.quantize(handwritten.FEN), "patient_pays": patient.quantize(handwritten.FEN)}
 
 
 def lean(claim) -> dict:
