@@ -33,6 +33,7 @@ import attrs
 
 from policydsl.backends import facts, interpreter
 from policydsl.check import types as t
+from policydsl.ir import bounds as ir_bounds
 from policydsl.ir import nodes as ir
 from policydsl.runtime import helpers as runtime
 from policydsl.runtime import numbers
@@ -137,7 +138,7 @@ def _known(table: dict, key, what: str) -> str:
 class _Writer:
     """Writes one segment's function (fast or traced) as lines of Python."""
 
-    def __init__(self, program: ir.Program, traced: bool, shared: dict, constants: dict | None = None):
+    def __init__(self, program: ir.Program, traced: bool, shared: dict, constants: dict | None = None, reuse: bool = False):
         self.program = program
         self.traced = traced
         self.constants = constants or {}  # the segment's param, table and tiers values (folding)
@@ -145,6 +146,11 @@ class _Writer:
         self.lines: list[str] = []
         self.line_nodes: dict[int, tuple] = {}  # index in self.lines -> (rule, what the line computes)
         self.rule: str | None = None
+        self.hosted: dict[tuple[str, int], list[ir.Rule]] = {}  # (rule, arm) -> rules evaluated first in that arm
+        # fast variant: the code of each rule computed at the top of the function -> its variable;
+        # the same code later (`eligible - basic` again inside `assistance`) reads the variable
+        self.computed: dict[str, str] = {}
+        self.reuse = reuse
 
     # ---- lines and the line table
 
@@ -184,11 +190,13 @@ class _Writer:
     # ---- expressions
 
     def expr(self, e: ir.Expr) -> str:
-        if not self.traced:
-            folded = self.folded(e)
-            if folded is not None:
-                return folded
-        return self.expr_of(e)
+        if self.traced:
+            return self.expr_of(e)
+        folded = self.folded(e)
+        if folded is not None:
+            return folded
+        code = self.expr_of(e)
+        return self.computed.get(code, code) if self.reuse else code  # what an earlier rule computed is its variable
 
     def folded(self, e: ir.Expr) -> str | None:
         """The fast variant's constant folding: an expression of constants and params only
@@ -333,15 +341,29 @@ class _Writer:
 
     # ---- statements
 
-    def assign(self, target: str, body: ir.Expr, indent: str = "    ") -> None:
-        """`target = body` as statements. A top-level `when` chain is `if`/`elif`; a sum or
+    def rule_statements(self, rule: ir.Rule, indent: str) -> None:
+        """The statements that compute `rule` (and, in the traced variant, record its step)."""
+        host, self.rule = self.rule, rule.name
+        target = self.name_of(rule.name)
+        if self.traced:
+            self.emit(f"{indent}_e = []")
+        self.assign(target, rule.body, indent, host=rule.name)
+        for line in _whole_bound(target, rule.bound):
+            self.emit(indent + line, _Whole(rule.body))
+        if self.traced:
+            self.emit(f"{indent}steps.append(_new(_Step, ({int(rule.slot)}, {target}, _e)))")
+        self.rule = host
+
+    def assign(self, target: str, body: ir.Expr, indent: str = "    ", host: str | None = None) -> None:
+        """`target = body` as statements. A top-level `when` chain is `if`/`elif`, each arm
+        first computing the rules `host` (the rule being written) has sunk into it; a sum or
         count that is a whole rule (fast variant) is a loop: the same additions in the same
         order, without a generator's overhead. A `let` at the head is a statement of its own."""
         if isinstance(body, ir.Let):
             self.emit(f"{indent}v{int(body.id)} = {self.expr(body.value)}", body.value)
             if self.traced:
                 self.emit(f"{indent}_e.append(_new(_Bound, ({self.trace_id(body)}, v{int(body.id)})))")
-            self.assign(target, body.body, indent)
+            self.assign(target, body.body, indent, host)
             return
         if isinstance(body, ir.Choose):
             *whens, otherwise = body.branches
@@ -351,14 +373,21 @@ class _Writer:
                 self.emit(f"{indent}{'if' if start == 0 else 'elif'} {condition}:", branch.condition)
                 if self.traced:
                     self.emit(f"{indent}    _e.append(_new(_Branch, ({self.trace_id(body)}, {int(start)})))")
+                for rule in self.hosted.get((host, start), ()):
+                    self.rule_statements(rule, indent + "    ")
                 self.assign(target, branch.value, indent + "    ")
             self.emit(f"{indent}else:")
             if self.traced:
                 self.emit(f"{indent}    _e.append(_new(_Branch, ({self.trace_id(body)}, {len(whens)})))")
+            for rule in self.hosted.get((host, len(whens)), ()):
+                self.rule_statements(rule, indent + "    ")
             self.assign(target, otherwise.value, indent + "    ")
             return
         if self.traced or not (isinstance(body, ir.Aggregate) and body.kind in ("sum", "count")):
-            self.emit(f"{indent}{target} = {self.expr(body)}", body)
+            code = self.expr(body)
+            self.emit(f"{indent}{target} = {code}", body)
+            if self.reuse and host is not None and indent == "    " and ir.children(body):
+                self.computed.setdefault(code, target)  # variables are assigned once: the same code, the same value
             return
         var = f"l{int(body.depth)}"
         value = self.expr(body.body) if body.kind == "sum" else "1"
@@ -366,6 +395,59 @@ class _Writer:
         self.emit(f"{indent}{target} = {self.zero(body)}")
         self.emit(f"{indent}for {var} in {self.expr(body.source)}:", body.source)
         self.emit(f"{indent}    {where}{target} = {target} + {value}", body)
+
+
+def _sink_plan(program: ir.Program, segment: ir.Segment) -> dict[str, tuple[str, int] | None]:
+    """Where the fast variant computes the rules that cannot fail (`ir.bounds`) and that no
+    output, invariant, requirement or accumulator reads: (rule, arm) for the one `when` arm
+    of a later rule that needs the value, directly or through rules computed there; None
+    for a rule nothing needs. Every other rule is computed in order, as the reference
+    interpreter computes them all; one that can fail always is, so a claim fails alike.
+
+    Why: a claim in its waiting period needs none of the layers' tiers and rooms; a
+    rule that cannot fail computed for nothing only costs time."""
+    infallible = ir_bounds.infallible_rules(segment)
+    kept = set(program.outputs)
+    for e in (*(i.condition for i in segment.invariants), *(r.condition for r in segment.requirements), *segment.accruals):
+        kept.update(_rules_read(e))
+    uses: dict[str, list] = {rule.name: [] for rule in segment.rules}
+    for rule in segment.rules:
+        for name, arm in _reads_by_arm(rule.body):
+            uses[name].append((rule.name, arm))
+    plan: dict[str, tuple[str, int] | None] = {}
+    for rule in reversed(segment.rules):  # users first
+        if rule.name in kept or rule.name not in infallible:
+            continue
+        places = set()
+        for user, arm in uses[rule.name]:
+            if user in plan and plan[user] is None:
+                continue  # a rule nothing needs is not computed: neither is what it reads
+            if arm is not None:
+                places.add((user, arm))
+            else:
+                places.add(plan.get(user, "in order"))
+        if len(places) <= 1 and "in order" not in places:
+            plan[rule.name] = places.pop() if places else None
+    return plan
+
+
+def _rules_read(e: ir.Expr) -> set[str]:
+    return {n.name for n in ir.walk(e) if isinstance(n, ir.Ref) and n.kind == "rule"}
+
+
+def _reads_by_arm(body: ir.Expr):
+    """(rule read, arm) for each rule `body` reads: arm i where only the value of the top
+    `when` chain's arm i reads it (as `assign` writes that arm), None elsewhere."""
+    while isinstance(body, ir.Let):
+        yield from ((name, None) for name in _rules_read(body.value))
+        body = body.body
+    if not isinstance(body, ir.Choose):
+        yield from ((name, None) for name in _rules_read(body))
+        return
+    for index, branch in enumerate(body.branches):
+        if branch.condition is not None:
+            yield from ((name, None) for name in _rules_read(branch.condition))
+        yield from ((name, index) for name in _rules_read(branch.value))
 
 
 def _only_constants(e: ir.Expr) -> bool:
@@ -412,8 +494,10 @@ def _mangle(program: ir.Program) -> dict[str, str]:
     return {name: f"{prefix[d.kind]}{index}" for index, (name, d) in enumerate(program.definitions.items())}
 
 
-def compile_program(program: ir.Program) -> Program:
-    """Compile the IR of a policy into a `Program`."""
+def compile_program(program: ir.Program, passes: bool = True) -> Program:
+    """Compile the IR of a policy into a `Program`. `passes=False` leaves out the fast
+    variant's sinking of rules into the arms that need them and its reuse of what earlier
+    rules computed (`bench/passes.py` times both ways); the results are the same."""
     shared = {"slots": {}, "slot_of": {}, "traced_nodes": {}, "mangled": _mangle(program)}
     mangled = shared["mangled"]
     inputs = [mangled[name] for name, _ in program.inputs]
@@ -431,7 +515,7 @@ def compile_program(program: ir.Program) -> Program:
             work.append(None)
             continue
         work.append(_work_plan(segment, every_list))
-        source, table = _segment_source(program, segment, shared, inputs, outputs)
+        source, table = _segment_source(program, segment, shared, inputs, outputs, passes)
         filename = f"<policydsl {program.name} segment {segment.index}>"
         namespace = dict(_RUNTIME)
         namespace.update(shared["slots"])
@@ -488,14 +572,13 @@ _RUNTIME = {
 }
 
 
-def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inputs: list[str], outputs: list[str]):
+def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inputs: list[str], outputs: list[str], passes: bool):
     """The segment's source and its line table {line number: (rule, IR nodes)}."""
-    mangled = shared["mangled"]
     table: dict[int, tuple] = {}
     lines: list[str] = []
 
     def function(header: str, traced: bool) -> None:
-        writer = _Writer(program, traced=traced, shared=shared, constants=segment.constants)
+        writer = _Writer(program, traced=traced, shared=shared, constants=segment.constants, reuse=passes and not traced)
         writer.emit(header)
         if inputs:
             writer.emit(f"    ({', '.join(inputs)},) = inputs")
@@ -503,16 +586,13 @@ def _segment_source(program: ir.Program, segment: ir.Segment, shared: dict, inpu
             writer.emit("    _e = []")  # what a requirement's condition traces is not kept
         for requirement in segment.requirements:
             writer.emit(f"    if not {writer.expr(requirement.condition)}: _refused({int(requirement.number)})", requirement.condition)
+        plan = _sink_plan(program, segment) if passes and not traced else {}
         for rule in segment.rules:
-            writer.rule = rule.name
-            target = mangled[rule.name]
-            if traced:
-                writer.emit("    _e = []")
-            writer.assign(target, rule.body)
-            for line in _whole_bound(target, rule.bound):
-                writer.emit(line, _Whole(rule.body))
-            if traced:
-                writer.emit(f"    steps.append(_new(_Step, ({int(rule.slot)}, {target}, _e)))")
+            if plan.get(rule.name) is not None:
+                writer.hosted.setdefault(plan[rule.name], []).append(rule)
+        for rule in segment.rules:
+            if rule.name not in plan:  # else evaluated in the arm that needs it, or not at all
+                writer.rule_statements(rule, "    ")
         writer.rule = None
         if traced:
             writer.emit("    _e = []")
@@ -541,9 +621,9 @@ def _whole_bound(target: str, bound: str | None) -> list[str]:
     assigned (`ir.nodes.Rule.bound`): sums of bounded values stay small, and chains of rules
     cannot grow them."""
     if bound == "whole":
-        return [f"    if not _INT_LOW <= {target} <= _INT_HIGH: _whole_too_big()"]
+        return [f"if not _INT_LOW <= {target} <= _INT_HIGH: _whole_too_big()"]
     if bound == "if_whole":
-        return [f"    if _type({target}) is _int and not _INT_LOW <= {target} <= _INT_HIGH: _whole_too_big()"]
+        return [f"if _type({target}) is _int and not _INT_LOW <= {target} <= _INT_HIGH: _whole_too_big()"]
     return []
 
 
