@@ -510,7 +510,7 @@ def test_outputs_listed_twice_undefined_or_of_the_wrong_kind_are_c201_and_c205()
     assert found_ == [
         ("C201", "15:11-15:12", "output `r` is listed twice", None),
         ("C205", "15:14-15:18", "output `totl` is not defined", "did you mean `total`?"),
-        ("C205", "15:20-15:21", "output `K` is a enum; outputs are rules, parameters or inputs", None),
+        ("C205", "15:20-15:21", "output `K` is an enum; outputs are rules, parameters or inputs", None),
         ("C205", "15:23-15:24", "output `f` is a function; outputs are rules, parameters or inputs", None),
         ("C205", "15:26-15:28", "output `rs` is a list of R; a decision's outputs are single values", None),
         ("C205", "15:30-15:33", "output `one` is a R; a decision's outputs are single values", None),
@@ -532,7 +532,7 @@ def test_flows_are_money_outputs_listed_once():
         ("9:10-9:11", "flow `r` is listed twice", None),
         ("9:13-9:15", "flow `zz` is not an output", "a flow is an output: list it in `output` too"),
         ("9:17-9:19", "flow `rr` is not an output", "did you mean `r`?"),
-        ("9:21-9:22", "flow `b` is a int; a flow is money paid", None),
+        ("9:21-9:22", "flow `b` is an int; a flow is money paid", None),
         ("9:24-9:25", "flow `x` is a bool; a flow is money paid", None),
     ]
     assert not [d for d in diagnostics(H + "rule r: money = a\noutput r, a\nflows r, a\n") if d.is_error]
@@ -843,7 +843,7 @@ def test_a_set_output_is_c205_and_a_set_flow_c271():
 
 def test_a_flow_of_an_output_without_a_type_is_not_reported_again():
     text = "enum K { x }\n" + H + "rule r: money = a\noutput r, K\nflows r, K\n"
-    assert errors(text) == [("C205", "7:11-7:12", "output `K` is a enum; outputs are rules, parameters or inputs")]
+    assert errors(text) == [("C205", "7:11-7:12", "output `K` is an enum; outputs are rules, parameters or inputs")]
 
 
 def test_a_required_table_with_a_default_row_lacks_no_key():

@@ -94,7 +94,7 @@ DIAGNOSTICS = [
         ('C203', '3:19-3:20', 'table `t` is keyed by int, not money', None),
     ]),
     ('index on input', 'input { a: money }\nrule r: money = a[1]\noutput r\n', [
-        ('C203', '2:17-2:21', '`a` is a input; only a table can be indexed with `[...]`', None),
+        ('C203', '2:17-2:21', '`a` is an input; only a table can be indexed with `[...]`', None),
     ]),
     ('index on param', 'input { a: money }\nparam p = 1 yuan\nrule r: money = a + p[1]\noutput r\n', [
         ('C203', '3:21-3:25', '`p` is a param; only a table can be indexed with `[...]`', None),
@@ -562,7 +562,8 @@ DIAGNOSTICS = [
         ('C203', '3:10-3:19', 'list of I has no fields; `.amt` needs a record', None),
     ]),
     ('an int literal in a set of enum members', 'enum L { 1, 2, 3 }\ninput { l: L  i: int }\nrule r = 5 in {l} or 2 in {l} or l in {5}\noutput r\n', [
-        ('C203', '3:10-3:18', 'a int cannot be in a set of L', None),
+        ('C203', '3:10-3:18', 'an int cannot be in a set of L', None),
+        ('C203', '3:40-3:41', '5 is not a member of L (1, 2, 3)', None),
     ]),
     ('an int literal as a key of an enum table', 'enum L { 1, 2 }\ntable t: L -> money { 1: 1 yuan  2: 2 yuan }\ninput { i: int }\nrule r = 3 in t or 2 in t or i in t\noutput r\n', [
         ('C203', '4:10-4:16', 'a int cannot be a key of a table keyed by L', None),

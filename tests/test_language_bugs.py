@@ -222,3 +222,28 @@ def test_a_record_used_by_two_fields_at_every_level_loads_in_linear_work():
         value = {"a": value, "b": value}
     claim["r"] = value
     assert policy.evaluate(claim).outputs["y"] == 3
+
+
+ENUM_SET = 'policy "x"\nenum Level { 1, 2, 3 }\ninput {\n  level: Level\n}\nrule r: bool = CONDITION\noutput r\n'
+
+
+@pytest.mark.parametrize("condition, column", [("level in {5}", 26), ("level in {1, 5}", 29), ("level not in {4}", 30)])
+def test_a_number_in_a_set_tested_against_an_int_enum_must_be_a_member(condition, column):
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.loads(ENUM_SET.replace("CONDITION", condition), name="x.policy")
+    [found] = raised.value.diagnostics
+    assert (found.code, found.message) == ("C203", f"{condition.split('{')[1].split(', ')[-1].rstrip('}')} is not a member of Level (1, 2, 3)")
+    assert (found.span.line, found.span.column) == (6, column)
+
+
+def test_members_in_a_set_tested_against_an_int_enum_are_accepted():
+    policy = policydsl.loads(ENUM_SET.replace("CONDITION", "level in {1, 3}"), name="x.policy")
+    assert [policy.evaluate({"level": level}).outputs["r"] for level in (1, 2, 3)] == [True, False, True]
+
+
+@pytest.mark.parametrize("message, text", [
+    ("`a` is an input; only a table can be indexed with `[...]`", 'policy "x"\ninput {\n  a: int\n}\nrule r: int = a[1]\noutput r\n'),
+    ("output `L` is an enum; outputs are rules, parameters or inputs", 'policy "x"\nenum L { x }\ninput {\n  a: int\n}\noutput L\n'),
+])
+def test_messages_name_a_kind_with_its_article(message, text):
+    assert message in [m for _, m, _ in diagnostics(text)]

@@ -13,7 +13,7 @@ from policydsl.syntax.mistakes import chinese_number
 from policydsl.check import types as t
 from policydsl.syntax.source import Span
 from policydsl.check.constants import compute_constants
-from policydsl.check.env import CheckEnv, Symbol
+from policydsl.check.env import CheckEnv, Symbol, with_article
 from policydsl.diagnostics.model import Related
 from policydsl.check import periods
 from policydsl.check.periods import check_periods
@@ -288,7 +288,7 @@ def resolve_names(env: CheckEnv) -> None:
                     tiers = [s for s, sym in env.symbols.items() if sym.kind == "tiers"]
                     env.error("C200", f"undefined tier schedule `{schedule}`", expr.span, hint=env.suggest(schedule, tiers))
                 elif symbol.kind != "tiers":
-                    env.error("C204", f"`{schedule}` is a {symbol.kind}, not a tier schedule", expr.span)
+                    env.error("C204", f"`{schedule}` is {with_article(symbol.kind)}, not a tier schedule", expr.span)
                 else:
                     deps.add(schedule)
                     if expr.band is not None:
@@ -442,10 +442,10 @@ def check_outputs(env: CheckEnv) -> None:
             candidates = [s for s, sym in env.symbols.items() if sym.kind in ("rule", "param", "input")]
             env.error("C205", f"output `{output.name}` is not defined", output.span, hint=env.suggest(output.name, candidates))
         elif symbol.kind not in ("rule", "param", "input"):
-            env.error("C205", f"output `{output.name}` is a {symbol.kind}; outputs are rules, parameters or inputs", output.span)
+            env.error("C205", f"output `{output.name}` is {with_article(symbol.kind)}; outputs are rules, parameters or inputs", output.span)
         elif isinstance(env.def_types.get(output.name) or env.field_types.get((None, output.name)), (t.SetType, t.ListType, t.RecordType)):
             kind = env.def_types.get(output.name) or env.field_types.get((None, output.name))
-            env.error("C205", f"output `{output.name}` is a {kind}; a decision's outputs are single values", output.span)
+            env.error("C205", f"output `{output.name}` is {with_article(kind)}; a decision's outputs are single values", output.span)
 
 
 def check_flows(env: CheckEnv) -> None:
@@ -472,7 +472,7 @@ def check_flows(env: CheckEnv) -> None:
                 continue
             type_ = env.def_types.get(flow.name) or env.field_types.get((None, flow.name))
             if type_ is not None and type_ != t.MONEY and type_ != t.ERROR:
-                env.error("C271", f"flow `{flow.name}` is a {type_}; a flow is money paid", flow.span)
+                env.error("C271", f"flow `{flow.name}` is {with_article(type_)}; a flow is money paid", flow.span)
 
 
 def check_tables(env: CheckEnv) -> None:

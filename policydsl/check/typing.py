@@ -20,7 +20,7 @@ import attrs
 
 from policydsl.syntax import nodes as n
 from policydsl.check import types as t
-from policydsl.check.env import CheckEnv
+from policydsl.check.env import CheckEnv, with_article
 from policydsl.diagnostics.model import Related
 
 _ROUNDING_MODES = ("half_up", "half_even", "down", "up")
@@ -138,7 +138,7 @@ class _Inferrer:
                         return self.error("only a table can be indexed with `[...]`", expr)
                     return t.ERROR
                 if symbol.kind != "table":
-                    return self.error(f"`{obj.id}` is a {symbol.kind}; only a table can be indexed with `[...]`", expr)
+                    return self.error(f"`{obj.id}` is {with_article(symbol.kind)}; only a table can be indexed with `[...]`", expr)
                 table_type = self.symbol_type(symbol, obj)
                 if table_type is t.ERROR:
                     return t.ERROR
@@ -191,7 +191,11 @@ class _Inferrer:
                     return t.BOOL
                 if isinstance(ct, t.SetType):
                     if not self.comparable(et, ct.element, element, None):
-                        self.error(f"a {et} cannot be in a {ct}", expr)
+                        self.error(f"{with_article(et)} cannot be in a {ct}", expr)
+                    elif isinstance(et, t.EnumType) and isinstance(container, n.SetLiteral):
+                        for item in container.items:  # `level in {5}`: as `level = 5`, a number must be a member
+                            if isinstance(item, n.Literal) and not self.comparable(et, ct.element, element, item):
+                                self.error(f"{item.value} is not a member of {et} ({', '.join(map(str, et.members))})", item)
                 elif isinstance(ct, t.TableType):
                     if not self.key_fits(ct.key, et, element):
                         self.error(f"a {et} cannot be a key of a table keyed by {ct.key}", expr)
