@@ -16,6 +16,8 @@ from policydsl.backends import python as compiler
 from policydsl.ir import bounds
 from policydsl.runtime import numbers
 
+from .conftest import example_claims
+
 SINKING = """policy "t"
 enum Level { 1, 2, 3 }
 input {
@@ -104,7 +106,7 @@ def test_rules_that_cannot_fail_are_computed_in_the_arm_that_reads_them_or_not_a
     ]  # `doubled` is read by nothing: not computed
 
 
-def test_an_output_an_invariant_or_an_accumulator_keeps_its_rule_in_order():
+def test_what_an_output_or_an_invariant_reads_is_computed_in_order():
     text = SINKING.replace("output paid", "output paid, doubled").replace(
         "rule paid:", "invariant within_cap: capped <= cap\nrule paid:"
     )
@@ -214,3 +216,23 @@ def test_an_expression_an_earlier_rule_computed_reads_its_variable():
     facts = {"total": "1000.00", "paid": "100.01", "low": True}
     assert policy.evaluate(facts).outputs == {"left": Decimal("899.99"), "extra": Decimal("629.99")}
     assert _reference(policy, facts) == (Decimal("899.99"), Decimal("629.99"))
+
+
+def test_the_example_computes_its_tiers_and_rooms_only_for_a_claim_out_of_its_waiting_period(example_policy):
+    assert compiler._sink_plan(example_policy.program.ir, example_policy.program.ir.segments[0]) == {
+        "basic_ratio": ("basic", 1),
+        "major_by_tiers": ("major", 1),
+        "incentive": ("major", 1),
+        "major_room": ("major", 1),
+    }  # not `major_base_added` (what the claim adds to an accumulator), nor the outputs
+    unoptimized = compiler.compile_program(example_policy.program.ir, passes=False)
+
+    def tiers_indent(source: str) -> int:
+        (line,) = [line for line in source.split("def run_traced")[0].splitlines() if "_tiers(" in line]
+        return len(line) - len(line.lstrip())
+
+    assert (tiers_indent(unoptimized.source), tiers_indent(example_policy.program.source)) == (4, 8)
+    for claim in example_claims():
+        inputs = example_policy.read_facts(claim)
+        with decimal.localcontext(numbers.EXACT):
+            assert example_policy.program.runs[0](inputs) == unoptimized.runs[0](inputs)
