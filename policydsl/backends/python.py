@@ -386,8 +386,10 @@ class _Writer:
         if self.traced or not (isinstance(body, ir.Aggregate) and body.kind in ("sum", "count")):
             code = self.expr(body)
             self.emit(f"{indent}{target} = {code}", body)
-            if self.reuse and host is not None and indent == "    " and ir.children(body):
-                self.computed.setdefault(code, target)  # variables are assigned once: the same code, the same value
+            # a rule computed at the top of the function, not a name or a folded constant's slot:
+            # variables are assigned once, so the same code has the same value further down
+            if self.reuse and host is not None and indent == "    " and ir.children(body) and not code.isidentifier():
+                self.computed.setdefault(code, target)
             return
         var = f"l{int(body.depth)}"
         value = self.expr(body.body) if body.kind == "sum" else "1"
