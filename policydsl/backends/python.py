@@ -499,7 +499,7 @@ def _mangle(program: ir.Program) -> dict[str, str]:
 def compile_program(program: ir.Program, passes: bool = True) -> Program:
     """Compile the IR of a policy into a `Program`. `passes=False` leaves out the fast
     variant's sinking of rules into the arms that need them and its reuse of what earlier
-    rules computed (`bench/passes.py` times both ways); the results are the same."""
+    rules computed (`bench/ceiling.py` times both ways); the results are the same."""
     shared = {"slots": {}, "slot_of": {}, "traced_nodes": {}, "mangled": _mangle(program)}
     mangled = shared["mangled"]
     inputs = [mangled[name] for name, _ in program.inputs]
