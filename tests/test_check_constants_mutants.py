@@ -704,10 +704,11 @@ def test_c215_a_floor_read_from_a_param_and_a_date_floor(tmp_path):
         ("C215", "4:24-4:34", f"`start` may not be lowered below 2025-01-01, the floor set at {base}:7:7"),
     ]
     assert found('policy "child"\n  extends "base"\noverride param start = 2025-01-01\n', child, tmp_path) == []
-    # a floor that cannot be computed here (it reads a param in error) is skipped, and the next bound still checked
+    # the floor is computed from the parent's own base_step, so an override of it in error hides nothing
     got = found('policy "child"\n  extends "base"\noverride param base_step = 1 yuan * (1 / 0)\noverride param step = 200 yuan\noverride param start = 2024-12-31\n', child, tmp_path)
     assert got == [
         ("R401", "3:1-3:44", "cannot compute `base_step`: division by zero"),
+        ("C215", "4:23-4:31", f"`step` may not be lowered below 1000.00, the floor set at {base}:6:7"),
         ("C215", "5:24-5:34", f"`start` may not be lowered below 2025-01-01, the floor set at {base}:7:7"),
     ]
 

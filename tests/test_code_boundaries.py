@@ -348,7 +348,7 @@ def test_c215_above_a_floor_and_below_a_ceiling_are_allowed(policies):
     assert _child(policies, "1000.01 yuan", "19.99%") == []
 
 
-# ---- C215: floors the checker does not hold yet (found by this audit; not fixed here) -----
+# ---- C215: floors found unheld by this audit, held since -------------------------------
 
 
 def test_c215_a_later_dated_floor_holds_too(tmp_path):
@@ -371,7 +371,6 @@ def test_c215_a_later_dated_floor_holds_too(tmp_path):
     assert "C215" in codes(lowered, str(root / "child.policy"), root)
 
 
-@pytest.mark.xfail(strict=True, reason="check/constants.py _check_bounds computes the parent's floor with the child's constants")
 def test_c215_a_floor_computed_from_a_param_does_not_move_with_the_childs_override(tmp_path):
     root = tmp_path / "policies"
     root.mkdir()
@@ -383,3 +382,25 @@ def test_c215_a_floor_computed_from_a_param_does_not_move_with_the_childs_overri
     )
     child = 'policy "child"\n  extends "base"\noverride param base_step = 100 yuan\noverride param step = 200 yuan\n'  # the floor is 1,000
     assert "C215" in codes(child, str(root / "child.policy"), root)
+
+
+def test_c215_a_computed_floor_is_the_parents_value_along_a_chain(tmp_path):
+    root = tmp_path / "policies"
+    root.mkdir()
+    (root / "national.policy").write_text(
+        'policy "national"\ninput {\n  cost: money\n}\n'
+        "param base_step = 500 yuan\nparam step: money = base_step * 2 floor\n"
+        "rule r: money = cost + step + base_step\noutput r\n",
+        encoding="utf-8",
+    )
+    (root / "province.policy").write_text('policy "province"\n  extends "national"\noverride param base_step = 600 yuan\n', encoding="utf-8")
+
+    def city(lines: str) -> list[str]:
+        return codes('policy "city"\n  extends "province"\n' + lines, str(root / "city.policy"), root)
+
+    # the floor is the province's step, 2 x 600 yuan, whatever the city sets base_step to
+    assert "C215" in city("override param step = 1_100 yuan\n")
+    assert "C215" in city("override param base_step = 100 yuan\noverride param step = 1_100 yuan\n")
+    assert "C215" not in city("override param base_step = 100 yuan\noverride param step = 1_200 yuan\n")
+    found = only('policy "city"\n  extends "province"\noverride param step = 1_199.99 yuan\n', "C215", str(root / "city.policy"), root)
+    assert found.message == f"`step` may not be lowered below 1200.00, the floor set at {root / 'national.policy'}:6:7"

@@ -304,7 +304,14 @@ def _check_bounds(env: CheckEnv, segment, report) -> None:
         if parent.validity is not None and not _overlaps(parent.validity, segment):
             continue  # a dated bound holds on its own days only
         try:
-            floor = evaluate(parent.value, env, segment.constants)
+            values = segment.constants
+            sources = env.bound_sources(parent)
+            if sources:  # computed from params an override replaced: from the parent's own values
+                values = dict(values)
+                for source in sources:
+                    if source.value is not None and (source.validity is None or _overlaps(source.validity, segment)):
+                        values[source.name] = evaluate(source.value, env, values)
+            floor = evaluate(parent.value, env, values)
         except Exception:  # noqa: BLE001 - the parent's value is checked in the parent
             continue
         mine = segment.constants[child.name]

@@ -71,6 +71,15 @@ class CheckEnv:
     def warning(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint=hint, severity=Severity.WARNING))
 
+    def bound_sources(self, parent) -> tuple:
+        """The params that a parent's `floor`/`ceiling` value reads in its own policy and that
+        an override replaced here (`link.inherit.Linked.bound_sources`), dependencies first:
+        the bound is computed from their values there, not from the overrides."""
+        if self.linked is None:
+            return ()
+        effective = {id(definition) for definition in self.policy.definitions}
+        return tuple(d for d in self.linked.bound_sources.get(n.key(parent), ()) if id(d) not in effective)
+
     @staticmethod
     def name_span(definition) -> Span:
         return n.name_span(definition)

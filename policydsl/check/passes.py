@@ -362,6 +362,9 @@ def resolve_names(env: CheckEnv) -> None:
     before = len(env.diagnostics)
     for _child, parent in env.bounds:
         visit(parent.value, frozenset(), set())
+        for source in env.bound_sources(parent):  # the parent's own values it is computed from
+            if source.value is not None:
+                visit(source.value, frozenset(), set())
     del env.diagnostics[before:]
 
 

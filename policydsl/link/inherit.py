@@ -44,6 +44,9 @@ class Linked:
     chain: list[str]  # file names, child first
     parent: "Linked | None" = None
     bounds: list = attrs.Factory(list)  # (overriding ParamDef, parent ParamDef with floor/ceiling)
+    # n.key(a bounded parent ParamDef) -> the params it is computed from in its own policy,
+    # dependencies first: its floor or ceiling is that policy's value, whatever overrides them later
+    bound_sources: dict = attrs.Factory(dict)
     # (extends name, source) of each file along the chain, child first; the child's name is
     # None (the caller knows its id): what the policy's digest is made of (provenance.py)
     sources: list = attrs.Factory(list)
@@ -103,8 +106,47 @@ def link(policy: n.PolicyFile, source: SourceFile, load_parent: Loader | None, _
     parent, diagnostics = link(parent_file, parent_source, load_parent, (*_seen, header.extends))
     merged, origins, bounds, merge_diagnostics = _merge(parent, policy, source)
     sources = [(None, source), (header.extends, parent_source), *parent.sources[1:]]
-    linked = Linked(merged, origins, [source.name, *parent.chain], parent, bounds, sources)
+    bound_sources = dict(parent.bound_sources)
+    for _child, bounded in bounds:
+        if n.key(bounded) not in bound_sources:  # replaced here: computed from the parent's params
+            bound_sources[n.key(bounded)] = params_read(parent.policy, bounded.value)
+    linked = Linked(merged, origins, [source.name, *parent.chain], parent, bounds, sources=sources, bound_sources=bound_sources)
     return linked, diagnostics + merge_diagnostics
+
+
+def params_read(policy: n.PolicyFile, value) -> tuple[n.ParamDef, ...]:
+    """The params of `policy` that the expression `value` reads, directly or through one
+    another, dependencies first (each dated value of a name)."""
+    if value is None:
+        return ()
+    params: dict[str, list] = {}
+    for definition in policy.definitions:
+        if isinstance(definition, n.ParamDef):
+            params.setdefault(definition.name, []).append(definition)
+    found: list[n.ParamDef] = []
+    seen: set[str] = set()
+    stack = [(value, False)]  # (expression, its params' values are read), depth first
+    pending: list[list] = []
+    while stack:
+        expr, done = stack.pop()
+        if done:
+            found.extend(pending.pop())
+            continue
+        names = [e.id for e in _walk(expr) if isinstance(e, n.Name) and e.id in params and e.id not in seen]
+        for name in dict.fromkeys(names):
+            seen.add(name)
+            stack.append((None, True))
+            pending.append(params[name])
+            stack.extend((d.value, False) for d in params[name] if d.value is not None)
+    return tuple(found)
+
+
+def _walk(expr):
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        yield e
+        stack.extend(n.children(e))
 
 
 def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
