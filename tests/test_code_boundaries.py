@@ -16,9 +16,12 @@ test_date_functions.py).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+import policydsl
 
 from policydsl.api import analyze
 from policydsl.cli.main import main
@@ -404,3 +407,43 @@ def test_c215_a_computed_floor_is_the_parents_value_along_a_chain(tmp_path):
     assert "C215" not in city("override param base_step = 100 yuan\noverride param step = 1_200 yuan\n")
     found = only('policy "city"\n  extends "province"\noverride param step = 1_199.99 yuan\n', "C215", str(root / "city.policy"), root)
     assert found.message == f"`step` may not be lowered below 1200.00, the floor set at {root / 'national.policy'}:6:7"
+
+
+# ---- W241: a floor or ceiling moved by an override of what it is computed from ----------
+
+MOVED_BASE = (
+    'policy "national"\ninput {\n  cost: money\n}\n'
+    "param base_step = 500 yuan\nparam step: money = base_step * 2 floor\n"
+    "param share = 50%\nparam top: ratio = share + 10% ceiling\n"
+    "rule r: money = cost + step + base_step + round(cost * top, half_up)\noutput r\n"
+)
+
+
+def _moved(tmp_path, lines: str) -> list:
+    root = tmp_path / "policies"
+    root.mkdir(exist_ok=True)
+    (root / "national.policy").write_text(MOVED_BASE, encoding="utf-8")
+    return [(d.code, where(d)[0].rsplit(":", 2)[1:], d.message, d.hint) for d in diagnostics('policy "child"\n  extends "national"\n' + lines, str(root / "child.policy"), root)]
+
+
+def test_w241_an_override_that_lowers_a_floored_param_through_its_formula_is_warned(tmp_path):
+    national = tmp_path / "policies" / "national.policy"
+    assert _moved(tmp_path, "override param base_step = 100 yuan\noverride param share = 60%\n") == [
+        ("W241", ["3", "28"], f"overriding `base_step` moves `step` to 200.00, below its floor 1000.00 set at {national}:6:7",
+         "keep `step` at 1000.00 or above: override it too, or change `base_step` less"),
+        ("W241", ["4", "24"], f"overriding `share` moves `top` to 70%, above its ceiling 60% set at {national}:8:7",
+         "keep `top` at 60% or below: override it too, or change `share` less"),
+    ]
+
+
+def test_w241_is_only_a_warning_and_not_said_within_the_bound_or_when_the_param_is_overridden(tmp_path):
+    assert _moved(tmp_path, "override param base_step = 600 yuan\noverride param share = 40%\n") == []
+    assert _moved(tmp_path, "override param base_step = 500 yuan\n") == []  # the same value: nothing moved
+    # overridden itself, the bound is C215's (against the parent's own value, 1,000)
+    assert [code for code, *_ in _moved(tmp_path, "override param base_step = 100 yuan\noverride param step = 900 yuan\n")] == ["C215"]
+    assert _moved(tmp_path, "override param base_step = 100 yuan\noverride param step = 1_000 yuan\n") == []
+    root = tmp_path / "policies"
+    (root / "child.policy").write_text('policy "child"\n  extends "national"\noverride param base_step = 100 yuan\n', encoding="utf-8")
+    policy = policydsl.load(root / "child.policy")
+    assert [w.code for w in policy.warnings] == ["W241"]
+    assert policy.evaluate({"cost": "10.00"}).outputs["r"] == Decimal("316.00")  # 10 + 200 + 100 + 10 x 60%: the moved value decides

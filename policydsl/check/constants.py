@@ -156,7 +156,10 @@ def compute_constants(env: CheckEnv) -> None:
             if bare:
                 out_of_range.setdefault(bare[0], []).append((node, message))
                 return
-            env.error(code, message, node.span, hint=hint)
+            if code.startswith("W"):
+                env.warning(code, message, node.span, hint=hint)
+            else:
+                env.error(code, message, node.span, hint=hint)
 
     with decimal.localcontext(numbers.EXACT):
         for segment in env.segments:
@@ -280,6 +283,7 @@ def _check_values(env: CheckEnv, segment, report) -> None:
         symbol = env.symbols[name]
         _guarded(env, report, symbol.node, f"`{name}`", lambda: _check_value(env, segment, report, name, symbol, value))
     _guarded(env, report, env.policy, "the floors and ceilings", lambda: _check_bounds(env, segment, report))
+    _guarded(env, report, env.policy, "the floors and ceilings", lambda: _check_moved_bounds(env, segment, report))
 
 
 def _check_value(env: CheckEnv, segment, report, name: str, symbol, value) -> None:
@@ -304,14 +308,7 @@ def _check_bounds(env: CheckEnv, segment, report) -> None:
         if parent.validity is not None and not _overlaps(parent.validity, segment):
             continue  # a dated bound holds on its own days only
         try:
-            values = segment.constants
-            sources = env.bound_sources(parent)
-            if sources:  # computed from params an override replaced: from the parent's own values
-                values = dict(values)
-                for source in sources:
-                    if source.value is not None and (source.validity is None or _overlaps(source.validity, segment)):
-                        values[source.name] = evaluate(source.value, env, values)
-            floor = evaluate(parent.value, env, values)
+            floor = _parents_value(env, segment, parent.value, env.bound_sources(parent))
         except Exception:  # noqa: BLE001 - the parent's value is checked in the parent
             continue
         mine = segment.constants[child.name]
@@ -322,6 +319,45 @@ def _check_bounds(env: CheckEnv, segment, report) -> None:
             report("C215", f"`{child.name}` may not be lowered below {shown}, the floor set at {n.name_span(parent).location}", child.value)
         if parent.bound == "ceiling" and mine > floor:
             report("C215", f"`{child.name}` may not be raised above {shown}, the ceiling set at {n.name_span(parent).location}", child.value)
+
+
+def _parents_value(env: CheckEnv, segment, value, replaced):
+    """`value` as the parent computes it: with the parent's own values of the params in
+    `replaced` (dependencies first), which overrides here replaced, and this segment's others."""
+    values = segment.constants
+    if replaced:
+        values = dict(values)
+        for source in replaced:
+            if source.value is not None and (source.validity is None or _overlaps(source.validity, segment)):
+                values[source.name] = evaluate(source.value, env, values)
+    return evaluate(value, env, values)
+
+
+def _check_moved_bounds(env: CheckEnv, segment, report) -> None:
+    """W241: a `floor`/`ceiling` param this policy does not override, moved past the parent's
+    value by an override of a param it is computed from."""
+    for param, replaced in env.moved_bounds():
+        if segment.active.get(param.name) is not param or param.name not in segment.constants:
+            continue
+        try:
+            theirs = _parents_value(env, segment, param.value, replaced)
+        except Exception:  # noqa: BLE001 - the parent's value is checked in the parent
+            continue
+        mine = segment.constants[param.name]
+        if not _same_kind(mine, theirs) or not ((param.bound == "floor" and mine < theirs) or (param.bound == "ceiling" and mine > theirs)):
+            continue
+        names = {source.name for source in replaced}
+        override = next(d for d in env.policy.definitions if isinstance(d, n.ParamDef) and d.name in names)
+        type_ = env.def_types.get(param.name)
+        way = "below its floor" if param.bound == "floor" else "above its ceiling"
+        report(
+            "W241",
+            f"overriding `{override.name}` moves `{param.name}` to {_show(mine, type_)}, {way} {_show(theirs, type_)} "
+            f"set at {n.name_span(param).location}",
+            override.value if override.value is not None else override,
+            hint=f"keep `{param.name}` at {_show(theirs, type_)} or {'above' if param.bound == 'floor' else 'below'}: "
+            f"override it too, or change `{override.name}` less",
+        )
 
 
 def _overlaps(validity, segment) -> bool:

@@ -80,6 +80,25 @@ class CheckEnv:
         effective = {id(definition) for definition in self.policy.definitions}
         return tuple(d for d in self.linked.bound_sources.get(n.key(parent), ()) if id(d) not in effective)
 
+    def moved_bounds(self) -> list[tuple[n.ParamDef, tuple]]:
+        """(param, params) for each `floor`/`ceiling` param inherited as it is whose value reads
+        params that an override here replaced (in the parent's policy, dependencies first): its
+        value may have moved past the parent's without being overridden (W241)."""
+        parent = getattr(self.linked, "parent", None)
+        if parent is None:
+            return []
+        from policydsl.link.inherit import params_read  # the linker's reading of a value's params
+
+        inherited = {id(definition) for definition in parent.policy.definitions}
+        effective = {id(definition) for definition in self.policy.definitions}
+        moved = []
+        for definition in self.policy.definitions:
+            if isinstance(definition, n.ParamDef) and definition.bound is not None and id(definition) in inherited:
+                replaced = tuple(d for d in params_read(parent.policy, definition.value) if id(d) not in effective)
+                if replaced:
+                    moved.append((definition, replaced))
+        return moved
+
     @staticmethod
     def name_span(definition) -> Span:
         return n.name_span(definition)

@@ -365,6 +365,10 @@ def resolve_names(env: CheckEnv) -> None:
         for source in env.bound_sources(parent):  # the parent's own values it is computed from
             if source.value is not None:
                 visit(source.value, frozenset(), set())
+    for _param, replaced in env.moved_bounds():
+        for source in replaced:
+            if source.value is not None:
+                visit(source.value, frozenset(), set())
     del env.diagnostics[before:]
 
 

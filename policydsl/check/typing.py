@@ -472,10 +472,11 @@ def infer_definitions(env: CheckEnv) -> None:
         inferrer.expect(require.condition, {}, (t.BOOL,), f"`require {require.field}`")
     before = len(env.diagnostics)  # a parent's floor/ceiling value: typed, judged in the parent
     kept = {name: list(slips) for name, slips in inferrer.slips.items()}
-    for _child, parent in env.bounds:
-        for value in (*(s.value for s in env.bound_sources(parent) if s.value is not None), parent.value):
-            if n.key(value) not in env.types:
-                inferrer.infer(value, {})
+    replaced = [s for _child, parent in env.bounds for s in env.bound_sources(parent)]
+    replaced += [s for _param, sources in env.moved_bounds() for s in sources]
+    for value in (*(s.value for s in replaced if s.value is not None), *(parent.value for _child, parent in env.bounds)):
+        if n.key(value) not in env.types:
+            inferrer.infer(value, {})
     del env.diagnostics[before:]
     inferrer.slips = kept  # nor what it would say of a bare number
     _bounded_slips(env, inferrer)

@@ -529,6 +529,13 @@ _ALL: tuple[Code, ...] = (
         "A `let` names a value that the rest of its rule never reads.",
         "use the name, or delete the `let`",
     ),
+    Code(
+        "W241", "a floor or ceiling moved by another override",
+        "A `floor` (or `ceiling`) parameter of the parent is not overridden here, but it is computed from a parameter "
+        "that is, and its value here falls below (or rises above) the parent's: the bound holds for overrides of the "
+        "parameter itself (C215), and this one moved without one.",
+        "keep the parameter within its bound: override it too, or change the other parameter less",
+    ),
     # ---- F: claim facts ------------------------------------------------------------------
     Code(
         "F300", "invalid facts",
