@@ -247,3 +247,18 @@ def test_members_in_a_set_tested_against_an_int_enum_are_accepted():
 ])
 def test_messages_name_a_kind_with_its_article(message, text):
     assert message in [m for _, m, _ in diagnostics(text)]
+
+
+def test_rounding_a_number_that_holds_a_whole_value_gives_its_decimal_not_a_crash():
+    """An int rule declared `number` keeps a Python int; `round` used to call `.quantize` on it
+    (AttributeError out of `evaluate`). Found by mutation testing of `ir/bounds.py`."""
+    from decimal import Decimal
+
+    text = ('policy "x"\ninput {\n  a: date\n  b: date\n}\noutput r, s\nrule k: number = days_between(a, b)\n'
+            "rule r: number = round(k, half_up, 1)\nrule s: number = round(k * 1.5, half_even, 1)\n")
+    policy = policydsl.loads(text, name="x.policy")
+    facts = {"a": "2025-01-01", "b": "2025-02-01"}
+    assert policy.evaluate(facts).outputs == {"r": Decimal("31"), "s": Decimal("46")}
+    outputs, _steps = policy.run_traced(policy.read_facts(facts))
+    assert outputs == {"r": Decimal("31"), "s": Decimal("46")}
+    assert policy.evaluate({"a": "2025-01-01", "b": "2025-01-01"}).outputs["r"] == Decimal("0")

@@ -269,7 +269,7 @@ class _Writer:
             case ir.Round(value=value, mode=mode, step=step):
                 rounding = self.const(_known(runtime.ROUNDING, mode, "rounding mode"))
                 quantum = "_FEN" if step is None else self.const(step)
-                if self.program.unlimited:  # `round(unlimited)` is unlimited: a guard only where a policy has one
+                if self.program.unlimited or value.type == t.NUMBER:  # `round(unlimited)` is unlimited; a number may be an int
                     return f"_round_unlimited({self.expr(value)}, {quantum}, {rounding})"
                 return f"{self.expr(value)}.quantize({quantum}, {rounding}, _ROUND)"
             case ir.Clamp(value=value, low=low, high=high):

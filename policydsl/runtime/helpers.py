@@ -55,7 +55,10 @@ INT_LIMIT = numbers.INT_LIMIT
 
 
 def round_unlimited(value, quantum, rounding):
-    """`round(x, mode[, step])` in a policy that has `unlimited`: unlimited stays unlimited."""
+    """`round(x, mode[, step])` where `x` may be unlimited (which stays unlimited) or a number
+    holding a Python int (an int rule declared `number`: rounded as its Decimal)."""
+    if type(value) is int:
+        value = Decimal(value)
     if value.is_infinite():
         return value
     return value.quantize(quantum, rounding, numbers.ROUNDING)
