@@ -262,3 +262,27 @@ def test_rounding_a_number_that_holds_a_whole_value_gives_its_decimal_not_a_cras
     outputs, _steps = policy.run_traced(policy.read_facts(facts))
     assert outputs == {"r": Decimal("31"), "s": Decimal("46")}
     assert policy.evaluate({"a": "2025-01-01", "b": "2025-01-01"}).outputs["r"] == Decimal("0")
+
+
+@pytest.mark.parametrize("field, column, problem", [
+    ("x: money = 0 yuan - 5 yuan", 14, "money may not be negative, got -5"),
+    ("x: money = 1.005 yuan * 1", 14, "money has at most 2 decimals (fen), got 1.005"),
+    ("x: ratio = 60% + 60%", 14, "a ratio must be between 0% and 100%, got 1.20"),
+    ("x: months = 0 months - 1 month", 15, "months may not be negative, got -1"),
+])
+def test_a_default_no_claim_could_carry_is_c273(field, column, problem):
+    text = f'policy "x"\ninput {{\n  a: money\n  {field}\n}}\noutput r\nrule r: money = a\n'
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.loads(text, name="x.policy")
+    [found] = raised.value.diagnostics
+    assert (found.code, found.message) == ("C273", f"the default of `x` is not a value a claim could give it: {problem}")
+    assert (found.span.line, found.span.column) == (4, column)
+
+
+def test_a_record_fields_default_is_held_to_the_reader_too_and_a_good_one_is_taken():
+    text = 'policy "x"\nrecord Item {\n  amount: money = 0 yuan - 1 yuan\n}\ninput {\n  items: list of Item\n}\noutput r\nrule r: money = sum(i.amount for i in items)\n'
+    with pytest.raises(policydsl.PolicyError) as raised:
+        policydsl.loads(text, name="x.policy")
+    assert [d.code for d in raised.value.diagnostics] == ["C273"]
+    policy = policydsl.loads(text.replace("0 yuan - 1 yuan", "2 yuan - 1 yuan"), name="x.policy")
+    assert str(policy.evaluate({"items": [{}, {"amount": "5.00"}]}).outputs["r"]) == "6.00"

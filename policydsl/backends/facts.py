@@ -52,6 +52,20 @@ _MAX_INT = numbers.INT_LIMIT  # ints are counts and years; larger is a mistake (
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def value_problem(type_, value) -> str | None:
+    """Why the facts reader would refuse `value` for a field of scalar type `type_` (its
+    message), or None. The checker holds field defaults to it (C273): a default is a value
+    the field takes, and every later stage may assume what the reader assures."""
+    convert = _SCALARS.get(type_)
+    if convert is None:
+        return None
+    try:
+        convert(value)
+    except Invalid as invalid:
+        return invalid.problems[0][1]
+    return None
+
+
 def _escape_surrogates(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 

@@ -37,7 +37,7 @@ from policydsl.syntax.lower import LITERAL_WHAT, literal_problem
 from policydsl.check.env import CheckEnv
 from policydsl.check.typing import is_bare_number, with_unit
 from policydsl.diagnostics.model import Related
-from policydsl.backends import interpreter
+from policydsl.backends import facts, interpreter
 from policydsl.ir import build
 from policydsl.ir import nodes as ir
 
@@ -251,13 +251,14 @@ def _compute_defaults(env: CheckEnv, report) -> None:
             if uses_dated:
                 report("C218", f"the default of `{field.name}` uses `{uses_dated[0]}`, which has dated values", field.default, hint="a default must be the same on every day")
                 continue
-            _guarded(
-                env,
-                report,
-                field.default,
-                f"the default of `{field.name}`",
-                lambda: env.defaults.__setitem__((record, field.name), evaluate(field.default, env, values)),
-            )
+            _guarded(env, report, field.default, f"the default of `{field.name}`", lambda: _set_default(env, record, field, values, report))
+
+
+def _set_default(env: CheckEnv, record, field, values: dict, report) -> None:
+    value = env.defaults[(record, field.name)] = evaluate(field.default, env, values)
+    problem = facts.value_problem(env.field_types.get((record, field.name)), value)
+    if problem is not None:  # what the reader assures of a field, its default must be too
+        report("C273", f"the default of `{field.name}` is not a value a claim could give it: {problem}", field.default)
 
 
 def _compute(env: CheckEnv, symbol, segment, values: dict, report):

@@ -466,6 +466,13 @@ _ALL: tuple[Code, ...] = (
         "name an input field, and write the condition over input fields and constants: "
         "`require account_bound: account_relation = self or account_bound`",
     ),
+    Code(
+        "C273", "a default no claim could carry",
+        "A field's default is a value the facts reader would refuse for that field (negative money, fractions of a fen, a "
+        "ratio above 100%, more digits than a read number may have): the field takes it when a claim leaves it out, and "
+        "every later stage relies on what the reader assures of a field.",
+        "write a default the field could be given, e.g. `0 yuan`",
+    ),
     # ---- W: warnings ---------------------------------------------------------------------
     Code(
         "W230", "unused constant",
