@@ -7,7 +7,8 @@ needs it (`backends/python.py`), and still fails exactly where the reference int
 which evaluates every rule, fails.
 
 A bound (W, F) of a numeric value v says |v| < 10**W and v * 10**F is whole. Values read
-from facts are bounded (`runtime.numbers`, `backends/facts.py`), so are the policy's
+from facts are bounded (`runtime.numbers`, `backends/facts.py`; a field's default is held to
+the same by the checker, C273), so are the policy's
 constants, and exact `+`, `-`, `*` of bounded values are bounded; a value with
 W + F <= PRECISION digits is computed by `numbers.EXACT` without rounding, so R408 cannot
 happen. Every node lists the codes it may raise (`Expr.fails`); a node is infallible when
