@@ -315,11 +315,18 @@ def _check_bounds(env: CheckEnv, segment, report) -> None:
         mine = segment.constants[child.name]
         if not _same_kind(mine, floor):
             continue  # `override param p = other_unit`: a type error, reported
+        if not _beyond(parent.bound, mine, floor):
+            continue
         shown = _show(floor, env.def_types.get(child.name))
-        if parent.bound == "floor" and mine < floor:
+        if parent.bound == "floor":
             report("C215", f"`{child.name}` may not be lowered below {shown}, the floor set at {n.name_span(parent).location}", child.value)
-        if parent.bound == "ceiling" and mine > floor:
+        else:
             report("C215", f"`{child.name}` may not be raised above {shown}, the ceiling set at {n.name_span(parent).location}", child.value)
+
+
+def _beyond(bound: str, value, limit) -> bool:
+    """Whether `value` is past `limit` as a `floor` (below it) or a `ceiling` (above it)."""
+    return value < limit if bound == "floor" else value > limit
 
 
 def _parents_value(env: CheckEnv, segment, value, replaced):
@@ -345,7 +352,7 @@ def _check_moved_bounds(env: CheckEnv, segment, report) -> None:
         except Exception:  # noqa: BLE001 - the parent's value is checked in the parent
             continue
         mine = segment.constants[param.name]
-        if not _same_kind(mine, theirs) or not ((param.bound == "floor" and mine < theirs) or (param.bound == "ceiling" and mine > theirs)):
+        if not _same_kind(mine, theirs) or not _beyond(param.bound, mine, theirs):
             continue
         names = {source.name for source in replaced}
         override = next(d for d in env.policy.definitions if isinstance(d, n.ParamDef) and d.name in names)

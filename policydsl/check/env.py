@@ -15,12 +15,6 @@ from policydsl.diagnostics.model import Diagnostic, Severity
 from policydsl.syntax.source import SourceFile, Span
 
 
-def with_article(word) -> str:
-    """`a param`, `an input`: a kind or type named in a message, with its article."""
-    text = str(word)
-    return f"{'an' if text[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {text}"
-
-
 @attrs.frozen
 class Symbol:
     """What a name refers to. `kind` is one of: input, param, rule, table, tiers, enum,

@@ -13,8 +13,8 @@ from policydsl.syntax.mistakes import chinese_number
 from policydsl.check import types as t
 from policydsl.syntax.source import Span
 from policydsl.check.constants import compute_constants
-from policydsl.check.env import CheckEnv, Symbol, with_article
-from policydsl.diagnostics.model import Related
+from policydsl.check.env import CheckEnv, Symbol
+from policydsl.diagnostics.model import Related, with_article
 from policydsl.check import periods
 from policydsl.check.periods import check_periods
 from policydsl.check.accumulators import check_accumulators

@@ -20,8 +20,8 @@ import attrs
 
 from policydsl.syntax import nodes as n
 from policydsl.check import types as t
-from policydsl.check.env import CheckEnv, with_article
-from policydsl.diagnostics.model import Related
+from policydsl.check.env import CheckEnv
+from policydsl.diagnostics.model import Related, with_article
 
 _ROUNDING_MODES = ("half_up", "half_even", "down", "up")
 UNITS = (t.MONEY, t.RATIO, t.MONTHS)  # what a bare number was likely meant to be

@@ -21,6 +21,12 @@ from policydsl.diagnostics.render import render_all, render_text, to_json
 from policydsl.syntax.source import Span
 
 
+def with_article(word) -> str:
+    """`a param`, `an input`: a kind, type or noun named in a message, with its article."""
+    text = str(word)
+    return f"{'an' if text[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {text}"
+
+
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"

@@ -18,7 +18,7 @@ from typing import Callable
 import attrs
 
 from policydsl.syntax import nodes as n
-from policydsl.diagnostics.model import Diagnostic, Related, Severity
+from policydsl.diagnostics.model import Diagnostic, Related, Severity, with_article
 from policydsl.syntax.source import SourceFile, Span
 
 POLICY_NAME = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*\Z")
@@ -132,21 +132,13 @@ def params_read(policy: n.PolicyFile, value) -> tuple[n.ParamDef, ...]:
         if done:
             found.extend(pending.pop())
             continue
-        names = [e.id for e in _walk(expr) if isinstance(e, n.Name) and e.id in params and e.id not in seen]
+        names = [e.id for e in n.walk(expr) if isinstance(e, n.Name) and e.id in params and e.id not in seen]
         for name in dict.fromkeys(names):
             seen.add(name)
             stack.append((None, True))
             pending.append(params[name])
             stack.extend((d.value, False) for d in params[name] if d.value is not None)
     return tuple(found)
-
-
-def _walk(expr):
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        yield e
-        stack.extend(n.children(e))
 
 
 def _merge(parent: Linked, child: n.PolicyFile, source: SourceFile):
@@ -261,7 +253,7 @@ def _merge_names(definition, definitions, origins, source, diagnostics) -> bool:
         for entry in definition.names:
             if entry.name not in present:
                 diagnostics.append(Diagnostic("C244", f"`drop {keyword} {entry.name}`: the parent policy has no {noun} `{entry.name}`", entry.span,
-                                              hint=f"`drop {keyword}` leaves out {'an' if noun[0] in 'aeiou' else 'a'} {noun} the parent lists"))
+                                              hint=f"`drop {keyword}` leaves out {with_article(noun)} the parent lists"))
         if inherited is None:
             return True
         dropped = {entry.name for entry in definition.names}

@@ -124,16 +124,6 @@ def _expressions(definition):
     return []
 
 
-def _walk(expr):
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        if e is None:
-            continue
-        yield e
-        stack.extend(reversed(n.children(e)))
-
-
 def _own(checked, source: SourceFile) -> list:
     return [d for d in checked.policy.definitions if d.span.source.name == source.name]
 
@@ -182,7 +172,7 @@ def _local_binding(definition, name: str, offset: int):
             if param.name == name:
                 return param
     for expr in _expressions(definition):
-        for e in _walk(expr):
+        for e in n.walk(expr):
             if isinstance(e, n.Let) and e.name == name:
                 return e
     return None
@@ -217,7 +207,7 @@ def target_at(checked, source: SourceFile, offset: int) -> Target | None:
                     return Target(param.name, "local", param.span, param, param.span)
         found = None
         for expr in _expressions(definition):
-            for e in _walk(expr):
+            for e in n.walk(expr):
                 if isinstance(e, n.Let) and _contains(e.name_span, offset):
                     return Target(e.name, "local", e.name_span, e, e.name_span)
                 if isinstance(e, n.Name) and _contains(e.span, offset):
@@ -284,7 +274,7 @@ def references(checked, target: Target, include_definition: bool = True) -> list
         if isinstance(policy_definition, n.OutputDef) and target.kind == "rule":
             found += [o.span for o in policy_definition.names if o.name == target.name]
         for expr in _expressions(policy_definition):
-            for e in _walk(expr):
+            for e in n.walk(expr):
                 if isinstance(e, n.Name) and e.id == target.name:
                     symbol = checked.resolved.get(n.key(e))
                     if symbol is None:
@@ -367,7 +357,7 @@ def completions(checked, text: str, offset: int) -> list[Completion]:
 def _locals_of(definition) -> list[str]:
     names = [p.name for p in definition.params] if isinstance(definition, n.FunctionDef) else []
     for expr in _expressions(definition):
-        for e in _walk(expr):
+        for e in n.walk(expr):
             if isinstance(e, n.Let):
                 names.append(e.name)
             elif isinstance(e, n.Aggregate):
@@ -405,7 +395,7 @@ def _type_of_name(checked, name: str, offset: int):
                     if param.type.name in checked.records:
                         return t.RecordType(param.type.name)
         for expr in _expressions(definition):
-            for e in _walk(expr):
+            for e in n.walk(expr):
                 if isinstance(e, n.Aggregate) and e.var == name:
                     source_type = checked.types.get(n.key(e.source))
                     if isinstance(source_type, t.ListType):

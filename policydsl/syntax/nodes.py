@@ -655,6 +655,16 @@ def children(expr) -> tuple:
             raise AssertionError(expr)
 
 
+def walk(expr):
+    """Every node of `expr` (nothing for None), depth first, parents before children, left
+    to right."""
+    stack = [expr] if expr is not None else []
+    while stack:
+        e = stack.pop()
+        yield e
+        stack.extend(reversed(children(e)))
+
+
 def name_span(definition) -> Span:
     """The span of a definition's name: diagnostics about a definition point there. Kept at
     lowering; a node built by hand (no `name_span`) falls back to finding the name in its text."""

@@ -377,13 +377,7 @@ def _computed(decision, names: list[str]) -> list[str]:
 
 
 def _names_read(expr) -> list[str]:
-    found, stack = [], [expr] if expr is not None else []
-    while stack:
-        e = stack.pop()
-        if isinstance(e, n.Name):
-            found.append(e.id)
-        stack += reversed(n.children(e))
-    return found
+    return [e.id for e in n.walk(expr) if isinstance(e, n.Name)]
 
 
 # ---- coverage ----------------------------------------------------------------------------------
