@@ -374,28 +374,27 @@ def test_c215_a_later_dated_floor_holds_too(tmp_path):
     assert "C215" in codes(lowered, str(root / "child.policy"), root)
 
 
-def test_c215_a_floor_computed_from_a_param_does_not_move_with_the_childs_override(tmp_path):
+def _computed_floor(tmp_path, name: str):
+    """A policies folder holding policy `name`, whose floor on `step` is computed from `base_step`."""
     root = tmp_path / "policies"
     root.mkdir()
-    (root / "base.policy").write_text(
-        'policy "base"\ninput {\n  cost: money\n}\n'
+    (root / f"{name}.policy").write_text(
+        f'policy "{name}"\ninput {{\n  cost: money\n}}\n'
         "param base_step = 500 yuan\nparam step: money = base_step * 2 floor\n"
         "rule r: money = cost + step + base_step\noutput r\n",
         encoding="utf-8",
     )
+    return root
+
+
+def test_c215_a_floor_computed_from_a_param_does_not_move_with_the_childs_override(tmp_path):
+    root = _computed_floor(tmp_path, "base")
     child = 'policy "child"\n  extends "base"\noverride param base_step = 100 yuan\noverride param step = 200 yuan\n'  # the floor is 1,000
     assert "C215" in codes(child, str(root / "child.policy"), root)
 
 
 def test_c215_a_computed_floor_is_the_parents_value_along_a_chain(tmp_path):
-    root = tmp_path / "policies"
-    root.mkdir()
-    (root / "national.policy").write_text(
-        'policy "national"\ninput {\n  cost: money\n}\n'
-        "param base_step = 500 yuan\nparam step: money = base_step * 2 floor\n"
-        "rule r: money = cost + step + base_step\noutput r\n",
-        encoding="utf-8",
-    )
+    root = _computed_floor(tmp_path, "national")
     (root / "province.policy").write_text('policy "province"\n  extends "national"\noverride param base_step = 600 yuan\n', encoding="utf-8")
 
     def city(lines: str) -> list[str]:
